@@ -1,0 +1,127 @@
+# dm-cbt / cbtship top-level build.
+#
+#   make              kernel module kmod/dm-cbt.ko + userspace in build/
+#   make module       only the kernel module
+#   make userspace    only build/bin/cbtship and build/lib/libcbt.a
+#   make check        unit tests (ASan+UBSan) then guest tests; see tests/run
+#   make format       clang-format the userspace sources
+#   make lint         checkpatch on kmod/, clang-format --dry-run on userspace
+#   make clean        remove every build output
+#
+# The module is built for the newest Debian kernel in /lib/modules/*-amd64
+# (the one the QEMU guest boots), never for `uname -r`. Override with
+# KVER=... or KDIR=....
+
+KVER ?= $(shell bash -c '. scripts/lib/kernel.sh && guest_kernel_version')
+KDIR ?= /lib/modules/$(KVER)/build
+
+BUILD := build
+CC ?= cc
+PKG_CONFIG ?= pkg-config
+
+WARN := -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes -Wmissing-prototypes \
+	-Wformat=2 -Wvla
+CPPFLAGS_COMMON := -D_GNU_SOURCE -Iinclude/uapi -Iuserspace/include -Iuserspace
+CFLAGS_COMMON := -std=c11 $(WARN) -g -pipe -MMD -MP
+OPT_CFLAGS ?= -O2
+SAN_CFLAGS := -O1 -fsanitize=address,undefined -fno-omit-frame-pointer \
+	-fno-sanitize-recover=all
+
+# Userspace libraries (Debian -dev packages; scripts/setup installs them).
+LIBS_PC := devmapper libnl-genl-3.0 blkid libcrypto sqlite3 jansson inih libzstd zlib
+PC_CFLAGS := $(shell $(PKG_CONFIG) --cflags $(LIBS_PC) 2>/dev/null)
+PC_LIBS := $(shell $(PKG_CONFIG) --libs $(LIBS_PC) 2>/dev/null)
+LDLIBS := $(PC_LIBS) -lpthread
+TEST_LDLIBS := $(shell $(PKG_CONFIG) --libs cmocka 2>/dev/null) $(LDLIBS)
+
+# Sources: libcbt (target control) and the cbtship program.
+LIBCBT_SRC := $(sort $(wildcard userspace/libcbt/*.c))
+CBTSHIP_SRC := $(sort $(wildcard userspace/cbtship/*.c userspace/cbtship/*/*.c))
+CBTSHIP_MAIN := userspace/cbtship/main.c
+CBTSHIP_LIB_SRC := $(filter-out $(CBTSHIP_MAIN),$(CBTSHIP_SRC))
+UNIT_SRC := $(sort $(wildcard tests/unit/test-*.c))
+TEST_HELPERS_SRC := $(sort $(wildcard tests/helpers/*.c))
+
+obj = $(patsubst %.c,$(BUILD)/$(1)/%.o,$(2))
+
+REL_LIBCBT_OBJ := $(call obj,obj,$(LIBCBT_SRC))
+REL_SHIP_OBJ := $(call obj,obj,$(CBTSHIP_LIB_SRC))
+SAN_LIBCBT_OBJ := $(call obj,san,$(LIBCBT_SRC))
+SAN_SHIP_OBJ := $(call obj,san,$(CBTSHIP_LIB_SRC))
+UNIT_BINS := $(patsubst tests/unit/%.c,$(BUILD)/tests/%,$(UNIT_SRC))
+HELPER_BINS := $(patsubst tests/helpers/%.c,$(BUILD)/bin/%,$(TEST_HELPERS_SRC))
+
+MODULE := kmod/dm-cbt.ko
+MODULE_DEPS := Kbuild kmod/Kbuild $(wildcard kmod/*.c kmod/*.h include/uapi/*.h)
+
+.PHONY: all module userspace check unit-tests format lint clean
+all: module userspace
+
+# ---------------------------------------------------------------- kernel
+module: $(MODULE)
+$(MODULE): $(MODULE_DEPS)
+	@test -d "$(KDIR)" || { echo "no kernel build tree at $(KDIR): run scripts/setup" >&2; exit 1; }
+	$(MAKE) -C $(KDIR) M=$(CURDIR) modules
+
+# ---------------------------------------------------------------- userspace
+userspace: $(BUILD)/bin/cbtship $(BUILD)/lib/libcbt.a $(HELPER_BINS)
+
+$(BUILD)/obj/%.o: %.c
+	@mkdir -p $(@D)
+	$(CC) $(CPPFLAGS_COMMON) $(PC_CFLAGS) $(CFLAGS_COMMON) $(OPT_CFLAGS) $(CFLAGS) -c -o $@ $<
+
+$(BUILD)/san/%.o: %.c
+	@mkdir -p $(@D)
+	$(CC) $(CPPFLAGS_COMMON) $(PC_CFLAGS) $(CFLAGS_COMMON) $(SAN_CFLAGS) -c -o $@ $<
+
+$(BUILD)/lib/libcbt.a: $(REL_LIBCBT_OBJ)
+	@mkdir -p $(@D)
+	rm -f $@ && ar rcs $@ $^
+
+$(BUILD)/lib/libcbtship.a: $(REL_SHIP_OBJ)
+	@mkdir -p $(@D)
+	rm -f $@ && ar rcs $@ $^
+
+$(BUILD)/san/libcbt.a: $(SAN_LIBCBT_OBJ)
+	rm -f $@ && ar rcs $@ $^
+
+$(BUILD)/san/libcbtship.a: $(SAN_SHIP_OBJ)
+	rm -f $@ && ar rcs $@ $^
+
+$(BUILD)/bin/cbtship: $(call obj,obj,$(CBTSHIP_MAIN)) $(BUILD)/lib/libcbtship.a $(BUILD)/lib/libcbt.a
+	@mkdir -p $(@D)
+	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
+
+# Small programs the tests run (in the guest too): plain builds.
+$(BUILD)/bin/%: $(BUILD)/obj/tests/helpers/%.o $(BUILD)/lib/libcbtship.a $(BUILD)/lib/libcbt.a
+	@mkdir -p $(@D)
+	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
+
+# ---------------------------------------------------------------- tests
+# Unit tests link the sanitizer build of the libraries.
+$(BUILD)/tests/%: $(BUILD)/san/tests/unit/%.o $(BUILD)/san/libcbtship.a $(BUILD)/san/libcbt.a
+	@mkdir -p $(@D)
+	$(CC) -fsanitize=address,undefined -o $@ $^ $(TEST_LDLIBS)
+
+unit-tests: $(UNIT_BINS)
+
+check: all unit-tests
+	tests/run
+
+# ---------------------------------------------------------------- style
+USER_C := $(shell find userspace tests -name '*.[ch]' 2>/dev/null)
+format:
+	clang-format -i $(USER_C)
+
+lint:
+	scripts/lint
+
+clean:
+	@if [ -d "$(KDIR)" ]; then $(MAKE) -C $(KDIR) M=$(CURDIR) clean >/dev/null; fi
+	rm -rf $(BUILD)
+	rm -f kmod/*.o kmod/*.ko kmod/*.mod kmod/*.mod.c kmod/.*.cmd kmod/modules.order \
+		Module.symvers modules.order .*.cmd kmod/*.dwo kmod/.*.d
+
+.SECONDARY:
+
+-include $(shell find $(BUILD) -name '*.d' 2>/dev/null)
