@@ -1,0 +1,308 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/*
+ * dm-cbt generic netlink family: status of tracked devices, dumps of their
+ * bitmaps in chunks, and a multicast group for events. Names and
+ * attributes are in include/uapi/dm-cbt.h.
+ */
+#include <net/genetlink.h>
+#include <linux/kdev_t.h>
+
+#include "dm-cbt.h"
+
+/* Bitmap bytes per dump message: fits a default-sized dump skb. */
+#define CBT_MAP_CHUNK_BYTES 2048U
+#define CBT_MAP_CHUNK_BITS (CBT_MAP_CHUNK_BYTES * 8ULL)
+
+/*
+ * Registry of resumed devices, for look-ups by name or dev_t. Lock order:
+ * cbt_registry_lock, then cbt_c->lock.
+ */
+static LIST_HEAD(cbt_registry);
+static DEFINE_MUTEX(cbt_registry_lock);
+
+void cbt_registry_add(struct cbt_c *cbt)
+{
+	mutex_lock(&cbt_registry_lock);
+	if (!cbt->registered) {
+		list_add_tail(&cbt->registry, &cbt_registry);
+		cbt->registered = true;
+	}
+	mutex_unlock(&cbt_registry_lock);
+}
+
+void cbt_registry_del(struct cbt_c *cbt)
+{
+	/*
+	 * A table that was never resumed was never added; its destructor may
+	 * run under dm's hash lock, so it must not wait for ours.
+	 */
+	if (!READ_ONCE(cbt->registered))
+		return;
+	mutex_lock(&cbt_registry_lock);
+	if (cbt->registered) {
+		list_del_init(&cbt->registry);
+		cbt->registered = false;
+	}
+	mutex_unlock(&cbt_registry_lock);
+}
+
+static struct cbt_c *lookup(struct nlattr **attrs)
+{
+	struct cbt_c *cbt;
+
+	lockdep_assert_held(&cbt_registry_lock);
+	list_for_each_entry(cbt, &cbt_registry, registry) {
+		if (attrs[DM_CBT_ATTR_DEV_NAME] &&
+		    !strcmp(nla_data(attrs[DM_CBT_ATTR_DEV_NAME]),
+			    cbt_device_name(cbt)))
+			return cbt;
+		if (attrs[DM_CBT_ATTR_DEV] &&
+		    nla_get_u32(attrs[DM_CBT_ATTR_DEV]) ==
+		    new_encode_dev(cbt_device_devt(cbt)))
+			return cbt;
+	}
+	return NULL;
+}
+
+static struct genl_family cbt_family;
+
+static int put_status(struct sk_buff *skb, struct cbt_c *cbt)
+{
+	struct cbt_metadata *md = &cbt->md;
+	u8 uuid[16];
+
+	export_uuid(uuid, &md->uuid);
+	if (nla_put_string(skb, DM_CBT_ATTR_DEV_NAME, cbt_device_name(cbt)) ||
+	    nla_put_u32(skb, DM_CBT_ATTR_DEV, new_encode_dev(cbt_device_devt(cbt))) ||
+	    nla_put_u32(skb, DM_CBT_ATTR_BLOCK_SECTORS, md->block_sectors) ||
+	    nla_put_u64_64bit(skb, DM_CBT_ATTR_NR_BLOCKS, md->nr_blocks, DM_CBT_ATTR_PAD) ||
+	    nla_put_u64_64bit(skb, DM_CBT_ATTR_CURRENT_DIRTY, READ_ONCE(cbt->current_dirty),
+			      DM_CBT_ATTR_PAD) ||
+	    nla_put_u64_64bit(skb, DM_CBT_ATTR_CHECKPOINT, READ_ONCE(md->checkpoint),
+			      DM_CBT_ATTR_PAD) ||
+	    nla_put_u64_64bit(skb, DM_CBT_ATTR_FROZEN_CHECKPOINT,
+			      READ_ONCE(md->frozen_checkpoint), DM_CBT_ATTR_PAD) ||
+	    nla_put_u64_64bit(skb, DM_CBT_ATTR_FROZEN_DIRTY, READ_ONCE(cbt->frozen_dirty),
+			      DM_CBT_ATTR_PAD) ||
+	    nla_put(skb, DM_CBT_ATTR_UUID, sizeof(uuid), uuid) ||
+	    nla_put_u32(skb, DM_CBT_ATTR_STATE, READ_ONCE(cbt->state)))
+		return -EMSGSIZE;
+	return 0;
+}
+
+/*
+ * DM_CBT_CMD_GET_STATUS
+ */
+
+static int status_doit(struct sk_buff *skb, struct genl_info *info)
+{
+	struct sk_buff *msg;
+	struct cbt_c *cbt;
+	void *hdr;
+	int r = -ENODEV;
+
+	msg = genlmsg_new(NLMSG_GOODSIZE, GFP_KERNEL);
+	if (!msg)
+		return -ENOMEM;
+	mutex_lock(&cbt_registry_lock);
+	cbt = lookup(info->attrs);
+	if (!cbt) {
+		NL_SET_ERR_MSG(info->extack, "no active cbt device with that name or dev_t");
+		goto fail;
+	}
+	r = -EMSGSIZE;
+	hdr = genlmsg_put_reply(msg, info, &cbt_family, 0, DM_CBT_CMD_GET_STATUS);
+	if (!hdr || put_status(msg, cbt))
+		goto fail;
+	mutex_unlock(&cbt_registry_lock);
+	genlmsg_end(msg, hdr);
+	return genlmsg_reply(msg, info);
+
+fail:
+	mutex_unlock(&cbt_registry_lock);
+	nlmsg_free(msg);
+	return r;
+}
+
+/* Every active device, one message each; cb->args[0] counts them. */
+static int status_dumpit(struct sk_buff *skb, struct netlink_callback *cb)
+{
+	struct cbt_c *cbt;
+	long i = 0;
+	void *hdr;
+
+	mutex_lock(&cbt_registry_lock);
+	list_for_each_entry(cbt, &cbt_registry, registry) {
+		if (i++ < cb->args[0])
+			continue;
+		hdr = genlmsg_put(skb, NETLINK_CB(cb->skb).portid, cb->nlh->nlmsg_seq,
+				  &cbt_family, NLM_F_MULTI, DM_CBT_CMD_GET_STATUS);
+		if (!hdr)
+			break;
+		if (put_status(skb, cbt)) {
+			genlmsg_cancel(skb, hdr);
+			break;
+		}
+		genlmsg_end(skb, hdr);
+		cb->args[0] = i;
+	}
+	mutex_unlock(&cbt_registry_lock);
+	return skb->len;
+}
+
+/*
+ * DM_CBT_CMD_GET_MAP: the status once (cb->args[0]), then the chunks from
+ * block cb->args[1] on. All-zero chunks are left out.
+ */
+static int put_map_chunks(struct sk_buff *skb, struct netlink_callback *cb,
+			  struct cbt_c *cbt, const unsigned long *map)
+{
+	u64 nr_blocks = cbt->md.nr_blocks;
+	u64 next = cb->args[1];
+	struct nlattr *bits;
+	unsigned int bytes;
+	const u8 *src;
+	void *hdr;
+
+	while (next < nr_blocks) {
+		bytes = DIV_ROUND_UP_ULL(min_t(u64, CBT_MAP_CHUNK_BITS, nr_blocks - next), 8);
+		src = (const u8 *)map + next / 8;
+		if (!memchr_inv(src, 0, bytes)) {
+			next += CBT_MAP_CHUNK_BITS;
+			continue;
+		}
+		hdr = genlmsg_put(skb, NETLINK_CB(cb->skb).portid, cb->nlh->nlmsg_seq,
+				  &cbt_family, NLM_F_MULTI, DM_CBT_CMD_GET_MAP);
+		if (!hdr)
+			break;
+		if (nla_put_u64_64bit(skb, DM_CBT_ATTR_MAP_OFFSET, next, DM_CBT_ATTR_PAD)) {
+			genlmsg_cancel(skb, hdr);
+			break;
+		}
+		bits = nla_reserve(skb, DM_CBT_ATTR_MAP_BITS, bytes);
+		if (!bits) {
+			genlmsg_cancel(skb, hdr);
+			break;
+		}
+		memcpy(nla_data(bits), src, bytes);
+		genlmsg_end(skb, hdr);
+		next += CBT_MAP_CHUNK_BITS;
+	}
+	cb->args[1] = next;
+	return 0;
+}
+
+static int map_dumpit(struct sk_buff *skb, struct netlink_callback *cb)
+{
+	const struct genl_dumpit_info *info = genl_dumpit_info(cb);
+	struct nlattr **attrs = info->attrs;
+	u32 which = DM_CBT_MAP_CURRENT;
+	struct cbt_c *cbt;
+	void *hdr;
+	int r = 0;
+
+	if (attrs[DM_CBT_ATTR_MAP])
+		which = nla_get_u32(attrs[DM_CBT_ATTR_MAP]);
+	if (which != DM_CBT_MAP_CURRENT && which != DM_CBT_MAP_FROZEN)
+		return -EINVAL;
+
+	mutex_lock(&cbt_registry_lock);
+	cbt = lookup(attrs);
+	if (!cbt) {
+		r = -ENODEV;
+		goto out;
+	}
+	mutex_lock(&cbt->lock);
+	if (!cb->args[0]) {
+		hdr = genlmsg_put(skb, NETLINK_CB(cb->skb).portid, cb->nlh->nlmsg_seq,
+				  &cbt_family, NLM_F_MULTI, DM_CBT_CMD_GET_MAP);
+		if (!hdr || put_status(skb, cbt)) {
+			r = -EMSGSIZE;
+			goto out_unlock;
+		}
+		genlmsg_end(skb, hdr);
+		cb->args[0] = 1;
+	}
+	put_map_chunks(skb, cb, cbt,
+		       which == DM_CBT_MAP_FROZEN ? cbt->frozen_map : cbt->current_map);
+	r = skb->len;
+out_unlock:
+	mutex_unlock(&cbt->lock);
+out:
+	mutex_unlock(&cbt_registry_lock);
+	return r;
+}
+
+/*
+ * Events
+ */
+
+void cbt_netlink_event(struct cbt_c *cbt, enum dm_cbt_event event)
+{
+	struct sk_buff *msg;
+	void *hdr;
+
+	msg = genlmsg_new(NLMSG_GOODSIZE, GFP_NOIO);
+	if (!msg)
+		return;
+	hdr = genlmsg_put(msg, 0, 0, &cbt_family, 0, DM_CBT_CMD_EVENT);
+	if (!hdr || nla_put_u32(msg, DM_CBT_ATTR_EVENT, event) ||
+	    put_status(msg, cbt)) {
+		nlmsg_free(msg);
+		return;
+	}
+	genlmsg_end(msg, hdr);
+	/* -ESRCH just means nobody listens. */
+	genlmsg_multicast(&cbt_family, msg, 0, 0, GFP_NOIO);
+}
+
+/*
+ * Family
+ */
+
+static const struct nla_policy cbt_policy[DM_CBT_ATTR_MAX + 1] = {
+	[DM_CBT_ATTR_DEV_NAME] = { .type = NLA_NUL_STRING, .len = DM_NAME_LEN - 1 },
+	[DM_CBT_ATTR_DEV] = { .type = NLA_U32 },
+	[DM_CBT_ATTR_MAP] = { .type = NLA_U32 },
+};
+
+static const struct genl_small_ops cbt_ops[] = {
+	{
+		.cmd = DM_CBT_CMD_GET_STATUS,
+		.doit = status_doit,
+		.dumpit = status_dumpit,
+		.flags = GENL_ADMIN_PERM,
+	},
+	{
+		.cmd = DM_CBT_CMD_GET_MAP,
+		.dumpit = map_dumpit,
+		.flags = GENL_ADMIN_PERM,
+	},
+};
+
+static const struct genl_multicast_group cbt_mcgrps[] = {
+	{ .name = DM_CBT_GENL_MCGRP_EVENTS },
+};
+
+static struct genl_family cbt_family __ro_after_init = {
+	.name = DM_CBT_GENL_NAME,
+	.version = DM_CBT_GENL_VERSION,
+	.maxattr = DM_CBT_ATTR_MAX,
+	.policy = cbt_policy,
+	.module = THIS_MODULE,
+	.small_ops = cbt_ops,
+	.n_small_ops = ARRAY_SIZE(cbt_ops),
+	.resv_start_op = DM_CBT_CMD_GET_STATUS,
+	.mcgrps = cbt_mcgrps,
+	.n_mcgrps = ARRAY_SIZE(cbt_mcgrps),
+};
+
+int cbt_netlink_init(void)
+{
+	return genl_register_family(&cbt_family);
+}
+
+void cbt_netlink_exit(void)
+{
+	genl_unregister_family(&cbt_family);
+}
