@@ -23,6 +23,7 @@
 
 static u32 sb_checksum(const struct dm_cbt_disk_superblock *sb)
 {
+	BUILD_BUG_ON(sizeof(*sb) != SECTOR_SIZE);
 	/* zlib's crc32 of bytes 4..511: user space checks it with crc32(). */
 	return ~crc32_le(~0U, (const u8 *)sb + 4, sizeof(*sb) - 4);
 }

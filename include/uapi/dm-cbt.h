@@ -95,7 +95,7 @@ struct dm_cbt_disk_superblock {
 	__le32 current_area;	/* 0 or 1; the frozen area is the other */
 	__le32 reserved0;
 	__le64 sequence;	/* incremented at each superblock write */
-	__u8 reserved[432];
+	__u8 reserved[424];
 } __attribute__((packed));
 
 /*

@@ -50,3 +50,29 @@ refuse() {
 		echo "ok: $what (refused)"
 	fi
 }
+
+# Multi-boot tests: the host part keeps disk files and state in a
+# directory the guest sees read-write (under build/, not /tmp, which is
+# private to the guest), and boots the same file once per phase.
+vm_test_tmpdir() {
+	mkdir -p "$CBT_REPO/build/tmp"
+	mktemp -d "$CBT_REPO/build/tmp/${0##*/}.XXXXXX"
+}
+
+# vm_phase [vm-run options...] -- ARGS...: run this file in a guest with
+# ARGS; returns the guest's status.
+vm_phase() {
+	local opts=()
+	while [ $# -gt 0 ] && [ "$1" != -- ]; do
+		opts+=("$1")
+		shift
+	done
+	shift
+	"$CBT_REPO/scripts/vm-run" "${opts[@]}" -- "$(realpath "$0")" "$@"
+}
+
+vm_require_qemu() {
+	command -v qemu-system-x86_64 >/dev/null && return 0
+	echo "SKIP: qemu-system-x86_64 is not installed (scripts/setup)"
+	exit 77
+}
