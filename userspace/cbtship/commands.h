@@ -12,11 +12,28 @@ struct cbtship_command {
 	const char *synopsis;		   /* arguments, for --help */
 	const char *summary;		   /* one line */
 	int (*run)(int argc, char **argv); /* argv[0] is the command name */
+	const char *help;		   /* longer text for `cbtship help NAME`, or NULL */
 };
 
 /* Terminated by an entry with a NULL name. */
 extern const struct cbtship_command cbtship_commands[];
 
 void cbtship_usage(FILE *out);
+
+/* Print the usage of command `name` (for --help and usage errors). */
+void cbtship_command_usage(const char *name, FILE *out);
+
+/* The verbs, one file each. */
+int cbtship_track(int argc, char **argv);
+int cbtship_untrack(int argc, char **argv);
+int cbtship_volume_list(int argc, char **argv);
+int cbtship_dirty_map(int argc, char **argv);
+int cbtship_checkpoint(int argc, char **argv);
+int cbtship_commit(int argc, char **argv);
+int cbtship_abort(int argc, char **argv);
+int cbtship_events(int argc, char **argv);
+
+/* Exit status of a usage error (as getopt-based tools use). */
+#define CBTSHIP_EXIT_USAGE 2
 
 #endif

@@ -44,4 +44,244 @@ int cbt_block_size_check(uint64_t bytes);
 int cbt_table_params(const char *origin, const char *metadata, uint64_t block_bytes, char *buf,
 		     size_t len);
 
+/*
+ * Parse the parameters of a cbt table line ("<origin> <metadata> <block
+ * sectors> [#opt args...]", as DM_DEVICE_TABLE returns them) into the
+ * origin and metadata device words (usually "major:minor") and the block
+ * size. Returns 0 or -EINVAL.
+ */
+struct cbt_table {
+	char origin[64];
+	char metadata[64];
+	uint32_t block_sectors;
+	uint64_t sectors; /* length of the target: set by cbt_device_get_table() */
+};
+int cbt_table_parse(const char *params, struct cbt_table *ret);
+
+/* Metadata sizes ---------------------------------------------------------- */
+
+/* Number of tracking blocks for an origin of origin_bytes (whole sectors). */
+uint64_t cbt_nr_blocks(uint64_t origin_bytes, uint64_t block_bytes);
+
+/*
+ * Bytes the metadata device needs for nr_blocks: the 4 KiB superblock area
+ * and two bitmap areas of round_up(ceil(nr_blocks / 8), 4096) bytes.
+ */
+uint64_t cbt_metadata_bytes(uint64_t nr_blocks);
+
+/*
+ * Size given to a metadata file that libcbt creates for an origin:
+ * cbt_metadata_bytes() rounded up to CBT_METADATA_FILE_ALIGN (at least
+ * that much). Returns 0 for a bad block size.
+ */
+#define CBT_METADATA_FILE_ALIGN (UINT64_C(1) << 20)
+uint64_t cbt_metadata_default_bytes(uint64_t origin_bytes, uint64_t block_bytes);
+
+/* Status ----------------------------------------------------------------- */
+
+#define CBT_UUID_STRING_MAX 37 /* "xxxxxxxx-xxxx-xxxx-xxxx-xxxxxxxxxxxx" + NUL */
+
+struct cbt_status {
+	uint32_t block_sectors;
+	uint64_t nr_blocks;
+	uint64_t current_dirty;
+	uint64_t checkpoint;	    /* last checkpoint taken, 0: none yet */
+	uint64_t frozen_checkpoint; /* outstanding checkpoint, DM_CBT_NO_FROZEN: none */
+	uint64_t frozen_dirty;
+	char uuid[CBT_UUID_STRING_MAX]; /* generation, lower case */
+	enum dm_cbt_state state;
+};
+
+/*
+ * Parse the target part of a cbt status line (what follows "<start>
+ * <length> cbt"): exactly DM_CBT_STATUS_FIELDS fields. Strict: decimal
+ * numbers without sign that fit, a block size the target accepts, counts
+ * not above nr_blocks, "-" or a non-zero checkpoint not above the last one
+ * for the frozen checkpoint (and no frozen dirty blocks without one), a
+ * canonical UUID and a known state word. Returns 0 or -EINVAL (ret is
+ * untouched then).
+ */
+int cbt_status_parse(const char *params, struct cbt_status *ret);
+
+/* "ok", "invalid", "error"; NULL for an unknown value. */
+const char *cbt_state_to_string(enum dm_cbt_state state);
+int cbt_state_from_string(const char *word, enum dm_cbt_state *ret);
+
+/* Format a 16-byte UUID as lower-case canonical text. */
+void cbt_uuid_format(const uint8_t uuid[16], char buf[CBT_UUID_STRING_MAX]);
+
+/* Status of the tracked dm device `name` through DM_DEVICE_STATUS. */
+int cbt_device_get_status(const char *name, struct cbt_status *ret);
+
+/* Dirty maps --------------------------------------------------------------- */
+
+/* A set of blocks [0, nr_blocks), one bit per block. */
+struct cbt_map;
+
+int cbt_map_new(uint64_t nr_blocks, struct cbt_map **ret);
+struct cbt_map *cbt_map_free(struct cbt_map *map);
+uint64_t cbt_map_nr_blocks(const struct cbt_map *map);
+
+/* Returns 0 or -ERANGE when a block is past the end. */
+int cbt_map_set(struct cbt_map *map, uint64_t block);
+int cbt_map_set_range(struct cbt_map *map, uint64_t first, uint64_t count);
+bool cbt_map_test(const struct cbt_map *map, uint64_t block);
+uint64_t cbt_map_count(const struct cbt_map *map);
+
+/*
+ * Add a bitmap chunk as the kernel sends it: bit b (bit b % 8 of byte
+ * b / 8) is block first + b. Bits past nr_blocks must be clear: -EBADMSG
+ * otherwise, and -ERANGE when first itself is past the end.
+ */
+int cbt_map_add_bits(struct cbt_map *map, uint64_t first, const void *bits, size_t len);
+
+/*
+ * Iterate the runs of set blocks in order:
+ *     uint64_t cursor = 0, first, count;
+ *     while (cbt_map_next_run(map, &cursor, &first, &count) > 0) ...
+ * Returns 1 with a run (and moves the cursor past it) or 0 at the end.
+ */
+int cbt_map_next_run(const struct cbt_map *map, uint64_t *cursor, uint64_t *ret_first,
+		     uint64_t *ret_count);
+
+/* Device identity (libblkid) ------------------------------------------------ */
+
+struct cbt_identity {
+	uint64_t size_bytes;
+	char type[32];	 /* filesystem or other content type, "" if none */
+	char uuid[64];	 /* its UUID, "" if none */
+	char ptuuid[64]; /* partition table UUID, "" if none */
+};
+
+int cbt_identify(const char *path, struct cbt_identity *ret);
+
+/* Tracked devices (libdevmapper) ---------------------------------------------- */
+
+/* Suffix of the hidden device holding a live device's original table. */
+#define CBT_HIDDEN_SUFFIX "-cbt-real"
+
+enum {
+	/* Format the metadata even when it holds a valid or foreign superblock. */
+	CBT_CREATE_FORMAT = 1 << 0,
+};
+
+/*
+ * Create the dm device `name` tracking origin_path, with its metadata on
+ * `metadata`: a block device, or a regular file (created or extended to
+ * cbt_metadata_default_bytes() when smaller than needed) attached to an
+ * auto-clearing loop device that goes away with the dm device.
+ * block_bytes 0 means DM_CBT_DEFAULT_BLOCK_SECTORS.
+ * Returns 0, -EEXIST (name taken), -EINVAL, -ENOSPC (metadata device too
+ * small) or another negative errno.
+ */
+int cbt_device_create(const char *name, const char *origin_path, const char *metadata,
+		      uint64_t block_bytes, unsigned flags);
+
+/* Remove the tracked device `name` (-EBUSY while it is open). */
+int cbt_device_remove(const char *name);
+
+/*
+ * Put the existing, possibly open and busy, dm device `name` under
+ * tracking without detaching it: its table moves to a new device
+ * "<name>" CBT_HIDDEN_SUFFIX, and `name` is reloaded, under suspend, with a
+ * cbt table over that one. Metadata and flags as for cbt_device_create().
+ * Every step is undone on failure.
+ */
+int cbt_device_insert(const char *name, const char *metadata, uint64_t block_bytes, unsigned flags);
+
+/*
+ * The reverse of cbt_device_insert(): `name` gets its original table back
+ * (under suspend) and the hidden device is removed.
+ */
+int cbt_device_eject(const char *name);
+
+/* 1 if `name` is a device made by cbt_device_insert(), 0 if not. */
+int cbt_device_is_inserted(const char *name);
+
+/* Stop tracking `name`: cbt_device_eject() or cbt_device_remove(). */
+int cbt_device_untrack(const char *name);
+
+/* How many times the dm device `name` is open (holders included). */
+int cbt_device_open_count(const char *name);
+
+/* 1 if `name` exists and its table is one cbt target, 0 if not. */
+int cbt_device_is_tracked(const char *name);
+
+/*
+ * The dm name of the block device at path: 0, or -ENXIO when it is no
+ * device-mapper device (-ENOTBLK: not a block device).
+ */
+int cbt_dm_name_of_path(const char *path, char *buf, size_t len);
+
+/* Its table parameters, parsed. -ENXIO: no such device; -EMEDIUMTYPE: not cbt. */
+int cbt_device_get_table(const char *name, struct cbt_table *ret);
+
+/*
+ * The names of every dm device whose table is cbt, sorted, as a
+ * NULL-terminated array (free with cbt_strv_free()).
+ */
+int cbt_device_list(char ***ret_names);
+char **cbt_strv_free(char **strv);
+
+/*
+ * A printable name for a device word of a table ("253:1"): the dm name,
+ * else "/dev/<kernel name>", else the word itself.
+ */
+int cbt_device_describe(const char *word, char *buf, size_t len);
+
+/* Messages ---------------------------------------------------------------- */
+
+/* checkpoint: frozen := current; returns the checkpoint number. */
+int cbt_checkpoint(const char *name, uint64_t *ret_checkpoint);
+int cbt_commit(const char *name, uint64_t checkpoint);
+int cbt_abort(const char *name, uint64_t checkpoint);
+int cbt_mark_dirty(const char *name, uint64_t first, uint64_t count);
+int cbt_invalidate(const char *name);
+
+/* Parse the result of the checkpoint message (a decimal number). */
+int cbt_checkpoint_response_parse(const char *text, uint64_t *ret);
+
+/* Generic netlink --------------------------------------------------------- */
+
+struct cbt_netlink;
+
+/* -EPROTONOSUPPORT when the kernel has no DM_CBT_GENL_NAME family. */
+int cbt_netlink_new(struct cbt_netlink **ret);
+struct cbt_netlink *cbt_netlink_free(struct cbt_netlink *nl);
+
+/* -ENODEV when `name` is not a tracked device (the kernel's answer). */
+int cbt_netlink_get_status(struct cbt_netlink *nl, const char *name, struct cbt_status *ret);
+
+/*
+ * Dump one bitmap (DM_CBT_MAP_CURRENT or DM_CBT_MAP_FROZEN) of `name`
+ * into a new map; ret_status (may be NULL) gets the status sent with it.
+ */
+int cbt_netlink_get_map(struct cbt_netlink *nl, const char *name, enum dm_cbt_map which,
+			struct cbt_status *ret_status, struct cbt_map **ret_map);
+
+struct cbt_event {
+	enum dm_cbt_event event;
+	char name[128];	     /* dm device name */
+	uint32_t dev;	     /* dev_t, new_encode_dev() */
+	uint64_t checkpoint; /* 0 when not sent */
+};
+
+/* A socket subscribed to the events multicast group. */
+struct cbt_events;
+
+int cbt_events_new(struct cbt_events **ret);
+struct cbt_events *cbt_events_free(struct cbt_events *ev);
+
+/* A file descriptor that polls readable when events may be waiting. */
+int cbt_events_get_fd(struct cbt_events *ev);
+
+/*
+ * Wait up to timeout_ms (-1: forever, 0: do not wait) for the next event.
+ * Returns 1 with an event, 0 on timeout, or a negative errno.
+ */
+int cbt_events_receive(struct cbt_events *ev, int timeout_ms, struct cbt_event *ret);
+
+/* "checkpoint", "commit", ...; NULL for an unknown value. */
+const char *cbt_event_to_string(enum dm_cbt_event event);
+
 #endif

@@ -1,0 +1,103 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/* libcbt internals shared between its files; not installed. */
+#ifndef LIBCBT_INTERNAL_H
+#define LIBCBT_INTERNAL_H
+
+#include <stdint.h>
+
+#include <libdevmapper.h>
+
+#include "cbt-cleanup.h"
+#include "libcbt.h"
+
+/* linux/dm-ioctl.h has it; libdevmapper.h does not export it. */
+#ifndef DM_NAME_LEN
+#define DM_NAME_LEN 128
+#endif
+
+CBT_DEFINE_CLEANUP(struct dm_task *, dm_task_destroy, dm_task_destroyp)
+
+/* Strict decimal: digits only, fits in 64 bits. 0 or -EINVAL. */
+int cbt_parse_u64(const char *text, uint64_t *ret);
+
+/* "major:minor" into buf. */
+int cbt_format_devno(uint32_t major, uint32_t minor, char *buf, size_t len);
+
+/* device-mapper ------------------------------------------------------------ */
+
+/* One target of a table. */
+struct cbt_dm_target {
+	uint64_t start;
+	uint64_t length;
+	char *type;
+	char *params;
+};
+
+struct cbt_dm_table {
+	size_t n;
+	struct cbt_dm_target *targets;
+};
+
+void cbt_dm_table_done(struct cbt_dm_table *table);
+uint64_t cbt_dm_table_sectors(const struct cbt_dm_table *table);
+
+/*
+ * A task of `type` for the device `name` (may be NULL), libdevmapper set up
+ * first for a system without udev when none runs. NULL: out of memory.
+ */
+struct dm_task *cbt_dm_task_new(int type, const char *name);
+
+/* Why cbt_dm_task_new() failed: -ENODEV (no device-mapper) or -ENOMEM. */
+int cbt_dm_task_new_error(void);
+
+/* Run the task: 0 or the negative errno of the ioctl (-EIO if unknown). */
+int cbt_dm_task_run(struct dm_task *dmt);
+
+/* Info of `name`: -ENXIO when it does not exist. */
+int cbt_dm_get_info(const char *name, struct dm_info *ret);
+
+/* The live table of `name`; its status lines as "params". */
+int cbt_dm_get_table(const char *name, struct cbt_dm_table *ret);
+int cbt_dm_get_status_targets(const char *name, struct cbt_dm_table *ret);
+
+/* Add every target of table to a CREATE or RELOAD task. */
+int cbt_dm_task_add_table(struct dm_task *dmt, const struct cbt_dm_table *table);
+
+/* Create `name` with table (loaded and resumed), its node in /dev/mapper. */
+int cbt_dm_create(const char *name, const struct cbt_dm_table *table);
+
+/* Suspend (flushing) or resume `name`. */
+int cbt_dm_suspend(const char *name);
+int cbt_dm_resume(const char *name);
+
+/* Load table as the inactive table of `name`. */
+int cbt_dm_reload(const char *name, const struct cbt_dm_table *table);
+
+/* Remove `name` and its node. */
+int cbt_dm_remove(const char *name);
+
+/* The dm name of a device number: -ENXIO if it is no dm device. */
+int cbt_dm_name_of(uint32_t major, uint32_t minor, char *buf, size_t len);
+
+/* The cbt table for origin/metadata words, block_bytes and flags. */
+int cbt_table_build(const char *origin, const char *metadata, uint64_t sectors,
+		    uint64_t block_bytes, unsigned flags, struct cbt_dm_table *ret);
+
+/* Metadata ----------------------------------------------------------------- */
+
+/*
+ * Open the metadata for a device of `sectors` sectors tracked at
+ * block_bytes: a block device is checked for size; a regular file (made
+ * when missing) is extended if needed and attached to a new
+ * LO_FLAGS_AUTOCLEAR loop device. On success *ret_fd is an open fd on the
+ * block device to keep open until the table holding it is loaded (the loop
+ * device would clear itself otherwise), ret_word its "major:minor" and
+ * *ret_created whether the file was made (to unlink it when giving up).
+ */
+int cbt_metadata_open(const char *path, uint64_t sectors, uint64_t block_bytes, int *ret_fd,
+		      char *ret_word, size_t len, bool *ret_created);
+
+/* Attach a regular file to a free loop device with LO_FLAGS_AUTOCLEAR. */
+int cbt_loop_attach(int file_fd, int *ret_loop_fd);
+
+#endif
