@@ -27,11 +27,12 @@ FLAGS = {1: "clean", 2: "invalid"}
 
 def read(dev, offset, length):
     if stat.S_ISBLK(os.stat(dev).st_mode):
+        first, skip = divmod(offset, 512)
         out = subprocess.run(
-            ["dd", f"if={dev}", "bs=512", f"skip={offset // 512}",
-             f"count={(length + 511) // 512}", "iflag=direct", "status=none"],
+            ["dd", f"if={dev}", "bs=512", f"skip={first}",
+             f"count={(skip + length + 511) // 512}", "iflag=direct", "status=none"],
             check=True, stdout=subprocess.PIPE).stdout
-        return out[:length]
+        return out[skip:skip + length]
     with open(dev, "rb") as f:
         f.seek(offset)
         return f.read(length)
@@ -51,8 +52,9 @@ def ranges(bits, nr_blocks):
     return out
 
 
-def decode(dev):
-    sb = read(dev, 0, 512)
+def decode(dev, base=0):
+    """Decode the metadata that starts at byte BASE of DEV."""
+    sb = read(dev, base, 512)
     (csum, flags, magic, version, block_sectors, nr_blocks, area_sectors,
      uid, checkpoint, frozen, current_area, _, sequence) = struct.unpack_from(SB_FORMAT, sb)
     if magic != MAGIC:
@@ -62,7 +64,7 @@ def decode(dev):
     area_bytes = (nr_blocks + 7) // 8
 
     def area(n):
-        return read(dev, (AREA0_SECTOR + n * area_sectors) * 512, area_bytes)
+        return read(dev, base + (AREA0_SECTOR + n * area_sectors) * 512, area_bytes)
 
     cur = area(current_area)
     res = {
