@@ -189,6 +189,12 @@ static int put_map_chunks(struct sk_buff *skb, struct netlink_callback *cb,
 		next += CBT_MAP_CHUNK_BITS;
 	}
 	cb->args[1] = next;
+	/*
+	 * An empty packet ends the dump: if not even one chunk fits, fail
+	 * rather than truncate the map silently.
+	 */
+	if (next < nr_blocks && !skb->len)
+		return -EMSGSIZE;
 	return 0;
 }
 
@@ -223,9 +229,10 @@ static int map_dumpit(struct sk_buff *skb, struct netlink_callback *cb)
 		genlmsg_end(skb, hdr);
 		cb->args[0] = 1;
 	}
-	put_map_chunks(skb, cb, cbt,
-		       which == DM_CBT_MAP_FROZEN ? cbt->frozen_map : cbt->current_map);
-	r = skb->len;
+	r = put_map_chunks(skb, cb, cbt,
+			   which == DM_CBT_MAP_FROZEN ? cbt->frozen_map : cbt->current_map);
+	if (!r)
+		r = skb->len;
 out_unlock:
 	mutex_unlock(&cbt->lock);
 out:

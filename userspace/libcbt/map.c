@@ -1,6 +1,8 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* cbt_map: a set of blocks, one bit each, with its runs. */
+#include <endian.h>
 #include <errno.h>
+#include <string.h>
 #include <stdlib.h>
 
 #include "libcbt/libcbt-internal.h"
@@ -83,17 +85,39 @@ uint64_t cbt_map_count(const struct cbt_map *map)
 int cbt_map_add_bits(struct cbt_map *map, uint64_t first, const void *bits, size_t len)
 {
 	const uint8_t *bytes = bits;
+	uint64_t room, full;
 
 	if (first > map->nr_blocks)
 		return -ERANGE;
-	/* Check everything first: a bad chunk changes nothing. */
-	for (size_t i = 0; i < len; i++) {
-		for (unsigned j = 0; bytes[i] && j < 8; j++) {
-			uint64_t off = (uint64_t)i * 8 + j;
+	/*
+	 * Check first, a byte at a time and only past the end of the map: a
+	 * bad chunk changes nothing.
+	 */
+	room = map->nr_blocks - first;
+	full = room / 8;
+	for (uint64_t i = full; i < len; i++) {
+		uint8_t allowed = i == full ? (uint8_t)((1u << (room % 8)) - 1) : 0;
 
-			if (((bytes[i] >> j) & 1) && off >= map->nr_blocks - first)
-				return -EBADMSG;
+		if (bytes[i] & ~allowed)
+			return -EBADMSG;
+	}
+	/* Past the map's end there are only zeroes: nothing to add. */
+	if (len > (room + 7) / 8)
+		len = (room + 7) / 8;
+	if (first % WORD_BITS == 0) {
+		/* The kernel's chunks start on word boundaries: OR whole words. */
+		uint64_t *w = map->words + first / WORD_BITS;
+		size_t i = 0;
+
+		for (; i + 8 <= len; i += 8) {
+			uint64_t v;
+
+			memcpy(&v, bytes + i, 8);
+			w[i / 8] |= le64toh(v);
 		}
+		for (; i < len; i++)
+			w[i / 8] |= (uint64_t)bytes[i] << (8 * (i % 8));
+		return 0;
 	}
 	for (size_t i = 0; i < len; i++)
 		for (unsigned j = 0; bytes[i] && j < 8; j++)

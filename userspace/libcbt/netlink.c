@@ -115,7 +115,11 @@ int cbt_netlink_new(struct cbt_netlink **ret)
 		r = cbt_genl_error(r);
 		goto fail;
 	}
-	nl_socket_enable_msg_peek(nl->sock);
+	/*
+	 * Dump packets are at most 32 KiB (6.1 caps them there): one read each,
+	 * no peeking.
+	 */
+	nl_socket_set_msg_buf_size(nl->sock, 32768);
 	nl->family = genl_ctrl_resolve(nl->sock, DM_CBT_GENL_NAME);
 	if (nl->family < 0) {
 		r = -EPROTONOSUPPORT;
