@@ -148,7 +148,7 @@ fio_job() { # fio_job NAME OFFSET SIZE [ARGS...]
 	shift 3
 	fio --name="$name" --filename=/dev/mapper/lin --rw=write --bs=64k --direct=1 \
 		--ioengine=psync --offset="$offset" --size="$size" --eta=never \
-		--verify=crc32c --verify_fatal=1 --randseed=1234 --output="$tmp/$name.log" "$@"
+		--verify=crc32c --verify_fatal=1 --verify_state_save=0 --randseed=1234 --output="$tmp/$name.log" "$@"
 }
 # 32 MiB at 4 MiB/s: about 8 s of writes, then fio reads them back and verifies.
 fio_job before 0 32M --rate=4m &
