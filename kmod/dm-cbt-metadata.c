@@ -77,9 +77,15 @@ static int sync_io(struct cbt_metadata *md, blk_opf_t opf,
  * Superblock
  */
 
+/*
+ * The superblock is read and written as the whole first 4 KiB (its first
+ * 512 bytes, the rest zero), so that 4Kn devices work: a 512-byte device
+ * writes sector 0 atomically, a 4Kn device the whole page.
+ */
 static int read_superblock(struct cbt_metadata *md)
 {
-	return sync_io(md, REQ_OP_READ, DM_IO_KMEM, md->page_buf, 0, 1);
+	return sync_io(md, REQ_OP_READ, DM_IO_KMEM, md->page_buf, 0,
+		       CBT_PAGE_SECTORS);
 }
 
 static bool superblock_is_zero(const void *buf)
@@ -157,7 +163,7 @@ int cbt_metadata_write_superblock(struct cbt_metadata *md)
 	struct dm_cbt_disk_superblock *sb = md->page_buf;
 	int r;
 
-	memset(sb, 0, sizeof(*sb));
+	memset(md->page_buf, 0, CBT_PAGE_BYTES);
 	sb->flags = cpu_to_le32(md->flags);
 	sb->magic = cpu_to_le64(DM_CBT_DISK_MAGIC);
 	sb->version = cpu_to_le32(DM_CBT_DISK_VERSION);
@@ -173,7 +179,7 @@ int cbt_metadata_write_superblock(struct cbt_metadata *md)
 
 	/* The flush makes every area write before it durable first. */
 	r = sync_io(md, REQ_OP_WRITE | REQ_PREFLUSH | REQ_FUA | REQ_SYNC,
-		    DM_IO_KMEM, sb, 0, 1);
+		    DM_IO_KMEM, sb, 0, CBT_PAGE_SECTORS);
 	if (r)
 		DMERR("%pg: superblock write failed: %d", md->dev->bdev, r);
 	return r;
@@ -353,9 +359,17 @@ static int format(struct cbt_c *cbt)
 	md->current_area = 0;
 	md->sequence = 0;
 
-	r = cbt_metadata_write_map(md, 0, NULL, NULL, NULL);
+	/*
+	 * A crash while the areas are zeroed must not leave an old superblock
+	 * over cleared maps: first a superblock saying history is lost.
+	 */
+	md->flags = DM_CBT_SB_INVALID;
+	r = cbt_metadata_write_superblock(md);
+	if (!r)
+		r = cbt_metadata_write_map(md, 0, NULL, NULL, NULL);
 	if (!r)
 		r = cbt_metadata_write_map(md, 1, NULL, NULL, NULL);
+	md->flags = 0;
 	if (!r)
 		r = cbt_metadata_write_superblock(md);
 	if (r)
@@ -380,11 +394,18 @@ static int grow(struct cbt_c *cbt, u64 old_blocks)
 	pages = cbt_pages_alloc(md->nr_pages);
 	if (!pages)
 		return -ENOMEM;
-	for (b = old_blocks; b < md->nr_blocks; b++) {
+	/*
+	 * The old last block may have been partial: its new sectors are new
+	 * too. The superblock does not record the length in sectors, so it is
+	 * always marked.
+	 */
+	for (b = old_blocks ? old_blocks - 1 : 0; b < md->nr_blocks; b++) {
+		if (test_bit_le(b, cbt->current_map))
+			continue;
 		__set_bit_le(b, cbt->current_map);
 		__set_bit(b / CBT_BITS_PER_PAGE, pages);
+		cbt->current_dirty++;
 	}
-	cbt->current_dirty += md->nr_blocks - old_blocks;
 	r = cbt_metadata_write_map(md, md->current_area, cbt->current_map, NULL,
 				   pages);
 	bitmap_or(md->maybe_set[md->current_area], md->maybe_set[md->current_area],

@@ -14,8 +14,8 @@
 #define CBT_MAP_CHUNK_BITS (CBT_MAP_CHUNK_BYTES * 8ULL)
 
 /*
- * Registry of resumed devices, for look-ups by name or dev_t. Lock order:
- * cbt_registry_lock, then cbt_c->lock.
+ * Registry of resumed devices, for look-ups by name or dev_t. Nothing that
+ * waits for I/O is done while holding it.
  */
 static LIST_HEAD(cbt_registry);
 static DEFINE_MUTEX(cbt_registry_lock);
@@ -46,16 +46,25 @@ void cbt_registry_del(struct cbt_c *cbt)
 	mutex_unlock(&cbt_registry_lock);
 }
 
+/* The device's dm name now (it may have been renamed since resume). */
+static void live_name(struct cbt_c *cbt, char *name)
+{
+	if (dm_copy_name_and_uuid(dm_table_get_md(cbt->ti->table), name, NULL))
+		strscpy(name, cbt->name, DM_NAME_LEN);
+}
+
 static struct cbt_c *lookup(struct nlattr **attrs)
 {
+	char name[DM_NAME_LEN];
 	struct cbt_c *cbt;
 
 	lockdep_assert_held(&cbt_registry_lock);
 	list_for_each_entry(cbt, &cbt_registry, registry) {
-		if (attrs[DM_CBT_ATTR_DEV_NAME] &&
-		    !strcmp(nla_data(attrs[DM_CBT_ATTR_DEV_NAME]),
-			    cbt_device_name(cbt)))
-			return cbt;
+		if (attrs[DM_CBT_ATTR_DEV_NAME]) {
+			live_name(cbt, name);
+			if (!strcmp(nla_data(attrs[DM_CBT_ATTR_DEV_NAME]), name))
+				return cbt;
+		}
 		if (attrs[DM_CBT_ATTR_DEV] &&
 		    nla_get_u32(attrs[DM_CBT_ATTR_DEV]) ==
 		    new_encode_dev(cbt_device_devt(cbt)))
@@ -69,14 +78,16 @@ static struct genl_family cbt_family;
 static int put_status(struct sk_buff *skb, struct cbt_c *cbt)
 {
 	struct cbt_metadata *md = &cbt->md;
+	char name[DM_NAME_LEN];
 	u8 uuid[16];
 
 	export_uuid(uuid, &md->uuid);
-	if (nla_put_string(skb, DM_CBT_ATTR_DEV_NAME, cbt_device_name(cbt)) ||
+	live_name(cbt, name);
+	if (nla_put_string(skb, DM_CBT_ATTR_DEV_NAME, name) ||
 	    nla_put_u32(skb, DM_CBT_ATTR_DEV, new_encode_dev(cbt_device_devt(cbt))) ||
 	    nla_put_u32(skb, DM_CBT_ATTR_BLOCK_SECTORS, md->block_sectors) ||
 	    nla_put_u64_64bit(skb, DM_CBT_ATTR_NR_BLOCKS, md->nr_blocks, DM_CBT_ATTR_PAD) ||
-	    nla_put_u64_64bit(skb, DM_CBT_ATTR_CURRENT_DIRTY, READ_ONCE(cbt->current_dirty),
+	    nla_put_u64_64bit(skb, DM_CBT_ATTR_CURRENT_DIRTY, cbt_current_dirty(cbt),
 			      DM_CBT_ATTR_PAD) ||
 	    nla_put_u64_64bit(skb, DM_CBT_ATTR_CHECKPOINT, READ_ONCE(md->checkpoint),
 			      DM_CBT_ATTR_PAD) ||
@@ -152,7 +163,10 @@ static int status_dumpit(struct sk_buff *skb, struct netlink_callback *cb)
 
 /*
  * DM_CBT_CMD_GET_MAP: the status once (cb->args[0]), then the chunks from
- * block cb->args[1] on. All-zero chunks are left out.
+ * block cb->args[1] on. All-zero chunks are left out. A NULL map means
+ * every block (the error state). No lock is taken: bits of the current
+ * set only appear; user space reads the frozen set, which changes only at
+ * its own commit or abort.
  */
 static int put_map_chunks(struct sk_buff *skb, struct netlink_callback *cb,
 			  struct cbt_c *cbt, const unsigned long *map)
@@ -166,8 +180,8 @@ static int put_map_chunks(struct sk_buff *skb, struct netlink_callback *cb,
 
 	while (next < nr_blocks) {
 		bytes = DIV_ROUND_UP_ULL(min_t(u64, CBT_MAP_CHUNK_BITS, nr_blocks - next), 8);
-		src = (const u8 *)map + next / 8;
-		if (!memchr_inv(src, 0, bytes)) {
+		src = map ? (const u8 *)map + next / 8 : NULL;
+		if (src && !memchr_inv(src, 0, bytes)) {
 			next += CBT_MAP_CHUNK_BITS;
 			continue;
 		}
@@ -184,7 +198,15 @@ static int put_map_chunks(struct sk_buff *skb, struct netlink_callback *cb,
 			genlmsg_cancel(skb, hdr);
 			break;
 		}
-		memcpy(nla_data(bits), src, bytes);
+		if (src) {
+			memcpy(nla_data(bits), src, bytes);
+		} else {
+			u64 left = nr_blocks - next;
+
+			memset(nla_data(bits), 0xff, bytes);
+			if (left < bytes * 8ULL)
+				((u8 *)nla_data(bits))[bytes - 1] = (1U << (left % 8)) - 1;
+		}
 		genlmsg_end(skb, hdr);
 		next += CBT_MAP_CHUNK_BITS;
 	}
@@ -203,6 +225,7 @@ static int map_dumpit(struct sk_buff *skb, struct netlink_callback *cb)
 	const struct genl_dumpit_info *info = genl_dumpit_info(cb);
 	struct nlattr **attrs = info->attrs;
 	u32 which = DM_CBT_MAP_CURRENT;
+	const unsigned long *map;
 	struct cbt_c *cbt;
 	void *hdr;
 	int r = 0;
@@ -218,23 +241,25 @@ static int map_dumpit(struct sk_buff *skb, struct netlink_callback *cb)
 		r = -ENODEV;
 		goto out;
 	}
-	mutex_lock(&cbt->lock);
 	if (!cb->args[0]) {
 		hdr = genlmsg_put(skb, NETLINK_CB(cb->skb).portid, cb->nlh->nlmsg_seq,
 				  &cbt_family, NLM_F_MULTI, DM_CBT_CMD_GET_MAP);
 		if (!hdr || put_status(skb, cbt)) {
 			r = -EMSGSIZE;
-			goto out_unlock;
+			goto out;
 		}
 		genlmsg_end(skb, hdr);
 		cb->args[0] = 1;
 	}
-	r = put_map_chunks(skb, cb, cbt,
-			   which == DM_CBT_MAP_FROZEN ? cbt->frozen_map : cbt->current_map);
+	if (which == DM_CBT_MAP_FROZEN)
+		map = READ_ONCE(cbt->frozen_map);
+	else if (READ_ONCE(cbt->state) == CBT_ERROR)
+		map = NULL;
+	else
+		map = READ_ONCE(cbt->current_map);
+	r = put_map_chunks(skb, cb, cbt, map);
 	if (!r)
 		r = skb->len;
-out_unlock:
-	mutex_unlock(&cbt->lock);
 out:
 	mutex_unlock(&cbt_registry_lock);
 	return r;
@@ -300,6 +325,8 @@ static struct genl_family cbt_family __ro_after_init = {
 	.small_ops = cbt_ops,
 	.n_small_ops = ARRAY_SIZE(cbt_ops),
 	.resv_start_op = DM_CBT_CMD_GET_STATUS,
+	/* Our own registry lock serialises; never hold genl_mutex. */
+	.parallel_ops = true,
 	.mcgrps = cbt_mcgrps,
 	.n_mcgrps = ARRAY_SIZE(cbt_mcgrps),
 };

@@ -15,6 +15,7 @@
  * writes to blocks already marked go straight through.
  */
 #include <linux/module.h>
+#include <linux/sched/mm.h>
 #include <linux/slab.h>
 #include <linux/vmalloc.h>
 
@@ -80,6 +81,28 @@ dev_t cbt_device_devt(struct cbt_c *cbt)
 }
 
 /*
+ * Every constructed instance, to refuse one metadata device shared by two
+ * dm devices (a reload of the same device legitimately opens it twice).
+ */
+static LIST_HEAD(cbt_instances);
+static DEFINE_MUTEX(cbt_instances_lock);
+
+static bool cbt_metadata_in_use(struct dm_target *ti, dev_t metadata)
+{
+	struct mapped_device *md = dm_table_get_md(ti->table);
+	struct cbt_c *other;
+	bool used = false;
+
+	mutex_lock(&cbt_instances_lock);
+	list_for_each_entry(other, &cbt_instances, instances)
+		if (other->md.dev->bdev->bd_dev == metadata &&
+		    dm_table_get_md(other->ti->table) != md)
+			used = true;
+	mutex_unlock(&cbt_instances_lock);
+	return used;
+}
+
+/*
  * In-flight writes and quiescing
  */
 
@@ -103,7 +126,8 @@ static void quiesce(struct cbt_c *cbt)
 
 static void unquiesce(struct cbt_c *cbt)
 {
-	WRITE_ONCE(cbt->quiescing, false);
+	/* Orders the map pointer swap before the end of quiescing. */
+	smp_store_release(&cbt->quiescing, false);
 	queue_work(cbt->wq, &cbt->worker);
 }
 
@@ -220,22 +244,39 @@ static void set_all_in_core(struct cbt_c *cbt)
 }
 
 /*
- * The metadata device failed: nothing can be persisted any more. Rather
- * than under-report, every block is dirty from now on, the generation
- * changes (user space must read everything), and data I/O goes on.
+ * Record durably that history is lost (new generation, INVALID flag): from
+ * then on every block counts as dirty, so writes may pass untracked.
+ */
+static bool persist_invalid(struct cbt_c *cbt)
+{
+	if (cbt->invalid_durable)
+		return true;
+	if (cbt_metadata_write_superblock(&cbt->md))
+		return false;
+	cbt->invalid_durable = true;
+	set_all_in_core(cbt);
+	return true;
+}
+
+/*
+ * The metadata device failed. Rather than under-report, the generation
+ * changes and every block counts as dirty, once that is durable. Until it
+ * is, a write to an unmarked block fails (loudly: kernel log, status,
+ * event) instead of reaching the origin untracked; writes to marked blocks
+ * go on.
  */
 static void enter_error_state(struct cbt_c *cbt, int error)
 {
 	if (cbt->state == CBT_ERROR)
 		return;
-	DMERR("%s: metadata I/O failed (%d): every block is now dirty; reload the table once the metadata device works",
+	DMERR("%s: metadata I/O failed (%d): history is lost, every block is dirty; reload the table once the metadata device works",
 	      cbt_device_name(cbt), error);
-	set_all_in_core(cbt);
-	cbt->state = CBT_ERROR;
+	WRITE_ONCE(cbt->state, CBT_ERROR);
 	uuid_gen(&cbt->md.uuid);
 	cbt->md.flags |= DM_CBT_SB_INVALID;
-	/* Best effort: record that history is lost. */
-	cbt_metadata_write_superblock(&cbt->md);
+	if (!persist_invalid(cbt))
+		DMERR("%s: cannot record the loss either: writes to unmarked blocks fail until the metadata device works",
+		      cbt_device_name(cbt));
 	cbt_netlink_event(cbt, DM_CBT_EVENT_METADATA_ERROR);
 }
 
@@ -274,11 +315,20 @@ static void do_worker(struct work_struct *ws)
 	batch_commit(cbt, &pb);
 
 	/*
-	 * A failed commit put the device in the error state, where every
-	 * bit is set: the writes are issued in every case.
+	 * After a failed commit, writes pass only if the loss of history is
+	 * durable or their blocks' bits are.
 	 */
-	while ((bio = bio_list_pop(&bios)))
-		issue_bio(cbt, bio);
+	while ((bio = bio_list_pop(&bios))) {
+		bio_block_range(cbt, bio, &first, &last);
+		if (cbt->state != CBT_ERROR || persist_invalid(cbt) ||
+		    range_marked(cbt->current_map, first, last)) {
+			issue_bio(cbt, bio);
+		} else {
+			DMERR_LIMIT("%s: write to block %llu failed: it cannot be tracked",
+				    cbt_device_name(cbt), first);
+			bio_io_error(bio);
+		}
+	}
 	mutex_unlock(&cbt->lock);
 }
 
@@ -404,6 +454,16 @@ static int cbt_ctr(struct dm_target *ti, unsigned int argc, char **argv)
 		goto bad;
 	}
 	cbt->md.dev = metadata;
+	if (metadata->bdev->bd_dev == cbt->origin->bdev->bd_dev) {
+		ti->error = "Origin and metadata are the same device";
+		r = -EINVAL;
+		goto bad;
+	}
+	if (cbt_metadata_in_use(ti, metadata->bdev->bd_dev)) {
+		ti->error = "Metadata device is in use by another cbt device";
+		r = -EBUSY;
+		goto bad;
+	}
 
 	r = parse_block_size(cbt, &as, &ti->error);
 	if (r)
@@ -420,6 +480,11 @@ static int cbt_ctr(struct dm_target *ti, unsigned int argc, char **argv)
 	}
 
 	nr_blocks = dm_sector_div_up(ti->len, cbt->md.block_sectors);
+	if (nr_blocks > CBT_MAX_BLOCKS) {
+		ti->error = "Volume has too many blocks: use a larger block size";
+		r = -EINVAL;
+		goto bad;
+	}
 	r = cbt_metadata_init(&cbt->md, metadata, cbt->md.block_sectors, nr_blocks);
 	if (r) {
 		ti->error = "Cannot allocate metadata buffers";
@@ -446,18 +511,21 @@ static int cbt_ctr(struct dm_target *ti, unsigned int argc, char **argv)
 		goto bad;
 	}
 
-	r = dm_set_target_max_io_len(ti, cbt->md.block_sectors);
-	if (r) {
-		ti->error = "Cannot set the maximum I/O length";
-		goto bad;
-	}
-
+	/*
+	 * Bios are not split at block boundaries: the map path and the worker
+	 * handle a bio spanning many blocks (as they must for discards), and
+	 * splitting a 1 MiB write into 16 clones costs more than testing 16
+	 * bits.
+	 */
 	ti->num_flush_bios = 1;
 	ti->num_discard_bios = 1;
 	ti->num_write_zeroes_bios = 1;
 	ti->per_io_data_size = sizeof(struct cbt_bio);
 	ti->accounts_remapped_io = true;
 	ti->private = cbt;
+	mutex_lock(&cbt_instances_lock);
+	list_add(&cbt->instances, &cbt_instances);
+	mutex_unlock(&cbt_instances_lock);
 	return 0;
 
 bad:
@@ -469,6 +537,9 @@ static void cbt_dtr(struct dm_target *ti)
 {
 	struct cbt_c *cbt = ti->private;
 
+	mutex_lock(&cbt_instances_lock);
+	list_del(&cbt->instances);
+	mutex_unlock(&cbt_instances_lock);
 	cbt_registry_del(cbt);
 	cbt_free(cbt);
 }
@@ -493,7 +564,8 @@ static int cbt_map(struct dm_target *ti, struct bio *bio)
 	atomic_inc(&cbt->inflight);
 	smp_mb__after_atomic(); /* pairs with the barrier in quiesce() */
 	bio_block_range(cbt, bio, &first, &last);
-	if (!READ_ONCE(cbt->quiescing) &&
+	/* Acquire: pairs with the release in unquiesce(), after the swap. */
+	if (!smp_load_acquire(&cbt->quiescing) &&
 	    range_marked(READ_ONCE(cbt->current_map), first, last)) {
 		pb->counted = true;
 		return DM_MAPIO_REMAPPED;
@@ -743,6 +815,10 @@ static void cbt_postsuspend(struct dm_target *ti)
 		if (cbt_metadata_write_superblock(&cbt->md))
 			enter_error_state(cbt, -EIO);
 	}
+	/*
+	 * In the error state with the loss not recorded, no write reached the
+	 * origin untracked: the map on disk is still exact.
+	 */
 	mutex_unlock(&cbt->lock);
 }
 
@@ -757,7 +833,11 @@ static int cbt_preresume(struct dm_target *ti)
 
 	mutex_lock(&cbt->lock);
 	if (!cbt->loaded) {
+		/* The device is suspended: reclaim must not write to it. */
+		unsigned int noio = memalloc_noio_save();
+
 		r = cbt_metadata_load(cbt);
+		memalloc_noio_restore(noio);
 		if (r)
 			DMERR("%s: cannot load the metadata: %d",
 			      cbt_device_name(cbt), r);
@@ -793,7 +873,7 @@ static void cbt_status(struct dm_target *ti, status_type_t type,
 	switch (type) {
 	case STATUSTYPE_INFO:
 		DMEMIT("%u %llu %llu %llu ", md->block_sectors, md->nr_blocks,
-		       READ_ONCE(cbt->current_dirty), READ_ONCE(md->checkpoint));
+		       cbt_current_dirty(cbt), READ_ONCE(md->checkpoint));
 		if (frozen == DM_CBT_NO_FROZEN)
 			DMEMIT("- ");
 		else

@@ -27,6 +27,12 @@
 #define CBT_PAGE_SECTORS (CBT_PAGE_BYTES >> SECTOR_SHIFT)
 #define CBT_BITS_PER_PAGE (CBT_PAGE_BYTES * 8ULL)
 
+/*
+ * The kernel's bit helpers take int bit numbers: volumes are limited to
+ * 2^31 - 1 blocks (8 TiB at 4 KiB blocks, 128 TiB at 64 KiB).
+ */
+#define CBT_MAX_BLOCKS ((u64)INT_MAX)
+
 /* Bitmap pages written together in one metadata commit. */
 #define CBT_IO_BATCH 64U
 
@@ -84,6 +90,8 @@ struct cbt_c {
 	u64 current_dirty;
 	u64 frozen_dirty;
 	enum cbt_state state;
+	/* In the error state: the INVALID superblock is on disk. */
+	bool invalid_durable;
 
 	/* Serialises metadata updates: worker batches and messages. */
 	struct mutex lock;
@@ -106,6 +114,9 @@ struct cbt_c {
 	/* dm name, copied at resume (renames take effect at the next one). */
 	char name[DM_NAME_LEN];
 
+	/* Entry in the list of all instances. */
+	struct list_head instances;
+
 	/* Entry in the registry of active devices (netlink look-ups). */
 	struct list_head registry;
 	bool registered;
@@ -115,6 +126,14 @@ struct cbt_c {
 struct cbt_bio {
 	bool counted;		/* in cbt_c->inflight */
 };
+
+/* Dirty blocks in current as user space must see them. */
+static inline u64 cbt_current_dirty(struct cbt_c *cbt)
+{
+	if (READ_ONCE(cbt->state) == CBT_ERROR)
+		return cbt->md.nr_blocks;
+	return READ_ONCE(cbt->current_dirty);
+}
 
 /* Bit helpers over the on-disk bit order (little endian). */
 static inline bool cbt_test(const unsigned long *map, u64 block)

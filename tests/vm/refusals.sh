@@ -29,10 +29,20 @@ refuse "metadata device too small" cbt_create bad $origin /dev/mapper/tiny 8
 logged "Metadata device too small"
 dmsetup remove tiny
 
+refuse "origin used as its own metadata" cbt_create bad $origin $origin 8
+logged "Origin and metadata are the same device"
+
 # A valid metadata device, then wrong uses of it.
 zero_dev $meta
 check "fresh metadata formatted on first use" cbt_create good $origin $meta 8
 pwrite /dev/mapper/good 100 8
+dmsetup create other --table "0 65536 linear $origin 65536"
+refuse "metadata shared with another cbt device" cbt_create bad /dev/mapper/other $meta 8
+logged "in use by another cbt device"
+dmsetup remove other
+check "a reload of the same device may reopen its metadata" \
+	dmsetup reload good --table "0 $S cbt $origin $meta 8"
+dmsetup resume good
 dmsetup remove good
 sb_before=$(dd if=$meta bs=512 count=1 iflag=direct status=none | sha256sum)
 
