@@ -65,7 +65,8 @@
  * Metadata device format (all integers little endian).
  *
  * Sector 0: the superblock (struct dm_cbt_disk_superblock, 512 bytes,
- * written alone, so that its update is atomic). Then two bitmap areas of
+ * written alone with the rest of its 4 KiB page zero, so that its update
+ * is atomic). Then two bitmap areas of
  * area_sectors each, starting at DM_CBT_AREA0_SECTOR: bit b of an area is
  * bit (b % 8) of byte (b / 8). One area holds the current set; the other
  * holds the frozen set while a checkpoint is outstanding and is spare
@@ -74,7 +75,7 @@
  */
 #define DM_CBT_DISK_MAGIC 0x3130544243636d64ULL /* "dmcCBT01" */
 #define DM_CBT_DISK_VERSION 1U
-#define DM_CBT_AREA0_SECTOR 8ULL	/* 4 KiB after the superblock */
+#define DM_CBT_AREA0_SECTOR 8ULL	/* the superblock page is 4 KiB */
 #define DM_CBT_NO_FROZEN 0ULL		/* frozen_checkpoint: none */
 
 /* superblock flags */
@@ -82,7 +83,7 @@
 #define DM_CBT_SB_INVALID (1U << 1)	/* history lost; everything dirty */
 
 struct dm_cbt_disk_superblock {
-	__le32 csum;		/* crc32c (seed ~0) of bytes 4..511 */
+	__le32 csum;		/* zlib crc32 of bytes 4..511 */
 	__le32 flags;		/* DM_CBT_SB_* */
 	__le64 magic;		/* DM_CBT_DISK_MAGIC */
 	__le32 version;		/* DM_CBT_DISK_VERSION */
@@ -109,8 +110,8 @@ enum dm_cbt_genl_cmd {
 	DM_CBT_CMD_UNSPEC,
 	/*
 	 * Request: DEV_NAME or DEV. Reply: one message with the status
-	 * attributes. With NLM_F_DUMP and no device: one message per tracked
-	 * device.
+	 * attributes. With NLM_F_DUMP: one message per resumed tracked
+	 * device (device attributes are ignored).
 	 */
 	DM_CBT_CMD_GET_STATUS,
 	/*
@@ -118,11 +119,13 @@ enum dm_cbt_genl_cmd {
 	 * Replies: the status attributes once, then messages each carrying
 	 * MAP_OFFSET (first block of the chunk) and MAP_BITS (bit b of the
 	 * chunk = block MAP_OFFSET + b, same bit order as on disk). Chunks
-	 * are in order; blocks past nr_blocks are zero. All-zero chunks may
-	 * be left out.
+	 * are in order; blocks past nr_blocks are zero; all-zero chunks are
+	 * left out. A frozen map with no checkpoint outstanding is empty.
+	 * Taken without a lock: dump the frozen set between checkpoint and
+	 * commit/abort, where it does not change.
 	 */
 	DM_CBT_CMD_GET_MAP,
-	/* Multicast on the events group: DEV_NAME, DEV, EVENT, CHECKPOINT. */
+	/* Multicast on the events group: EVENT and the status attributes. */
 	DM_CBT_CMD_EVENT,
 	__DM_CBT_CMD_MAX,
 };

@@ -50,9 +50,10 @@ int cbtship_checkpoint(int argc, char **argv)
 	r = cbt_checkpoint(argv[1], &n);
 	if (r < 0) {
 		fprintf(stderr, "cbtship checkpoint: '%s': %s\n", argv[1],
-			r == -EBADMSG  ? "the target answered no checkpoint number"
-			: r == -EINVAL ? "refused by the target (a checkpoint is outstanding?)"
-				       : strerror(-r));
+			r == -EBADMSG ? "the target answered no checkpoint number"
+			: r == -EBUSY ? "a checkpoint is outstanding: commit or abort it first"
+			: r == -EIO   ? "the metadata device failed (state error)"
+				      : strerror(-r));
 		return EXIT_FAILURE;
 	}
 	printf("%" PRIu64 "\n", n);
