@@ -15,6 +15,8 @@
  * writes to blocks already marked go straight through.
  */
 #include <linux/module.h>
+#include <linux/percpu.h>
+#include <linux/rcupdate.h>
 #include <linux/sched/mm.h>
 #include <linux/slab.h>
 #include <linux/vmalloc.h>
@@ -106,10 +108,34 @@ static bool cbt_metadata_in_use(struct dm_target *ti, dev_t metadata)
  * In-flight writes and quiescing
  */
 
+/*
+ * Writes in flight are counted per CPU: the pass-through path takes no
+ * locked instruction. A checkpoint sets 'quiescing', waits one RCU grace
+ * period (after which every writer that missed the flag has counted
+ * itself), then waits for the sum to reach zero. The sum cannot read zero
+ * early: every increment precedes the first read, and a decrement is only
+ * seen after its increment.
+ */
+static void inflight_get(struct cbt_c *cbt)
+{
+	this_cpu_inc(*cbt->inflight);
+}
+
 static void inflight_put(struct cbt_c *cbt)
 {
-	if (atomic_dec_and_test(&cbt->inflight) && READ_ONCE(cbt->quiescing))
+	this_cpu_dec(*cbt->inflight);
+	if (READ_ONCE(cbt->quiescing))
 		wake_up(&cbt->inflight_wait);
+}
+
+static bool inflight_drained(struct cbt_c *cbt)
+{
+	long sum = 0;
+	int cpu;
+
+	for_each_possible_cpu(cpu)
+		sum += READ_ONCE(*per_cpu_ptr(cbt->inflight, cpu));
+	return sum == 0;
 }
 
 /*
@@ -120,8 +146,8 @@ static void inflight_put(struct cbt_c *cbt)
 static void quiesce(struct cbt_c *cbt)
 {
 	WRITE_ONCE(cbt->quiescing, true);
-	smp_mb(); /* pairs with the barrier in cbt_map() */
-	wait_event(cbt->inflight_wait, !atomic_read(&cbt->inflight));
+	synchronize_rcu(); /* every cbt_map() that missed the flag has counted */
+	wait_event(cbt->inflight_wait, inflight_drained(cbt));
 }
 
 static void unquiesce(struct cbt_c *cbt)
@@ -287,7 +313,7 @@ static void enter_error_state(struct cbt_c *cbt, int error)
 static void issue_bio(struct cbt_c *cbt, struct bio *bio)
 {
 	cbt_bio_data(bio)->counted = true;
-	atomic_inc(&cbt->inflight);
+	inflight_get(cbt);
 	dm_submit_bio_remap(bio, NULL);
 }
 
@@ -407,6 +433,7 @@ static void cbt_free(struct cbt_c *cbt)
 		dm_put_device(cbt->ti, cbt->md.dev);
 	if (cbt->origin)
 		dm_put_device(cbt->ti, cbt->origin);
+	free_percpu(cbt->inflight);
 	kfree(cbt);
 }
 
@@ -432,11 +459,16 @@ static int cbt_ctr(struct dm_target *ti, unsigned int argc, char **argv)
 		return -ENOMEM;
 	}
 	cbt->ti = ti;
+	cbt->inflight = alloc_percpu(long);
+	if (!cbt->inflight) {
+		kfree(cbt);
+		ti->error = "Cannot allocate cbt context";
+		return -ENOMEM;
+	}
 	mutex_init(&cbt->lock);
 	spin_lock_init(&cbt->deferred_lock);
 	bio_list_init(&cbt->deferred);
 	INIT_WORK(&cbt->worker, do_worker);
-	atomic_set(&cbt->inflight, 0);
 	init_waitqueue_head(&cbt->inflight_wait);
 	INIT_LIST_HEAD(&cbt->registry);
 
@@ -561,16 +593,17 @@ static int cbt_map(struct dm_target *ti, struct bio *bio)
 	if (!bio_changes_data(bio))
 		return DM_MAPIO_REMAPPED;
 
-	atomic_inc(&cbt->inflight);
-	smp_mb__after_atomic(); /* pairs with the barrier in quiesce() */
 	bio_block_range(cbt, bio, &first, &last);
+	rcu_read_lock(); /* quiesce() waits for this section */
 	/* Acquire: pairs with the release in unquiesce(), after the swap. */
 	if (!smp_load_acquire(&cbt->quiescing) &&
 	    range_marked(READ_ONCE(cbt->current_map), first, last)) {
+		inflight_get(cbt);
+		rcu_read_unlock();
 		pb->counted = true;
 		return DM_MAPIO_REMAPPED;
 	}
-	inflight_put(cbt);
+	rcu_read_unlock();
 	defer_bio(cbt, bio);
 	return DM_MAPIO_SUBMITTED;
 }

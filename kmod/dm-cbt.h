@@ -107,7 +107,7 @@ struct cbt_c {
 	 * waits for 'inflight' to drain, so that every write is wholly before
 	 * or wholly after it.
 	 */
-	atomic_t inflight;
+	long __percpu *inflight;
 	bool quiescing;
 	wait_queue_head_t inflight_wait;
 
