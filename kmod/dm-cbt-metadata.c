@@ -4,8 +4,8 @@
  *
  * Layout (see include/uapi/dm-cbt.h and docs/dm-cbt.md): the superblock in
  * sector 0, then two bitmap areas of area_sectors each. The superblock is
- * written alone in one sector, after a flush, so switching which area is
- * current or frozen is atomic. Bits are only ever added to the current
+ * written alone, as its own 4 KiB page after a flush, so switching which
+ * area is current or frozen is atomic. Bits are only ever added to the current
  * area in place, so a torn page write can never clear a set bit.
  */
 #include <linux/crc32.h>
@@ -432,6 +432,9 @@ int cbt_metadata_load(struct cbt_c *cbt)
 	u32 spare;
 	int r;
 
+	/* A failed earlier attempt may have left an error state behind. */
+	cbt->state = CBT_OK;
+	cbt->invalid_durable = false;
 	r = cbt_metadata_check(md, cbt->format_requested, &error);
 	if (r < 0) {
 		DMERR("%pg: %s", md->dev->bdev, error);

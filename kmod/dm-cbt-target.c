@@ -295,9 +295,10 @@ static void enter_error_state(struct cbt_c *cbt, int error)
 {
 	if (cbt->state == CBT_ERROR)
 		return;
-	DMERR("%s: metadata I/O failed (%d): history is lost, every block is dirty; reload the table once the metadata device works",
+	DMERR("%s: metadata I/O failed (%d): every block now counts as dirty; reload the table once the metadata device works",
 	      cbt_device_name(cbt), error);
 	WRITE_ONCE(cbt->state, CBT_ERROR);
+	cbt->invalid_durable = false; /* this loss is not recorded yet */
 	uuid_gen(&cbt->md.uuid);
 	cbt->md.flags |= DM_CBT_SB_INVALID;
 	if (!persist_invalid(cbt))

@@ -29,7 +29,7 @@
 
 /*
  * The kernel's bit helpers take int bit numbers: volumes are limited to
- * 2^31 - 1 blocks (8 TiB at 4 KiB blocks, 128 TiB at 64 KiB).
+ * 2^31 - 1 blocks (just under 8 TiB at 4 KiB blocks, 128 TiB at 64 KiB).
  */
 #define CBT_MAX_BLOCKS ((u64)INT_MAX)
 
@@ -82,15 +82,20 @@ struct cbt_c {
 
 	/*
 	 * The two sets, one bit per block, same bit order as on disk. A bit
-	 * of 'current' is set only once it is durable in the current area.
-	 * Written under 'lock' only; read without it in the map path.
+	 * of 'current' is set only once it is durable in the current area,
+	 * or once a durable INVALID superblock makes every block dirty (and
+	 * at load, before any I/O). Written under 'lock' only; read without
+	 * it in the map path.
 	 */
 	unsigned long *current_map;
 	unsigned long *frozen_map;
 	u64 current_dirty;
 	u64 frozen_dirty;
 	enum cbt_state state;
-	/* In the error state: the INVALID superblock is on disk. */
+	/*
+	 * Since the last entry into the error state, the INVALID superblock
+	 * is on disk (every block counts as dirty). Reset at each load.
+	 */
 	bool invalid_durable;
 
 	/* Serialises metadata updates: worker batches and messages. */
@@ -111,7 +116,7 @@ struct cbt_c {
 	bool quiescing;
 	wait_queue_head_t inflight_wait;
 
-	/* dm name, copied at resume (renames take effect at the next one). */
+	/* dm name at the last resume, for log lines (netlink looks it up live). */
 	char name[DM_NAME_LEN];
 
 	/* Entry in the list of all instances. */

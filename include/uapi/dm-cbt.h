@@ -16,7 +16,7 @@
 #define DM_CBT_TARGET_NAME "cbt"
 
 #define DM_CBT_VERSION_MAJOR 0
-#define DM_CBT_VERSION_MINOR 2
+#define DM_CBT_VERSION_MINOR 3
 #define DM_CBT_VERSION_PATCH 0
 
 /* Tracking block size, in 512-byte sectors: a power of two in this range. */
@@ -58,7 +58,10 @@
 #define DM_CBT_STATE_OK "ok"
 /* history lost: everything dirty, new generation UUID */
 #define DM_CBT_STATE_INVALID "invalid"
-/* metadata device failed: everything dirty, nothing can be persisted */
+/*
+ * metadata device failed: every block counts as dirty; writes to unmarked
+ * blocks fail until that is recorded on disk; reload to leave this state
+ */
 #define DM_CBT_STATE_ERROR "error"
 
 /*

@@ -59,6 +59,18 @@ vm_test_tmpdir() {
 	mktemp -d "$CBT_REPO/build/tmp/${0##*/}.XXXXXX"
 }
 
+# vm_disk_files DIR NAME:SIZE...: create sparse disk files in DIR and set
+# the array vm_disks to the matching --disk-file options, in order.
+vm_disk_files() {
+	local dir=$1 spec
+	shift
+	vm_disks=()
+	for spec in "$@"; do
+		truncate -s "${spec#*:}" "$dir/${spec%%:*}.img"
+		vm_disks+=(--disk-file "$dir/${spec%%:*}.img")
+	done
+}
+
 # vm_phase [vm-run options...] -- ARGS...: run this file in a guest with
 # ARGS; returns the guest's status.
 vm_phase() {

@@ -10,19 +10,17 @@ if [ -z "${CBT_IN_GUEST:-}" ]; then
 	vm_require_qemu
 	d=$(vm_test_tmpdir)
 	trap 'rm -rf "$d"' EXIT
-	truncate -s 256M "$d/origin.img"
-	truncate -s 4M "$d/meta.img"
-	disks=(--disk-file "$d/origin.img" --disk-file "$d/meta.img")
-	vm_phase "${disks[@]}" -- start "$d"
+	vm_disk_files "$d" origin:256M meta:4M
+	vm_phase "${vm_disks[@]}" -- start "$d"
 	for round in 1 2 3; do
 		cp --sparse=always "$d/origin.img" "$d/baseline.img"
 		set +e
-		vm_phase "${disks[@]}" -- write "$d" "$round"
+		vm_phase "${vm_disks[@]}" -- write "$d" "$round"
 		rc=$?
 		set -e
 		[ $rc = 250 ] || { echo "FAIL: round $round: expected the guest to die (250), got $rc"; exit 1; }
 		echo "ok: round $round: guest killed during writes"
-		vm_phase "${disks[@]}" -- recover "$d"
+		vm_phase "${vm_disks[@]}" -- recover "$d"
 		/usr/bin/python3 - "$d" "$round" <<'PY'
 import sys
 d, rnd = sys.argv[1], sys.argv[2]

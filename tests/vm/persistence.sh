@@ -10,11 +10,9 @@ if [ -z "${CBT_IN_GUEST:-}" ]; then
 	vm_require_qemu
 	d=$(vm_test_tmpdir)
 	trap 'rm -rf "$d"' EXIT
-	truncate -s 64M "$d/origin.img"
-	truncate -s 4M "$d/meta.img"
-	disks=(--disk-file "$d/origin.img" --disk-file "$d/meta.img")
-	vm_phase "${disks[@]}" -- first "$d"
-	vm_phase "${disks[@]}" -- second "$d"
+	vm_disk_files "$d" origin:64M meta:4M
+	vm_phase "${vm_disks[@]}" -- first "$d"
+	vm_phase "${vm_disks[@]}" -- second "$d"
 	echo PASS
 	exit 0
 fi

@@ -76,14 +76,11 @@ int cbtship_dirty_map(int argc, char **argv)
 			which = DM_CBT_MAP_FROZEN;
 			break;
 		case 'f':
-			if (cbtship_format_parse(
-				    optarg, 1U << CBTSHIP_FORMAT_RANGES | 1U << CBTSHIP_FORMAT_JSON,
-				    &format) < 0) {
-				fprintf(stderr,
-					"cbtship dirty-map: unknown format '%s' (ranges, json)\n",
-					optarg);
+			if (cbtship_format_parse("dirty-map", optarg,
+						 1U << CBTSHIP_FORMAT_RANGES |
+							 1U << CBTSHIP_FORMAT_JSON,
+						 &format) < 0)
 				return CBTSHIP_EXIT_USAGE;
-			}
 			break;
 		case 'h':
 			cbtship_command_usage("dirty-map", stdout);

@@ -6,13 +6,15 @@
 
 #include "cbtship/output.h"
 
-int cbtship_format_parse(const char *word, unsigned allowed, enum cbtship_format *ret)
+int cbtship_format_parse(const char *command, const char *word, unsigned allowed,
+			 enum cbtship_format *ret)
 {
 	static const char *const names[] = {
 		[CBTSHIP_FORMAT_TABLE] = "table",
 		[CBTSHIP_FORMAT_JSON] = "json",
 		[CBTSHIP_FORMAT_RANGES] = "ranges",
 	};
+	const char *sep = "";
 
 	for (unsigned i = 0; i < ELEMENTSOF(names); i++) {
 		if ((allowed & (1U << i)) && strcmp(word, names[i]) == 0) {
@@ -20,6 +22,14 @@ int cbtship_format_parse(const char *word, unsigned allowed, enum cbtship_format
 			return 0;
 		}
 	}
+	fprintf(stderr, "cbtship %s: unknown format '%s' (", command, word);
+	for (unsigned i = 0; i < ELEMENTSOF(names); i++) {
+		if (allowed & (1U << i)) {
+			fprintf(stderr, "%s%s", sep, names[i]);
+			sep = ", ";
+		}
+	}
+	fprintf(stderr, ")\n");
 	return -EINVAL;
 }
 

@@ -19,7 +19,9 @@ enum cbtship_format {
  * Parse a --format word among the `allowed` formats (a bit mask of
  * 1 << CBTSHIP_FORMAT_*). 0 or -EINVAL.
  */
-int cbtship_format_parse(const char *word, unsigned allowed, enum cbtship_format *ret);
+/* Parse a --format word among the allowed ones; prints the error itself. */
+int cbtship_format_parse(const char *command, const char *word, unsigned allowed,
+			 enum cbtship_format *ret);
 
 /* Print a JSON value on stdout, indented, with a final newline. 0 or -EIO. */
 int cbtship_json_print(json_t *value);

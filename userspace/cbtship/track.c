@@ -21,8 +21,8 @@ static const char *explain(int r)
 	case -ENOSPC:
 		return "the metadata device is too small";
 	case -EBUSY:
-		return "busy (the metadata file is attached to a loop device already, or the "
-		       "device is suspended)";
+		return "busy (the metadata is in use by another cbt device or already on a loop "
+		       "device, or the device is suspended: see dmesg)";
 	case -ENOTBLK:
 		return "not a block device";
 	case -EINVAL:

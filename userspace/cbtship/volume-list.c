@@ -119,14 +119,11 @@ int cbtship_volume_list(int argc, char **argv)
 	while ((c = getopt_long(argc, argv, "f:h", options, NULL)) != -1) {
 		switch (c) {
 		case 'f':
-			if (cbtship_format_parse(
-				    optarg, 1U << CBTSHIP_FORMAT_TABLE | 1U << CBTSHIP_FORMAT_JSON,
-				    &format) < 0) {
-				fprintf(stderr,
-					"cbtship volume-list: unknown format '%s' (table, json)\n",
-					optarg);
+			if (cbtship_format_parse("volume-list", optarg,
+						 1U << CBTSHIP_FORMAT_TABLE |
+							 1U << CBTSHIP_FORMAT_JSON,
+						 &format) < 0)
 				return CBTSHIP_EXIT_USAGE;
-			}
 			break;
 		case 'h':
 			cbtship_command_usage("volume-list", stdout);
