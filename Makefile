@@ -36,7 +36,7 @@ TEST_LDLIBS := $(shell $(PKG_CONFIG) --libs cmocka 2>/dev/null) $(LDLIBS)
 
 # Sources: libcbt (target control) and the cbtship program.
 LIBCBT_SRC := $(sort $(wildcard userspace/libcbt/*.c))
-CBTSHIP_SRC := $(sort $(wildcard userspace/cbtship/*.c userspace/cbtship/*/*.c))
+CBTSHIP_SRC := $(sort $(shell find userspace/cbtship -name "*.c"))
 CBTSHIP_MAIN := userspace/cbtship/main.c
 CBTSHIP_LIB_SRC := $(filter-out $(CBTSHIP_MAIN),$(CBTSHIP_SRC))
 UNIT_SRC := $(sort $(wildcard tests/unit/test-*.c))

@@ -1,0 +1,32 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/*
+ * The POSIX directory object store: a local directory or a mounted share
+ * (cinder's backup_share / backup_posix_path). A key is a relative path
+ * under the root; its directories are made on demand.
+ *
+ * put writes a temporary dot-file in the final directory, fsyncs it,
+ * renames it over the final name and fsyncs the directory, so a crash
+ * never leaves a partial object under a final name; on any error (ENOSPC
+ * included) the temporary is removed. Directories it creates are fsynced
+ * into their parents. delete fsyncs the directory too. Empty fan-out
+ * directories are left in place (they are reused).
+ *
+ * Temporaries orphaned by a crash are dot-files, which list() never shows;
+ * removing old ones is left to a repository sweep.
+ */
+#ifndef CBTSHIP_TARGET_POSIX_H
+#define CBTSHIP_TARGET_POSIX_H
+
+#include "cbtship/target/store.h"
+
+/*
+ * Open the store rooted at the existing directory path. 0, or -ENOENT
+ * (no such directory), -ENOTDIR, -EACCES, -ENOMEM...: see
+ * cbt_posix_store_strerror().
+ */
+int cbt_posix_store_open(const char *path, struct cbt_store **ret);
+
+/* A message for an error of this store ("the directory does not exist"). */
+const char *cbt_posix_store_strerror(int err);
+
+#endif
