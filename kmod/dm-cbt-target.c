@@ -325,6 +325,7 @@ static void do_worker(struct work_struct *ws)
 	struct bio_list bios;
 	struct bio *bio;
 	u64 first, last, b;
+	bool all_pass;
 
 	mutex_lock(&cbt->lock);
 	spin_lock_irq(&cbt->deferred_lock);
@@ -343,12 +344,12 @@ static void do_worker(struct work_struct *ws)
 
 	/*
 	 * After a failed commit, writes pass only if the loss of history is
-	 * durable or their blocks' bits are.
+	 * durable (one attempt per batch) or their blocks' bits are.
 	 */
+	all_pass = cbt->state != CBT_ERROR || persist_invalid(cbt);
 	while ((bio = bio_list_pop(&bios))) {
 		bio_block_range(cbt, bio, &first, &last);
-		if (cbt->state != CBT_ERROR || persist_invalid(cbt) ||
-		    range_marked(cbt->current_map, first, last)) {
+		if (all_pass || range_marked(cbt->current_map, first, last)) {
 			issue_bio(cbt, bio);
 		} else {
 			DMERR_LIMIT("%s: write to block %llu failed: it cannot be tracked",
