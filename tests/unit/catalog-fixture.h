@@ -18,6 +18,8 @@
 #include <cmocka.h>
 #include <sqlite3.h>
 
+#include "tmpdir.h"
+
 #include "cbtship/catalog/catalog.h"
 
 struct fixture {
@@ -30,12 +32,10 @@ static inline int fixture_setup(void **state)
 {
 	struct fixture *f = calloc(1, sizeof(*f));
 	char *err = NULL;
-	const char *tmp = getenv("TMPDIR");
 	int r;
 
 	assert_non_null(f);
-	snprintf(f->dir, sizeof(f->dir), "%s/cbtship-catalog-XXXXXX", tmp && *tmp ? tmp : "/tmp");
-	assert_non_null(mkdtemp(f->dir));
+	tmpdir_make(f->dir, sizeof(f->dir), "catalog");
 	snprintf(f->path, sizeof(f->path), "%s/catalog.db", f->dir);
 	r = catalog_open(f->path, &f->c, &err);
 	if (r < 0)
@@ -46,21 +46,12 @@ static inline int fixture_setup(void **state)
 	return 0;
 }
 
-static inline int fixture_remove_one(const char *path, const struct stat *st, int type,
-				     struct FTW *ftw)
-{
-	(void)st;
-	(void)type;
-	(void)ftw;
-	return remove(path);
-}
-
 static inline int fixture_teardown(void **state)
 {
 	struct fixture *f = *state;
 
 	catalog_free(f->c);
-	nftw(f->dir, fixture_remove_one, 16, FTW_DEPTH | FTW_PHYS);
+	tmpdir_remove(f->dir);
 	free(f);
 	return 0;
 }

@@ -22,6 +22,8 @@
 
 #include <cmocka.h>
 
+#include "tmpdir.h"
+
 #include "cbtship/target/posix/posix.h"
 
 struct fixture {
@@ -30,18 +32,6 @@ struct fixture {
 	int mounted;
 	void *big;
 };
-
-static int rm_entry(const char *path, const struct stat *st, int flag, struct FTW *ftw)
-{
-	(void)st, (void)flag, (void)ftw;
-	remove(path);
-	return 0;
-}
-
-static void rm_rf(const char *dir)
-{
-	nftw(dir, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
-}
 
 static int dot_files;
 static int count_dot(const char *path, const struct stat *st, int flag, struct FTW *ftw)
@@ -65,8 +55,7 @@ static int setup(void **state)
 	struct fixture *f = calloc(1, sizeof(*f));
 
 	assert_non_null(f);
-	strcpy(f->dir, "/tmp/cbt-posix-store-XXXXXX");
-	assert_non_null(mkdtemp(f->dir));
+	tmpdir_make(f->dir, sizeof(f->dir), "posix-store");
 	assert_int_equal(cbt_posix_store_open(f->dir, &f->store), 0);
 	*state = f;
 	return 0;
@@ -79,7 +68,7 @@ static int teardown(void **state)
 	cbt_store_free(f->store);
 	if (f->mounted)
 		umount2(f->dir, MNT_DETACH);
-	rm_rf(f->dir);
+	tmpdir_remove(f->dir);
 	free(f->big);
 	free(f);
 	return 0;

@@ -4,9 +4,8 @@
  * (docs/repository-format.md, "Key layout"):
  *
  *   chunks/<first 2 hex of id>/<64 hex of id>     chunk objects
- *   indexes/<first 2 hex of id>/<64 hex of id>    index pages (format to be
- *                                                 defined with the backup code)
- *   manifests/<backup id>.json                    manifests (same)
+ *   indexes/<first 2 hex of id>/<64 hex of id>    index pages (repo/index*.c)
+ *   manifests/<backup id>.json                    manifests (repo/manifest.c)
  *
  * The two-hex fan-out keeps directories small on POSIX targets (256
  * directories, each 1/256 of the chunks) and spreads object-store
