@@ -233,10 +233,10 @@ int catalog_backup_get(struct catalog *c, const char *id, struct catalog_backup 
 	struct catalog_binder b;
 	int r;
 
-	r = catalog_prepare(c, "SELECT " BACKUP_COLUMNS " FROM backups b WHERE b.id = :id", &s);
+	r = catalog_prepare_bind(c, "SELECT " BACKUP_COLUMNS " FROM backups b WHERE b.id = :id", &s,
+				 &b);
 	if (r < 0)
 		return r;
-	b = (struct catalog_binder){ c, s, 0 };
 	catalog_bind_text(&b, ":id", id);
 	if (b.r < 0)
 		return b.r;
@@ -257,15 +257,14 @@ int catalog_backup_find(struct catalog *c, const char *name_or_id, const char *p
 	if (!name_or_id)
 		return catalog_fail(c, -EINVAL, "no backup name or id");
 	/* The id match sorts first; two name matches are ambiguous. */
-	r = catalog_prepare(c,
-			    "SELECT " BACKUP_COLUMNS " FROM backups b"
-			    " WHERE (b.id = :key OR b.name = :key)"
-			    " AND (:project IS NULL OR b.project = :project)"
-			    " ORDER BY b.id = :key DESC LIMIT 2",
-			    &s);
+	r = catalog_prepare_bind(c,
+				 "SELECT " BACKUP_COLUMNS " FROM backups b"
+				 " WHERE (b.id = :key OR b.name = :key)"
+				 " AND (:project IS NULL OR b.project = :project)"
+				 " ORDER BY b.id = :key DESC LIMIT 2",
+				 &s, &b);
 	if (r < 0)
 		return r;
-	b = (struct catalog_binder){ c, s, 0 };
 	catalog_bind_text(&b, ":key", name_or_id);
 	catalog_bind_text(&b, ":project", project);
 	if (b.r < 0)
@@ -373,15 +372,14 @@ int catalog_backup_latest_available(struct catalog *c, const char *volume_id, in
 	struct catalog_binder b;
 	int r;
 
-	r = catalog_prepare(c,
-			    "SELECT " BACKUP_COLUMNS " FROM backups b"
-			    " WHERE b.volume_id = :volume_id AND b.status = 'available'"
-			    " AND (:before <= 0 OR b.data_timestamp < :before)"
-			    " ORDER BY b.data_timestamp DESC, b.seq DESC LIMIT 1",
-			    &s);
+	r = catalog_prepare_bind(c,
+				 "SELECT " BACKUP_COLUMNS " FROM backups b"
+				 " WHERE b.volume_id = :volume_id AND b.status = 'available'"
+				 " AND (:before <= 0 OR b.data_timestamp < :before)"
+				 " ORDER BY b.data_timestamp DESC, b.seq DESC LIMIT 1",
+				 &s, &b);
 	if (r < 0)
 		return r;
-	b = (struct catalog_binder){ c, s, 0 };
 	catalog_bind_text(&b, ":volume_id", volume_id);
 	catalog_bind_int64(&b, ":before", before);
 	if (b.r < 0)
@@ -405,17 +403,16 @@ int catalog_backup_foreach(struct catalog *c, const struct catalog_backup_filter
 		filter = &all;
 	if (!filter->admin && !filter->project)
 		return catalog_fail(c, -EINVAL, "listing backups needs a project (or admin)");
-	r = catalog_prepare(c,
-			    "SELECT " BACKUP_COLUMNS " FROM backups b"
-			    " WHERE (:project IS NULL OR b.project = :project)"
-			    " AND (:volume_id IS NULL OR b.volume_id = :volume_id)"
-			    " AND (:parent_id IS NULL OR b.parent_id = :parent_id)"
-			    " AND (:status IS NULL OR b.status = :status)"
-			    " ORDER BY b.created_at DESC, b.seq DESC",
-			    &s);
+	r = catalog_prepare_bind(c,
+				 "SELECT " BACKUP_COLUMNS " FROM backups b"
+				 " WHERE (:project IS NULL OR b.project = :project)"
+				 " AND (:volume_id IS NULL OR b.volume_id = :volume_id)"
+				 " AND (:parent_id IS NULL OR b.parent_id = :parent_id)"
+				 " AND (:status IS NULL OR b.status = :status)"
+				 " ORDER BY b.created_at DESC, b.seq DESC",
+				 &s, &b);
 	if (r < 0)
 		return r;
-	b = (struct catalog_binder){ c, s, 0 };
 	catalog_bind_text(&b, ":project", filter->project);
 	catalog_bind_text(&b, ":volume_id", filter->volume_id);
 	catalog_bind_text(&b, ":parent_id", filter->parent_id);

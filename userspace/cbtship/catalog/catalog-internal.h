@@ -57,6 +57,12 @@ struct catalog_binder {
 	int r;
 };
 
+/* Prepare sql and start a binder on it. */
+int catalog_prepare_bind(struct catalog *c, const char *sql, sqlite3_stmt **ret,
+			 struct catalog_binder *b);
+/* The first bind failure, else catalog_step() of the bound statement. */
+int catalog_bound_step(struct catalog_binder *b);
+
 void catalog_bind_text(struct catalog_binder *b, const char *name, const char *value);
 void catalog_bind_int64(struct catalog_binder *b, const char *name, int64_t value);
 void catalog_bind_u64(struct catalog_binder *b, const char *name, uint64_t value);

@@ -66,9 +66,7 @@ int catalog_job_add(struct catalog *c, enum catalog_job_kind kind, const char *b
 	catalog_bind_text(&b, ":kind", catalog_job_kind_to_string(kind));
 	catalog_bind_int64(&b, ":now", catalog_now());
 	catalog_bind_text(&b, ":backup", backup_id);
-	if (b.r < 0)
-		return b.r;
-	r = catalog_step(c, s);
+	r = catalog_bound_step(&b);
 	if (r < 0)
 		return r;
 	if (sqlite3_changes(c->db) == 0)
@@ -85,17 +83,14 @@ static int job_query(struct catalog *c, const char *sql, const char *text, int64
 	struct catalog_binder b;
 	int r;
 
-	r = catalog_prepare(c, sql, &s);
+	r = catalog_prepare_bind(c, sql, &s, &b);
 	if (r < 0)
 		return r;
-	b = (struct catalog_binder){ c, s, 0 };
 	if (text)
 		catalog_bind_text(&b, ":key", text);
 	else
 		catalog_bind_int64(&b, ":key", id);
-	if (b.r < 0)
-		return b.r;
-	r = catalog_step(c, s);
+	r = catalog_bound_step(&b);
 	if (r < 0)
 		return r;
 	if (r == 0)
@@ -132,10 +127,10 @@ static int count_running_locked(struct catalog *c, unsigned *ret)
 	unsigned n = 0;
 	int r;
 
-	r = catalog_prepare(c, "SELECT pid FROM jobs WHERE state = 'running' AND host = :host", &s);
+	r = catalog_prepare_bind(c, "SELECT pid FROM jobs WHERE state = 'running' AND host = :host",
+				 &s, &b);
 	if (r < 0)
 		return r;
-	b = (struct catalog_binder){ c, s, 0 };
 	catalog_bind_text(&b, ":host", c->host);
 	if (b.r < 0)
 		return b.r;
@@ -179,20 +174,17 @@ int catalog_job_claim_next(struct catalog *c, unsigned max_running, pid_t pid, i
 	id = sqlite3_column_int64(s, 0);
 	sqlite3_finalize(TAKE_PTR(s));
 
-	r = catalog_prepare(c,
-			    "UPDATE jobs SET state = 'running', pid = :pid, host = :host,"
-			    " started_at = :now, updated_at = :now WHERE id = :id",
-			    &s);
+	r = catalog_prepare_bind(c,
+				 "UPDATE jobs SET state = 'running', pid = :pid, host = :host,"
+				 " started_at = :now, updated_at = :now WHERE id = :id",
+				 &s, &b);
 	if (r < 0)
 		return r;
-	b = (struct catalog_binder){ c, s, 0 };
 	catalog_bind_int64(&b, ":pid", pid);
 	catalog_bind_text(&b, ":host", c->host);
 	catalog_bind_int64(&b, ":now", now);
 	catalog_bind_int64(&b, ":id", id);
-	if (b.r < 0)
-		return b.r;
-	r = catalog_step(c, s);
+	r = catalog_bound_step(&b);
 	if (r < 0)
 		return r;
 	r = catalog_commit(c);
@@ -220,13 +212,12 @@ int catalog_job_progress(struct catalog *c, int64_t id, uint64_t bytes_done, uin
 	struct catalog_binder b;
 	int r;
 
-	r = catalog_prepare(c,
-			    "UPDATE jobs SET bytes_done = :done, bytes_total = :total,"
-			    " updated_at = :now WHERE id = :id AND state = 'running'",
-			    &s);
+	r = catalog_prepare_bind(c,
+				 "UPDATE jobs SET bytes_done = :done, bytes_total = :total,"
+				 " updated_at = :now WHERE id = :id AND state = 'running'",
+				 &s, &b);
 	if (r < 0)
 		return r;
-	b = (struct catalog_binder){ c, s, 0 };
 	catalog_bind_u64(&b, ":done", bytes_done);
 	catalog_bind_u64(&b, ":total", bytes_total);
 	catalog_bind_int64(&b, ":now", catalog_now());
@@ -238,18 +229,15 @@ int catalog_job_progress(struct catalog *c, int64_t id, uint64_t bytes_done, uin
 		return r;
 	sqlite3_finalize(TAKE_PTR(s));
 
-	r = catalog_prepare(c,
-			    "UPDATE backups SET heartbeat_at = :now"
-			    " WHERE id = (SELECT backup_id FROM jobs WHERE id = :id)",
-			    &s);
+	r = catalog_prepare_bind(c,
+				 "UPDATE backups SET heartbeat_at = :now"
+				 " WHERE id = (SELECT backup_id FROM jobs WHERE id = :id)",
+				 &s, &b);
 	if (r < 0)
 		return r;
-	b = (struct catalog_binder){ c, s, 0 };
 	catalog_bind_int64(&b, ":now", catalog_now());
 	catalog_bind_int64(&b, ":id", id);
-	if (b.r < 0)
-		return b.r;
-	r = catalog_step(c, s);
+	r = catalog_bound_step(&b);
 	return r < 0 ? r : 0;
 }
 
@@ -260,20 +248,18 @@ int catalog_job_request_cancel(struct catalog *c, int64_t id)
 	int r;
 
 	/* A queued job never started: it is cancelled at once. */
-	r = catalog_prepare(c,
-			    "UPDATE jobs SET cancel_requested = 1, updated_at = :now,"
-			    " state = CASE state WHEN 'queued' THEN 'cancelled' ELSE state END,"
-			    " finished_at = CASE state WHEN 'queued' THEN :now ELSE finished_at END"
-			    " WHERE id = :id AND state IN ('queued', 'running')",
-			    &s);
+	r = catalog_prepare_bind(
+		c,
+		"UPDATE jobs SET cancel_requested = 1, updated_at = :now,"
+		" state = CASE state WHEN 'queued' THEN 'cancelled' ELSE state END,"
+		" finished_at = CASE state WHEN 'queued' THEN :now ELSE finished_at END"
+		" WHERE id = :id AND state IN ('queued', 'running')",
+		&s, &b);
 	if (r < 0)
 		return r;
-	b = (struct catalog_binder){ c, s, 0 };
 	catalog_bind_int64(&b, ":now", catalog_now());
 	catalog_bind_int64(&b, ":id", id);
-	if (b.r < 0)
-		return b.r;
-	r = catalog_step(c, s);
+	r = catalog_bound_step(&b);
 	if (r < 0)
 		return r;
 	if (sqlite3_changes(c->db) == 0)
@@ -287,14 +273,11 @@ int catalog_job_should_stop(struct catalog *c, int64_t id)
 	struct catalog_binder b;
 	int r;
 
-	r = catalog_prepare(c, "SELECT cancel_requested FROM jobs WHERE id = :id", &s);
+	r = catalog_prepare_bind(c, "SELECT cancel_requested FROM jobs WHERE id = :id", &s, &b);
 	if (r < 0)
 		return r;
-	b = (struct catalog_binder){ c, s, 0 };
 	catalog_bind_int64(&b, ":id", id);
-	if (b.r < 0)
-		return b.r;
-	r = catalog_step(c, s);
+	r = catalog_bound_step(&b);
 	if (r < 0)
 		return r;
 	return r == 0 || sqlite3_column_int(s, 0) != 0;
@@ -310,20 +293,18 @@ int catalog_job_finish(struct catalog *c, int64_t id, enum catalog_job_state sta
 	if (state != CATALOG_JOB_DONE && state != CATALOG_JOB_FAILED &&
 	    state != CATALOG_JOB_CANCELLED)
 		return catalog_fail(c, -EINVAL, "a job ends done, failed or cancelled");
-	r = catalog_prepare(c,
-			    "UPDATE jobs SET state = :state, error = :error, finished_at = :now,"
-			    " updated_at = :now WHERE id = :id AND state IN ('queued', 'running')",
-			    &s);
+	r = catalog_prepare_bind(
+		c,
+		"UPDATE jobs SET state = :state, error = :error, finished_at = :now,"
+		" updated_at = :now WHERE id = :id AND state IN ('queued', 'running')",
+		&s, &b);
 	if (r < 0)
 		return r;
-	b = (struct catalog_binder){ c, s, 0 };
 	catalog_bind_text(&b, ":state", catalog_job_state_to_string(state));
 	catalog_bind_text(&b, ":error", error);
 	catalog_bind_int64(&b, ":now", catalog_now());
 	catalog_bind_int64(&b, ":id", id);
-	if (b.r < 0)
-		return b.r;
-	r = catalog_step(c, s);
+	r = catalog_bound_step(&b);
 	if (r < 0)
 		return r;
 	if (sqlite3_changes(c->db) == 0)

@@ -20,23 +20,20 @@ static int set_owner(struct catalog *c, const char *id, pid_t pid, bool claim)
 	struct catalog_binder b;
 	int r;
 
-	r = catalog_prepare(c,
-			    claim ? "UPDATE backups SET owner_pid = :pid, owner_host = :host,"
-				    " heartbeat_at = :now WHERE id = :id"
-				  : "UPDATE backups SET heartbeat_at = :now WHERE id = :id",
-			    &s);
+	r = catalog_prepare_bind(c,
+				 claim ? "UPDATE backups SET owner_pid = :pid, owner_host = :host,"
+					 " heartbeat_at = :now WHERE id = :id"
+				       : "UPDATE backups SET heartbeat_at = :now WHERE id = :id",
+				 &s, &b);
 	if (r < 0)
 		return r;
-	b = (struct catalog_binder){ c, s, 0 };
 	if (claim) {
 		catalog_bind_int64(&b, ":pid", pid);
 		catalog_bind_text(&b, ":host", c->host);
 	}
 	catalog_bind_int64(&b, ":now", catalog_now());
 	catalog_bind_text(&b, ":id", id);
-	if (b.r < 0)
-		return b.r;
-	r = catalog_step(c, s);
+	r = catalog_bound_step(&b);
 	if (r < 0)
 		return r;
 	if (sqlite3_changes(c->db) == 0)

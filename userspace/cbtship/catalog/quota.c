@@ -20,17 +20,14 @@ static int read_limits(struct catalog *c, const char *project, struct catalog_qu
 	struct catalog_binder b;
 	int r;
 
-	r = catalog_prepare(c,
-			    "SELECT backups_limit, gigabytes_limit FROM projects"
-			    " WHERE name = :project",
-			    &s);
+	r = catalog_prepare_bind(c,
+				 "SELECT backups_limit, gigabytes_limit FROM projects"
+				 " WHERE name = :project",
+				 &s, &b);
 	if (r < 0)
 		return r;
-	b = (struct catalog_binder){ c, s, 0 };
 	catalog_bind_text(&b, ":project", project);
-	if (b.r < 0)
-		return b.r;
-	r = catalog_step(c, s);
+	r = catalog_bound_step(&b);
 	if (r < 0)
 		return r;
 	q->is_default = r == 0;
@@ -45,17 +42,14 @@ static int read_usage(struct catalog *c, const char *project, struct catalog_quo
 	struct catalog_binder b;
 	int r;
 
-	r = catalog_prepare(c,
-			    "SELECT backups_in_use, backups_reserved, gigabytes_in_use,"
-			    " gigabytes_reserved FROM quota_usage WHERE project = :project",
-			    &s);
+	r = catalog_prepare_bind(c,
+				 "SELECT backups_in_use, backups_reserved, gigabytes_in_use,"
+				 " gigabytes_reserved FROM quota_usage WHERE project = :project",
+				 &s, &b);
 	if (r < 0)
 		return r;
-	b = (struct catalog_binder){ c, s, 0 };
 	catalog_bind_text(&b, ":project", project);
-	if (b.r < 0)
-		return b.r;
-	r = catalog_step(c, s);
+	r = catalog_bound_step(&b);
 	if (r < 0)
 		return r;
 	q->backups_in_use = r ? catalog_column_u64(s, 0) : 0;
@@ -121,9 +115,7 @@ int catalog_quota_set(struct catalog *c, const char *project, int64_t backups_li
 	catalog_bind_int64(&b, ":backups", backups_limit);
 	catalog_bind_int64(&b, ":gigabytes", gigabytes_limit);
 	catalog_bind_int64(&b, ":now", catalog_now());
-	if (b.r < 0)
-		return b.r;
-	r = catalog_step(c, s);
+	r = catalog_bound_step(&b);
 	if (r < 0)
 		return r;
 	return catalog_commit(c);

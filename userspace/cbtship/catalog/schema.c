@@ -176,13 +176,12 @@ static int record_version(struct catalog *c, int64_t version)
 	struct catalog_binder b;
 	int r;
 
-	r = catalog_prepare(c,
-			    "INSERT INTO schema_version (version, applied_at)"
-			    " VALUES (:version, :now)",
-			    &s);
+	r = catalog_prepare_bind(c,
+				 "INSERT INTO schema_version (version, applied_at)"
+				 " VALUES (:version, :now)",
+				 &s, &b);
 	if (r < 0)
 		return r;
-	b = (struct catalog_binder){ c, s, 0 };
 	catalog_bind_int64(&b, ":version", version);
 	catalog_bind_int64(&b, ":now", catalog_now());
 	if (b.r < 0)

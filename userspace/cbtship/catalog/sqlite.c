@@ -80,6 +80,24 @@ int catalog_step(struct catalog *c, sqlite3_stmt *s)
 	return catalog_sqlite_fail(c, rc, "query");
 }
 
+int catalog_prepare_bind(struct catalog *c, const char *sql, sqlite3_stmt **ret,
+			 struct catalog_binder *b)
+{
+	int r = catalog_prepare(c, sql, ret);
+
+	if (r < 0)
+		return r;
+	*b = (struct catalog_binder){ c, *ret, 0 };
+	return 0;
+}
+
+int catalog_bound_step(struct catalog_binder *b)
+{
+	if (b->r < 0)
+		return b->r;
+	return catalog_step(b->c, b->s);
+}
+
 int catalog_exec(struct catalog *c, const char *sql)
 {
 	_cleanup_(sqlite3_finalizep) sqlite3_stmt *s = NULL;

@@ -50,13 +50,12 @@ static int volume_shipped_locked(struct catalog *c, const char *volume_id,
 	struct catalog_binder b;
 	int r;
 
-	r = catalog_prepare(c,
-			    "UPDATE volumes SET last_generation = :generation,"
-			    " last_checkpoint = :checkpoint, updated_at = :now WHERE id = :id",
-			    &s);
+	r = catalog_prepare_bind(c,
+				 "UPDATE volumes SET last_generation = :generation,"
+				 " last_checkpoint = :checkpoint, updated_at = :now WHERE id = :id",
+				 &s, &b);
 	if (r < 0)
 		return r;
-	b = (struct catalog_binder){ c, s, 0 };
 	catalog_bind_text(&b, ":generation", (const char *)generation);
 	catalog_bind_int64(&b, ":checkpoint", checkpoint);
 	catalog_bind_int64(&b, ":now", now);
@@ -73,14 +72,13 @@ static int write_status_locked(struct catalog *c, const char *id, enum catalog_b
 	struct catalog_binder b;
 	int r;
 
-	r = catalog_prepare(c,
-			    "UPDATE backups SET status = :status, quota_state = :quota,"
-			    " fail_reason = COALESCE(:reason, fail_reason), updated_at = :now"
-			    " WHERE id = :id",
-			    &s);
+	r = catalog_prepare_bind(c,
+				 "UPDATE backups SET status = :status, quota_state = :quota,"
+				 " fail_reason = COALESCE(:reason, fail_reason), updated_at = :now"
+				 " WHERE id = :id",
+				 &s, &b);
 	if (r < 0)
 		return r;
-	b = (struct catalog_binder){ c, s, 0 };
 	catalog_bind_text(&b, ":status", catalog_backup_status_to_string(to));
 	catalog_bind_text(&b, ":quota", catalog_quota_state_to_string(quota));
 	catalog_bind_text(&b, ":reason", fail_reason);
@@ -108,17 +106,14 @@ int catalog_backup_set_status(struct catalog *c, const char *id, enum catalog_ba
 	if (r < 0)
 		return r;
 	txn = c;
-	r = catalog_prepare(c,
-			    "SELECT status, quota_state, volume_id, generation, checkpoint"
-			    " FROM backups WHERE id = :id",
-			    &s);
+	r = catalog_prepare_bind(c,
+				 "SELECT status, quota_state, volume_id, generation, checkpoint"
+				 " FROM backups WHERE id = :id",
+				 &s, &b);
 	if (r < 0)
 		return r;
-	b = (struct catalog_binder){ c, s, 0 };
 	catalog_bind_text(&b, ":id", id);
-	if (b.r < 0)
-		return b.r;
-	r = catalog_step(c, s);
+	r = catalog_bound_step(&b);
 	if (r < 0)
 		return r;
 	if (r == 0)

@@ -103,20 +103,18 @@ int catalog_volume_add(struct catalog *c, struct catalog_volume *v)
 			return catalog_fail(c, r, "cannot make a volume id: %s", strerror(-r));
 	}
 	v->created_at = v->updated_at = catalog_now();
-	r = catalog_prepare(c,
-			    "INSERT INTO volumes (" VOLUME_COLUMNS ") VALUES (:id, :name, :project,"
-			    " :origin_path, :origin_size, :origin_uuid, :block_size, :chunk_size,"
-			    " :tracked, :last_generation, :last_checkpoint, :status,"
-			    " :status_reason, :created_at, :updated_at)",
-			    &s);
+	r = catalog_prepare_bind(
+		c,
+		"INSERT INTO volumes (" VOLUME_COLUMNS ") VALUES (:id, :name, :project,"
+		" :origin_path, :origin_size, :origin_uuid, :block_size, :chunk_size,"
+		" :tracked, :last_generation, :last_checkpoint, :status,"
+		" :status_reason, :created_at, :updated_at)",
+		&s, &b);
 	if (r < 0)
 		return r;
-	b = (struct catalog_binder){ c, s, 0 };
 	bind_volume(&b, v);
 	catalog_bind_int64(&b, ":created_at", v->created_at);
-	if (b.r < 0)
-		return b.r;
-	r = catalog_step(c, s);
+	r = catalog_bound_step(&b);
 	if (r == -EEXIST)
 		return catalog_fail(c, r, "a volume named '%s' or with id %s exists already",
 				    v->name, v->id);
@@ -129,14 +127,11 @@ static int get_by(struct catalog *c, const char *sql, const char *key, struct ca
 	struct catalog_binder b;
 	int r;
 
-	r = catalog_prepare(c, sql, &s);
+	r = catalog_prepare_bind(c, sql, &s, &b);
 	if (r < 0)
 		return r;
-	b = (struct catalog_binder){ c, s, 0 };
 	catalog_bind_text(&b, ":key", key);
-	if (b.r < 0)
-		return b.r;
-	r = catalog_step(c, s);
+	r = catalog_bound_step(&b);
 	if (r <= 0)
 		return r < 0 ? r : -ENOENT;
 	return volume_from_row(s, ret);
@@ -181,9 +176,7 @@ int catalog_volume_update(struct catalog *c, struct catalog_volume *v)
 		return r;
 	b = (struct catalog_binder){ c, s, 0 };
 	bind_volume(&b, v);
-	if (b.r < 0)
-		return b.r;
-	r = catalog_step(c, s);
+	r = catalog_bound_step(&b);
 	if (r == -EEXIST)
 		return catalog_fail(c, r, "a volume named '%s' exists already", v->name);
 	if (r < 0)
@@ -199,14 +192,11 @@ int catalog_volume_delete(struct catalog *c, const char *id)
 	struct catalog_binder b;
 	int r;
 
-	r = catalog_prepare(c, "DELETE FROM volumes WHERE id = :id", &s);
+	r = catalog_prepare_bind(c, "DELETE FROM volumes WHERE id = :id", &s, &b);
 	if (r < 0)
 		return r;
-	b = (struct catalog_binder){ c, s, 0 };
 	catalog_bind_text(&b, ":id", id);
-	if (b.r < 0)
-		return b.r;
-	r = catalog_step(c, s);
+	r = catalog_bound_step(&b);
 	if (r < 0)
 		return r;
 	if (sqlite3_changes(c->db) == 0)
@@ -223,13 +213,12 @@ int catalog_volume_list(struct catalog *c, const char *project, struct catalog_v
 	size_t n = 0;
 	int r;
 
-	r = catalog_prepare(c,
-			    "SELECT " VOLUME_COLUMNS " FROM volumes"
-			    " WHERE :project IS NULL OR project = :project ORDER BY name",
-			    &s);
+	r = catalog_prepare_bind(c,
+				 "SELECT " VOLUME_COLUMNS " FROM volumes"
+				 " WHERE :project IS NULL OR project = :project ORDER BY name",
+				 &s, &b);
 	if (r < 0)
 		return r;
-	b = (struct catalog_binder){ c, s, 0 };
 	catalog_bind_text(&b, ":project", project);
 	if (b.r < 0)
 		return b.r;
