@@ -44,8 +44,10 @@ static void schema_create_and_reopen(void **state)
 
 	/* What is on disk: WAL, the application id, one migration row. */
 	assert_int_equal(query_int(f->path, "PRAGMA application_id"), CATALOG_APPLICATION_ID);
-	assert_int_equal(query_int(f->path, "SELECT COUNT(*) FROM schema_version"), 1);
-	assert_int_equal(query_int(f->path, "SELECT version FROM schema_version"), 1);
+	assert_int_equal(query_int(f->path, "SELECT COUNT(*) FROM schema_version"),
+			 CATALOG_SCHEMA_VERSION);
+	assert_int_equal(query_int(f->path, "SELECT MAX(version) FROM schema_version"),
+			 CATALOG_SCHEMA_VERSION);
 	{
 		sqlite3 *db = NULL;
 		sqlite3_stmt *s = NULL;
@@ -62,8 +64,9 @@ static void schema_create_and_reopen(void **state)
 	/* Reopen: no second migration, the data is there. */
 	assert_int_equal(catalog_open(f->path, &f->c, &err), 0);
 	assert_null(err);
-	assert_int_equal(catalog_schema_version(f->c), 1);
-	assert_int_equal(query_int(f->path, "SELECT COUNT(*) FROM schema_version"), 1);
+	assert_int_equal(catalog_schema_version(f->c), CATALOG_SCHEMA_VERSION);
+	assert_int_equal(query_int(f->path, "SELECT COUNT(*) FROM schema_version"),
+			 CATALOG_SCHEMA_VERSION);
 	assert_int_equal(catalog_volume_get(f->c, "vol0", &got), 0);
 	assert_string_equal(got->id, v.id);
 
@@ -74,7 +77,7 @@ static void schema_create_and_reopen(void **state)
 	/* The directory is made when missing. */
 	snprintf(nested, sizeof(nested), "%s/a/b/catalog.db", f->dir);
 	assert_int_equal(catalog_open(nested, &c2, NULL), 0);
-	assert_int_equal(catalog_schema_version(c2), 1);
+	assert_int_equal(catalog_schema_version(c2), CATALOG_SCHEMA_VERSION);
 	catalog_free(c2);
 }
 
@@ -85,16 +88,16 @@ static void schema_newer_refused(void **state)
 	char *err = NULL;
 
 	f->c = catalog_free(f->c);
-	fixture_sql(f, "INSERT INTO schema_version (version, applied_at) VALUES (2, 0)");
+	fixture_sql(f, "INSERT INTO schema_version (version, applied_at) VALUES (99, 0)");
 	assert_int_equal(catalog_open(f->path, &c, &err), -EPROTONOSUPPORT);
 	assert_null(c);
 	assert_non_null(err);
 	print_message("%s\n", err);
-	assert_non_null(strstr(err, "schema version 2"));
+	assert_non_null(strstr(err, "schema version 99"));
 	assert_non_null(strstr(err, "newer cbtship"));
 	free(err);
 	/* Nothing was changed by the refusal. */
-	assert_int_equal(query_int(f->path, "SELECT MAX(version) FROM schema_version"), 2);
+	assert_int_equal(query_int(f->path, "SELECT MAX(version) FROM schema_version"), 99);
 }
 
 static void schema_foreign_refused(void **state)
@@ -167,6 +170,7 @@ static void volume_crud(void **state)
 	v.status_reason = (char *)"metadata device failed";
 	v.last_generation = (char *)"0f1e2d3c-4b5a-6978-8796-a5b4c3d2e1f0";
 	v.last_checkpoint = 7;
+	v.settled_checkpoint = 9;
 	assert_int_equal(catalog_volume_update(f->c, &v), 0);
 	assert_int_equal(catalog_volume_get(f->c, "vol1", &got), 0);
 	assert_string_equal(got->origin_uuid, v.origin_uuid);
@@ -176,6 +180,7 @@ static void volume_crud(void **state)
 	assert_string_equal(got->status_reason, "metadata device failed");
 	assert_string_equal(got->last_generation, v.last_generation);
 	assert_int_equal(got->last_checkpoint, 7);
+	assert_int_equal(got->settled_checkpoint, 9);
 	assert_true(got->updated_at >= got->created_at);
 	got = catalog_volume_free(got);
 

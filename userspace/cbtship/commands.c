@@ -114,6 +114,91 @@ const struct cbtship_command cbtship_commands[] = {
 			"commit, abort, invalidated, metadata-error. Stops after N events or\n"
 			"SECONDS seconds (fails if fewer than N came); by default runs forever.",
 	},
+	{
+		.name = "backup-create",
+		.synopsis = "[--name N] [--description D] [--incremental] [--force] "
+			    "[--container C] [--dirty-map FILE] [--chunk-size SIZE] "
+			    "[--compression zstd|zlib|none] [--workers N] [--cow-dir DIR] "
+			    "[--cow-size SIZE] [--format table|json] VOLUME",
+		.summary = "back up a volume, fully or incrementally",
+		.run = cbtship_backup_create,
+		.help = "VOLUME is a volume of the catalog (name or id), a tracked device's name,\n"
+			"or a block device or image file (untracked: every chunk is read, but\n"
+			"chunks the container already holds are not stored again).\n"
+			"\n"
+			"A tracked volume is read from a point-in-time view (dm-snapshot, its\n"
+			"copy-on-write store a sparse file in --cow-dir, default\n"
+			"$CBTSHIP_STATE_DIR/cow) taken with a tracking checkpoint under one\n"
+			"suspend: the backup is crash-consistent and the volume keeps serving\n"
+			"writes. Success commits the checkpoint; failure, cancel or an overflow "
+			"of\n"
+			"the view aborts it, so no change is lost.\n"
+			"\n"
+			"  --incremental     base it on the volume's latest available backup; a\n"
+			"                    tracked volume then reads only the chunks its dirty\n"
+			"                    map touches (else, and when the map cannot be\n"
+			"                    trusted, everything is read and the reason shown)\n"
+			"  --force           back up a volume in use (open by a guest, mounted)\n"
+			"  --container C     an absolute directory, or a name under\n"
+			"                    $CBTSHIP_STATE_DIR/backup (default volumebackups);\n"
+			"                    incrementals go to their parent's container\n"
+			"  --dirty-map FILE  untracked source with --incremental: the changed\n"
+			"                    ranges, one \"OFFSET LENGTH\" in bytes per line\n"
+			"  --chunk-size SIZE chunk size of a volume's first backup (64K..16M,\n"
+			"                    default 64K)\n"
+			"  --workers N       parallel read/hash/compress/store workers (default:\n"
+			"                    the number of cores)\n"
+			"  --cow-size SIZE   size of the view's copy-on-write store (default: the\n"
+			"                    volume's size; sparse)\n"
+			"\n"
+			"The catalog is $CBTSHIP_CATALOG (default $CBTSHIP_STATE_DIR/catalog.db);\n"
+			"the project $OS_PROJECT_NAME (default admin).",
+	},
+	{
+		.name = "backup-list",
+		.synopsis = "[--volume V] [--status S] [--all-projects] [--format table|json]",
+		.summary = "list the backups",
+		.run = cbtship_backup_list,
+		.help = "Newest first. A creating or restoring backup whose process is gone is\n"
+			"shown as stale (backup-delete --force removes it).",
+	},
+	{
+		.name = "backup-show",
+		.synopsis = "[--format table|json] BACKUP",
+		.summary = "show one backup's record",
+		.run = cbtship_backup_show,
+		.help = "cinder's fields, then cbtship's: bytes read and stored, chunk counts,\n"
+			"the tracking checkpoint and generation shipped.",
+	},
+	{
+		.name = "backup-restore",
+		.synopsis = "[--volume VOLUME|DEVICE|FILE] [--force] [--workers N] "
+			    "[--format table|json] BACKUP",
+		.summary = "restore a backup to a new image file or over a volume",
+		.run = cbtship_backup_restore,
+		.help = "Without --volume, a new sparse image file is made under\n"
+			"$CBTSHIP_STATE_DIR/restore and its path printed; zero chunks stay holes.\n"
+			"With --volume, the target must be at least as large as the backup's\n"
+			"volume; one in use is refused unless --force. Every chunk is fetched\n"
+			"once and its hash checked; a bad chunk stops the restore, naming it.",
+	},
+	{
+		.name = "backup-delete",
+		.synopsis = "[--force] BACKUP...",
+		.summary = "delete backups and the chunks nothing else references",
+		.run = cbtship_backup_delete,
+		.help = "Any backup, in any order: every backup's index is complete. --force\n"
+			"also deletes creating, restoring and error_deleting backups; a running\n"
+			"backup is cancelled (its checkpoint aborted, no change lost) and this\n"
+			"waits for it to stop.",
+	},
+	{
+		.name = "backup-verify",
+		.synopsis = "[--format table|json] BACKUP",
+		.summary = "fetch and check every chunk of a backup",
+		.run = cbtship_backup_verify,
+		.help = "Reports each missing or corrupt chunk; exits 1 if there is any.",
+	},
 	{ .name = NULL },
 };
 

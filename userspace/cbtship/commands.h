@@ -32,6 +32,12 @@ int cbtship_checkpoint(int argc, char **argv);
 int cbtship_commit(int argc, char **argv);
 int cbtship_abort(int argc, char **argv);
 int cbtship_events(int argc, char **argv);
+int cbtship_backup_create(int argc, char **argv);
+int cbtship_backup_restore(int argc, char **argv);
+int cbtship_backup_delete(int argc, char **argv);
+int cbtship_backup_verify(int argc, char **argv);
+int cbtship_backup_list(int argc, char **argv);
+int cbtship_backup_show(int argc, char **argv);
 
 /* Exit status of a usage error (as getopt-based tools use). */
 #define CBTSHIP_EXIT_USAGE 2

@@ -9,7 +9,7 @@
  * meant for the operator (the numbers of a quota refusal, the names of an
  * illegal state transition, SQLite's own message).
  *
- * Schema, version 1 (schema.c creates it; times are INTEGER microseconds
+ * Schema, version 2 (schema.c creates it; times are INTEGER microseconds
  * since the epoch, UTC; NULL means "not yet"):
  *
  *   schema_version  version INTEGER PK, applied_at. One row per migration
@@ -21,7 +21,13 @@
  *                   chunk_size (bytes), tracked 0/1, last_generation and
  *                   last_checkpoint (dm-cbt generation UUID and checkpoint
  *                   of the last backup that became available), status
- *                   'ok'|'error', status_reason, created_at, updated_at.
+ *                   'ok'|'error', status_reason, created_at, updated_at,
+ *                   settled_checkpoint (version 2: the last checkpoint
+ *                   cbtship took on this volume and then committed or
+ *                   aborted; a later checkpoint number seen on the
+ *                   device was taken by someone else, so its changes may
+ *                   have been committed away and the next backup must
+ *                   read everything).
  *   backups         seq INTEGER PK AUTOINCREMENT (creation order), id TEXT
  *                   UNIQUE (UUID), volume_id, project, name, description,
  *                   status (cinder's: creating, available, deleting,
@@ -74,7 +80,7 @@
 #include "cbt-cleanup.h"
 
 #define CBTSHIP_CATALOG_DEFAULT "/var/lib/cbtship/catalog.db"
-#define CATALOG_SCHEMA_VERSION	1
+#define CATALOG_SCHEMA_VERSION	2
 #define CATALOG_APPLICATION_ID	0x43425453 /* "CBTS" */
 #define CATALOG_BUSY_TIMEOUT_MS 30000
 #define CATALOG_ID_MAX		37 /* a UUID's text and its NUL */
@@ -145,6 +151,7 @@ struct catalog_volume {
 	bool tracked;
 	char *last_generation; /* NULL before the first available backup */
 	uint64_t last_checkpoint;
+	uint64_t settled_checkpoint;
 	enum catalog_volume_status status;
 	char *status_reason;
 	int64_t created_at;
@@ -309,8 +316,9 @@ bool catalog_backup_transition_allowed(enum catalog_backup_status from,
  * fail_reason, when not NULL, is stored. Quota follows: becoming available
  * commits the backup's usage; leaving 'creating' any other way releases
  * its reservation. Going from creating to available also records the
- * backup's generation and checkpoint as its volume's last ones (when the
- * backup has a generation and the volume is in the catalog).
+ * backup's generation and checkpoint as its volume's last ones, and as
+ * settled (when the backup has a generation and the volume is in the
+ * catalog).
  */
 int catalog_backup_set_status(struct catalog *c, const char *id, enum catalog_backup_status to,
 			      unsigned flags, const char *fail_reason);

@@ -107,6 +107,8 @@ static const char *const migrations[] = {
 	");"
 	"CREATE INDEX jobs_backup ON jobs (backup_id);"
 	"CREATE INDEX jobs_state ON jobs (state, host);",
+	/* 1 -> 2 */
+	"ALTER TABLE volumes ADD COLUMN settled_checkpoint INTEGER NOT NULL DEFAULT 0;",
 };
 
 _Static_assert(ELEMENTSOF(migrations) == CATALOG_SCHEMA_VERSION,

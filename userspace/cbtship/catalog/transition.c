@@ -52,7 +52,9 @@ static int volume_shipped_locked(struct catalog *c, const char *volume_id,
 
 	r = catalog_prepare_bind(c,
 				 "UPDATE volumes SET last_generation = :generation,"
-				 " last_checkpoint = :checkpoint, updated_at = :now WHERE id = :id",
+				 " last_checkpoint = :checkpoint,"
+				 " settled_checkpoint = MAX(settled_checkpoint, :checkpoint),"
+				 " updated_at = :now WHERE id = :id",
 				 &s, &b);
 	if (r < 0)
 		return r;

@@ -9,7 +9,7 @@
 #define VOLUME_COLUMNS                                                                      \
 	"id, name, project, origin_path, origin_size, origin_uuid, block_size, chunk_size," \
 	" tracked, last_generation, last_checkpoint, status, status_reason, created_at,"    \
-	" updated_at"
+	" updated_at, settled_checkpoint"
 
 struct catalog_volume *catalog_volume_free(struct catalog_volume *v)
 {
@@ -56,6 +56,7 @@ static int volume_from_row(sqlite3_stmt *s, struct catalog_volume **ret)
 	v->status = status < 0 ? CATALOG_VOLUME_ERROR : (enum catalog_volume_status)status;
 	v->created_at = sqlite3_column_int64(s, 13);
 	v->updated_at = sqlite3_column_int64(s, 14);
+	v->settled_checkpoint = catalog_column_u64(s, 15);
 	*ret = TAKE_PTR(v);
 	return 0;
 }
@@ -73,6 +74,7 @@ static void bind_volume(struct catalog_binder *b, const struct catalog_volume *v
 	catalog_bind_int64(b, ":tracked", v->tracked);
 	catalog_bind_text(b, ":last_generation", v->last_generation);
 	catalog_bind_u64(b, ":last_checkpoint", v->last_checkpoint);
+	catalog_bind_u64(b, ":settled_checkpoint", v->settled_checkpoint);
 	catalog_bind_text(b, ":status", catalog_volume_status_to_string(v->status));
 	catalog_bind_text(b, ":status_reason", v->status_reason);
 	catalog_bind_int64(b, ":updated_at", v->updated_at);
@@ -108,7 +110,7 @@ int catalog_volume_add(struct catalog *c, struct catalog_volume *v)
 		"INSERT INTO volumes (" VOLUME_COLUMNS ") VALUES (:id, :name, :project,"
 		" :origin_path, :origin_size, :origin_uuid, :block_size, :chunk_size,"
 		" :tracked, :last_generation, :last_checkpoint, :status,"
-		" :status_reason, :created_at, :updated_at)",
+		" :status_reason, :created_at, :updated_at, :settled_checkpoint)",
 		&s, &b);
 	if (r < 0)
 		return r;
@@ -169,6 +171,7 @@ int catalog_volume_update(struct catalog *c, struct catalog_volume *v)
 		" origin_uuid = :origin_uuid, block_size = :block_size,"
 		" chunk_size = :chunk_size, tracked = :tracked,"
 		" last_generation = :last_generation, last_checkpoint = :last_checkpoint,"
+		" settled_checkpoint = :settled_checkpoint,"
 		" status = :status, status_reason = :status_reason,"
 		" updated_at = :updated_at WHERE id = :id",
 		&s);

@@ -1,0 +1,893 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/*
+ * cbtship backup-create: a full or incremental backup of a volume.
+ *
+ * A tracked volume is backed up from a point-in-time view taken with a
+ * dm-cbt checkpoint under one suspend (libcbt's cbt_view_create), so the
+ * data is crash-consistent while the volume keeps serving writes. An
+ * incremental reads only the chunks the frozen map touches and takes the
+ * rest of its index from its parent; when the map cannot be trusted for
+ * that parent (another generation, a checkpoint taken by someone else, a
+ * resized volume, another chunk size) it says why and reads everything,
+ * still storing only chunks the container lacks.
+ *
+ * Commit order, so that no crash leaves an available backup that cannot
+ * be restored and no change is forgotten:
+ *
+ *   record 'creating' (quota reserved) -> view + checkpoint N -> record N
+ *   -> chunks -> index pages -> manifest (the commit point) -> record
+ *   'available' (volume: last and settled checkpoint N) -> commit N ->
+ *   remove the view
+ *
+ * On failure or cancel the view goes, N is aborted (its blocks return to
+ * the current map) and the record becomes 'error' (or is left to the
+ * backup-delete --force that cancelled it). After a crash the next backup
+ * of the volume finds checkpoint N outstanding: it commits N if its backup
+ * became available, else aborts it, and removes leftover views.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <getopt.h>
+#include <inttypes.h>
+#include <limits.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "cbtship/backup/backup-open.h"
+#include "cbtship/backup/context.h"
+#include "cbtship/backup/dirty-chunks.h"
+#include "cbtship/backup/volume-source.h"
+#include "cbtship/commands.h"
+#include "cbtship/output.h"
+#include "cbtship/pipeline/backup-pipeline.h"
+#include "cbtship/repo/chunk-object.h"
+#include "cbtship/state-dir.h"
+#include "libcbt.h"
+
+CBT_DEFINE_CLEANUP(struct cbt_map *, cbt_map_free, cbt_map_freep)
+CBT_DEFINE_CLEANUP(struct cbt_netlink *, cbt_netlink_free, cbt_netlink_freep)
+
+#define CBT_CHUNK_SIZE_DEFAULT (64 * 1024)
+#define HEARTBEAT_SECONDS      2
+
+struct create_opts {
+	const char *name;
+	const char *description;
+	bool incremental;
+	bool force;
+	const char *snapshot_id;
+	const char *container;
+	const char *dirty_map;
+	uint32_t chunk_size;
+	enum cbt_compression compression;
+	unsigned workers;
+	const char *cow_dir;
+	uint64_t cow_bytes;
+	enum cbtship_format format;
+	const char *volume;
+};
+
+struct create_run {
+	const struct create_opts *o;
+	struct catalog *c;
+	struct cbt_volume_source src;
+	struct catalog_backup *b;
+	struct catalog_backup *parent;
+	struct cbt_manifest *parent_manifest;
+	struct cbt_repository *repo;
+	/* tracked volumes */
+	bool view_made;
+	bool checkpoint_taken;
+	struct cbt_view_info view;
+	struct cbt_status status;
+	/* what to read */
+	const char *read_path;
+	uint8_t *chunk_bits; /* NULL: every chunk */
+	char full_reason[256];
+	/* progress */
+	double start, last_beat;
+	char error[1024];
+};
+
+static int run_fail(struct create_run *run, int r, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+
+static int run_fail(struct create_run *run, int r, const char *fmt, ...)
+{
+	va_list ap;
+
+	if (!run->error[0]) {
+		va_start(ap, fmt);
+		vsnprintf(run->error, sizeof(run->error), fmt, ap);
+		va_end(ap);
+	}
+	return r;
+}
+
+static void full_read_because(struct create_run *run, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
+
+static void full_read_because(struct create_run *run, const char *fmt, ...)
+{
+	va_list ap;
+
+	free(run->chunk_bits);
+	run->chunk_bits = NULL;
+	if (run->full_reason[0])
+		return;
+	va_start(ap, fmt);
+	vsnprintf(run->full_reason, sizeof(run->full_reason), fmt, ap);
+	va_end(ap);
+}
+
+/* Recovery of a crashed or killed earlier run -------------------------------- */
+
+/* Is backup id of this volume being made by a live process? */
+static bool backup_running(struct catalog *c, const char *id)
+{
+	_cleanup_(catalog_backup_freep) struct catalog_backup *b = NULL;
+
+	if (catalog_backup_get(c, id, &b) < 0)
+		return false;
+	return b->status == CATALOG_BACKUP_CREATING && catalog_backup_is_stale(c, b, 0) == 0;
+}
+
+/* Record that cbtship decided the outcome of checkpoint n of the volume. */
+static void settle(struct create_run *run, uint64_t n)
+{
+	_cleanup_(catalog_volume_freep) struct catalog_volume *v = NULL;
+
+	if (catalog_volume_get(run->c, run->src.volume->id, &v) < 0)
+		return;
+	if (v->settled_checkpoint >= n)
+		return;
+	v->settled_checkpoint = n;
+	if (catalog_volume_update(run->c, v) < 0)
+		fprintf(stderr, "cbtship backup-create: warning: %s\n", catalog_error(run->c));
+	run->src.volume->settled_checkpoint = n;
+}
+
+struct find_ctx {
+	uint64_t checkpoint;
+	const char *generation;
+	bool found;
+};
+
+static int find_available(const struct catalog_backup *b, void *userdata)
+{
+	struct find_ctx *f = userdata;
+
+	if (b->checkpoint == f->checkpoint && b->generation &&
+	    strcmp(b->generation, f->generation) == 0)
+		f->found = true;
+	return 0;
+}
+
+static int mark_dead(const struct catalog_backup *b, void *userdata)
+{
+	struct create_run *run = userdata;
+
+	if (catalog_backup_is_stale(run->c, b, 0) > 0) {
+		(void)catalog_backup_set_status(run->c, b->id, CATALOG_BACKUP_ERROR, 0,
+						"its cbtship process died before it finished");
+		cbtship_log("backup %s: marked error: its process died", b->id);
+	}
+	return 0;
+}
+
+/*
+ * Remove views left by dead runs and settle an outstanding checkpoint:
+ * commit it if its backup became available, else abort it.
+ */
+static int recover_tracked(struct create_run *run)
+{
+	const char *name = run->src.dm_name;
+	char **tags = NULL;
+	int r;
+
+	r = cbt_view_list(name, &tags);
+	if (r < 0)
+		return run_fail(run, r, "%s: cannot list its views: %s", name, strerror(-r));
+	for (char **t = tags; t && *t; t++) {
+		if (backup_running(run->c, *t)) {
+			run_fail(run, -EBUSY, "backup %s of volume %s is running", *t, name);
+			cbt_strv_free(tags);
+			return -EBUSY;
+		}
+		r = cbt_view_remove(name, *t);
+		if (r < 0 && r != -ENOENT) {
+			run_fail(run, r, "%s: cannot remove the leftover view %s: %s", name, *t,
+				 strerror(-r));
+			cbt_strv_free(tags);
+			return r;
+		}
+		cbtship_log("%s: removed the leftover view %s", name, *t);
+	}
+	cbt_strv_free(tags);
+
+	{
+		struct catalog_backup_filter f = { .admin = true,
+						   .volume_id = run->src.volume->id,
+						   .by_status = true,
+						   .status = CATALOG_BACKUP_CREATING };
+
+		(void)catalog_backup_foreach(run->c, &f, mark_dead, run);
+	}
+
+	r = cbt_device_get_status(name, &run->status);
+	if (r < 0)
+		return run_fail(run, r, "%s: cannot read its tracking status: %s", name,
+				strerror(-r));
+	if (run->status.frozen_checkpoint != DM_CBT_NO_FROZEN) {
+		uint64_t n = run->status.frozen_checkpoint;
+		struct find_ctx fc = { .checkpoint = n, .generation = run->status.uuid };
+		struct catalog_backup_filter f = { .admin = true,
+						   .volume_id = run->src.volume->id,
+						   .by_status = true,
+						   .status = CATALOG_BACKUP_AVAILABLE };
+
+		(void)catalog_backup_foreach(run->c, &f, find_available, &fc);
+		r = fc.found ? cbt_commit(name, n) : cbt_abort(name, n);
+		if (r < 0)
+			return run_fail(run, r,
+					"%s: cannot %s the outstanding checkpoint %" PRIu64 ": %s",
+					name, fc.found ? "commit" : "abort", n, strerror(-r));
+		cbtship_log("%s: %s the outstanding checkpoint %" PRIu64 " of an earlier run", name,
+			    fc.found ? "committed" : "aborted", n);
+		settle(run, n);
+	}
+	return 0;
+}
+
+/* Sources ------------------------------------------------------------------- */
+
+static int prepare_tracked(struct create_run *run)
+{
+	const struct catalog_volume *v = run->src.volume;
+	const char *name = run->src.dm_name;
+	_cleanup_(cbt_netlink_freep) struct cbt_netlink *nl = NULL;
+	_cleanup_(cbt_map_freep) struct cbt_map *map = NULL;
+	struct cbt_status fs;
+	char cow_dir[PATH_MAX];
+	uint64_t nr_chunks;
+	int r;
+
+	r = recover_tracked(run);
+	if (r < 0)
+		return r;
+	if (run->o->cow_dir)
+		snprintf(cow_dir, sizeof(cow_dir), "%s", run->o->cow_dir);
+	else
+		snprintf(cow_dir, sizeof(cow_dir), "%s/cow", cbtship_state_dir());
+	{
+		char probe[PATH_MAX + 2];
+
+		snprintf(probe, sizeof(probe), "%s/x", cow_dir);
+		r = cbtship_make_parent_dirs(probe);
+		if (r < 0)
+			return run_fail(run, r, "COW directory %s: %s", cow_dir, strerror(-r));
+	}
+	r = cbt_view_create(name, run->b->id, cow_dir, run->o->cow_bytes, &run->view);
+	if (r < 0)
+		return run_fail(run, r, "%s: cannot take a point-in-time view: %s", name,
+				r == -EBUSY ? "the device is suspended, or a checkpoint is "
+					      "outstanding (a snapshot or another backup holds it)"
+				: r == -EOPNOTSUPP
+					? "it was not tracked by cbtship (cbt directly over its "
+					  "origin); track it again with cbtship track"
+					: strerror(-r));
+	run->view_made = run->checkpoint_taken = true;
+	run->b->checkpoint = run->view.checkpoint;
+	run->b->generation = strdup(run->view.generation);
+	run->b->data_timestamp = catalog_now();
+	if (!run->b->generation)
+		return run_fail(run, -ENOMEM, "out of memory");
+	r = catalog_backup_update(run->c, run->b);
+	if (r < 0)
+		return run_fail(run, r, "%s", catalog_error(run->c));
+	cbtship_log("backup %s: view %s with checkpoint %" PRIu64 " of %s", run->b->id,
+		    run->view.name, run->view.checkpoint, name);
+	run->read_path = run->view.path;
+
+	if (!run->parent)
+		return 0;
+	/* An incremental: can the frozen map be trusted for this parent? */
+	r = cbt_netlink_new(&nl);
+	if (r >= 0)
+		r = cbt_netlink_get_map(nl, name, DM_CBT_MAP_FROZEN, &fs, &map);
+	if (r < 0)
+		return run_fail(run, r, "%s: cannot read its frozen dirty map: %s", name,
+				strerror(-r));
+	if (fs.frozen_checkpoint != run->view.checkpoint)
+		return run_fail(run, -ESTALE,
+				"%s: the frozen map is of checkpoint %" PRIu64 ", not %" PRIu64,
+				name, fs.frozen_checkpoint, run->view.checkpoint);
+	nr_chunks = (run->src.size + run->b->chunk_size - 1) / run->b->chunk_size;
+	if (fs.state != DM_CBT_STATE_OK_ID)
+		full_read_because(run, "the tracking of %s is %s (its history was lost)", name,
+				  cbt_state_to_string(fs.state));
+	else if (!v->last_generation || strcmp(v->last_generation, fs.uuid) != 0)
+		full_read_because(run,
+				  "the tracking generation of %s changed (tracking was restarted "
+				  "or invalidated since the parent)",
+				  name);
+	else if (!run->parent->generation || strcmp(run->parent->generation, fs.uuid) != 0 ||
+		 run->parent->checkpoint != v->last_checkpoint)
+		full_read_because(run,
+				  "the parent %s is not the last backup shipped from the "
+				  "tracking of %s",
+				  run->parent->id, name);
+	else if (run->view.checkpoint != v->settled_checkpoint + 1)
+		full_read_because(run,
+				  "checkpoint %" PRIu64 " of %s was taken outside cbtship (its "
+				  "changes may have been committed away)",
+				  run->view.checkpoint - 1, name);
+	else if (run->src.size != run->parent->volume_size)
+		full_read_because(run, "the volume %s since the parent",
+				  run->src.size > run->parent->volume_size ? "grew" : "shrank");
+	else if (run->parent->chunk_size != run->b->chunk_size)
+		full_read_because(run, "the parent has another chunk size");
+	else {
+		run->chunk_bits = cbt_chunk_bits_new(nr_chunks);
+		if (!run->chunk_bits)
+			return run_fail(run, -ENOMEM, "out of memory");
+		cbt_chunk_bits_add_map(run->chunk_bits, nr_chunks, run->b->chunk_size, map,
+				       (uint64_t)fs.block_sectors * 512);
+	}
+	return 0;
+}
+
+static int prepare_untracked(struct create_run *run)
+{
+	uint64_t nr_chunks = (run->src.size + run->b->chunk_size - 1) / run->b->chunk_size;
+	char *err = NULL;
+	int r;
+
+	run->read_path = run->src.path;
+	run->b->data_timestamp = catalog_now();
+	if (!run->parent)
+		return 0;
+	if (!run->o->dirty_map) {
+		full_read_because(run, "%s is not tracked and no --dirty-map was given",
+				  run->src.path);
+		return 0;
+	}
+	if (run->src.size != run->parent->volume_size) {
+		full_read_because(run, "the volume %s since the parent",
+				  run->src.size > run->parent->volume_size ? "grew" : "shrank");
+		return 0;
+	}
+	if (run->parent->chunk_size != run->b->chunk_size) {
+		full_read_because(run, "the parent has another chunk size");
+		return 0;
+	}
+	run->chunk_bits = cbt_chunk_bits_new(nr_chunks);
+	if (!run->chunk_bits)
+		return run_fail(run, -ENOMEM, "out of memory");
+	r = cbt_chunk_bits_add_file(run->chunk_bits, nr_chunks, run->b->chunk_size,
+				    run->o->dirty_map, &err);
+	if (r < 0) {
+		run_fail(run, r, "%s", err ? err : strerror(-r));
+		free(err);
+	}
+	return r;
+}
+
+/* The pipeline --------------------------------------------------------------- */
+
+static int create_tick(void *userdata, const struct cbt_backup_progress *p)
+{
+	struct create_run *run = userdata;
+	_cleanup_(catalog_backup_freep) struct catalog_backup *b = NULL;
+	double now = cbtship_seconds();
+	int r;
+
+	cbtship_progress("backup", p->bytes_read, p->bytes_todo, now - run->start);
+	if (now - run->last_beat < HEARTBEAT_SECONDS)
+		return 0;
+	run->last_beat = now;
+	(void)catalog_backup_heartbeat(run->c, run->b->id);
+	if (catalog_backup_get(run->c, run->b->id, &b) == 0 && b->status != CATALOG_BACKUP_CREATING)
+		return run_fail(run, -ECANCELED, "cancelled (the backup became %s)",
+				catalog_backup_status_to_string(b->status));
+	if (run->view_made) {
+		r = cbt_view_check(run->src.dm_name, run->b->id, NULL, NULL);
+		if (r == 0)
+			return run_fail(run, -ENOSPC,
+					"the point-in-time view overflowed its copy-on-write store "
+					"(%s, %" PRIu64
+					" bytes): too many writes during the backup; "
+					"give more room with --cow-size",
+					run->view.cow_path, run->view.cow_bytes);
+	}
+	return 0;
+}
+
+static int run_backup(struct create_run *run, struct cbt_backup_progress *prog,
+		      struct cbt_index_stats *ist, struct cbt_chunk_id *root)
+{
+	_cleanup_(cbt_index_freep) struct cbt_index *idx = NULL;
+	_cleanup_(closep) int fd = -1;
+	uint64_t nr_chunks = (run->src.size + run->b->chunk_size - 1) / run->b->chunk_size;
+	struct cbt_chunk_id zero = { { 0 } };
+	char err[768];
+	int r;
+
+	fd = open(run->read_path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return run_fail(run, -errno, "%s: %s", run->read_path, strerror(errno));
+	/* Start from the parent's index when it has the same chunking. */
+	if (run->parent_manifest && run->parent_manifest->chunk_size == run->b->chunk_size &&
+	    run->parent_manifest->nr_chunks <= nr_chunks) {
+		r = cbt_index_open(run->repo->store, run->repo->hasher, run->repo->compressor,
+				   &run->parent_manifest->index.root,
+				   run->parent_manifest->nr_chunks, &idx);
+		if (r >= 0 && nr_chunks != run->parent_manifest->nr_chunks)
+			r = cbt_index_resize(idx, nr_chunks);
+	} else {
+		r = cbt_index_open(run->repo->store, run->repo->hasher, run->repo->compressor,
+				   &zero, nr_chunks, &idx);
+	}
+	if (r < 0)
+		return run_fail(run, r, "index: %s",
+				idx && cbt_index_last_error(idx)->error
+					? cbt_index_last_error(idx)->message
+					: cbt_chunk_strerror(r));
+	{
+		struct cbt_backup_pipeline_config cfg = {
+			.fd = fd,
+			.source = run->read_path,
+			.size = run->src.size,
+			.chunk_size = run->b->chunk_size,
+			.chunk_bits = run->chunk_bits,
+			.store = run->repo->store,
+			.compression = run->o->compression,
+			.level = CBT_COMPRESSION_LEVEL_DEFAULT,
+			.index = idx,
+			.workers = run->o->workers,
+			.tick = create_tick,
+			.userdata = run,
+		};
+
+		r = cbt_backup_pipeline_run(&cfg, prog, err, sizeof(err));
+	}
+	cbtship_progress_done();
+	if (r < 0)
+		return run_fail(run, r, "%s", err);
+	r = cbt_index_write(idx, run->repo->store, root, ist);
+	if (r < 0)
+		return run_fail(run, r, "writing the index: %s", cbt_chunk_strerror(r));
+	return 0;
+}
+
+static int write_manifest(struct create_run *run, const struct cbt_backup_progress *p,
+			  const struct cbt_index_stats *ist, const struct cbt_chunk_id *root)
+{
+	_cleanup_(cbt_manifest_freep) struct cbt_manifest *m = NULL;
+	const struct catalog_volume *v = run->src.volume;
+	char *err = NULL;
+	int r;
+
+	r = cbt_manifest_new(&m);
+	if (r < 0)
+		return run_fail(run, r, "out of memory");
+#define DUP(dst, src)                                                   \
+	do {                                                            \
+		if ((src) && !((dst) = strdup(src)))                    \
+			return run_fail(run, -ENOMEM, "out of memory"); \
+	} while (0)
+	DUP(m->backup_id, run->b->id);
+	DUP(m->name, run->b->name);
+	DUP(m->description, run->b->description);
+	DUP(m->project, run->b->project);
+	DUP(m->volume.id, v->id);
+	DUP(m->volume.name, v->name);
+	DUP(m->volume.origin_uuid, v->origin_uuid);
+	if (run->parent)
+		DUP(m->parent_id, run->parent->id);
+	DUP(m->snapshot_id, run->b->snapshot_id);
+	DUP(m->tracking.generation, run->b->generation);
+	if (run->full_reason[0])
+		DUP(m->tracking.full_read_reason, run->full_reason);
+	DUP(m->container, run->repo->container);
+#undef DUP
+	m->volume.size = run->src.size;
+	m->incremental = run->parent != NULL;
+	m->created_at = run->b->created_at;
+	m->data_timestamp = run->b->data_timestamp;
+	m->finished_at = catalog_now();
+	m->chunk_size = run->b->chunk_size;
+	m->nr_chunks = (run->src.size + run->b->chunk_size - 1) / run->b->chunk_size;
+	m->compression = run->o->compression;
+	m->hashing = CBT_MANIFEST_HASH_SHA256;
+	m->index.root = *root;
+	m->index.pages = ist->pages_written + ist->pages_present;
+	m->stats.bytes_read = p->bytes_read;
+	m->stats.bytes_stored = p->bytes_stored + ist->bytes_written;
+	m->stats.chunks_total = m->nr_chunks;
+	m->stats.chunks_new = p->chunks_new;
+	m->stats.chunks_zero = p->chunks_zero;
+	m->stats.objects_written = p->chunks_new + ist->pages_written;
+	m->tracking.checkpoint = run->b->checkpoint;
+	m->tracking.full_read = run->chunk_bits == NULL;
+	m->service = (enum cbt_manifest_service)run->repo->service;
+	r = cbt_manifest_write(run->repo->store, m, &err);
+	if (r < 0) {
+		run_fail(run, r, "writing the manifest: %s", err ? err : strerror(-r));
+		free(err);
+		return r;
+	}
+	run->b->finished_at = m->finished_at;
+	return 0;
+}
+
+/* Undo what a failed or cancelled run did to the volume and its record. */
+static void run_cleanup_failed(struct create_run *run, int error)
+{
+	_cleanup_(catalog_backup_freep) struct catalog_backup *now = NULL;
+	int r;
+
+	if (run->view_made) {
+		r = cbt_view_remove(run->src.dm_name, run->b->id);
+		if (r < 0 && r != -ENOENT)
+			fprintf(stderr,
+				"cbtship backup-create: warning: cannot remove the view %s: %s\n",
+				run->view.name, strerror(-r));
+		run->view_made = false;
+	}
+	if (run->checkpoint_taken) {
+		r = cbt_abort(run->src.dm_name, run->b->checkpoint);
+		if (r < 0)
+			fprintf(stderr,
+				"cbtship backup-create: warning: cannot abort checkpoint %" PRIu64
+				" of %s (%s): the next backup will\n",
+				run->b->checkpoint, run->src.dm_name, strerror(-r));
+		else
+			settle(run, run->b->checkpoint);
+		run->checkpoint_taken = false;
+	}
+	if (catalog_backup_get(run->c, run->b->id, &now) == 0 &&
+	    now->status == CATALOG_BACKUP_CREATING)
+		(void)catalog_backup_set_status(run->c, run->b->id, CATALOG_BACKUP_ERROR, 0,
+						run->error[0] ? run->error : strerror(-error));
+	cbtship_log("backup %s: failed: %s", run->b->id, run->error);
+}
+
+static void print_result(struct create_run *run, const struct cbt_backup_progress *p,
+			 double seconds)
+{
+	_cleanup_(catalog_backup_freep) struct catalog_backup *b = NULL;
+	char r1[32], r2[32], r3[32];
+
+	if (catalog_backup_get(run->c, run->b->id, &b) < 0)
+		return;
+	if (run->o->format == CBTSHIP_FORMAT_JSON) {
+		_cleanup_(json_decrefp) json_t *o = catalog_backup_to_json(b);
+
+		if (o) {
+			json_object_set_new(o, "full_read", json_boolean(run->chunk_bits == NULL));
+			json_object_set_new(o, "full_read_reason",
+					    run->full_reason[0] ? json_string(run->full_reason)
+								: json_null());
+			json_object_set_new(o, "chunks_unchanged",
+					    cbtship_json_u64(p->chunks_unchanged));
+			json_object_set_new(o, "chunks_present",
+					    cbtship_json_u64(p->chunks_present));
+			json_object_set_new(o, "seconds", json_real(seconds));
+			cbtship_json_print(o);
+		}
+		return;
+	}
+	printf("| %-10s | %-60s |\n", "Property", "Value");
+	printf("| %-10s | %-60s |\n", "id", b->id);
+	printf("| %-10s | %-60s |\n", "name", b->name ? b->name : "None");
+	printf("| %-10s | %-60s |\n", "volume_id", b->volume_id);
+	fprintf(stderr,
+		"%s backup %s of %s: read %s in %" PRIu64 " chunks, stored %s in %" PRIu64
+		" new objects (%" PRIu64 " zero, %" PRIu64 " unchanged, %" PRIu64
+		" already stored), %s volume, %.1f s\n",
+		run->parent ? "incremental" : "full", b->id, run->src.volume->name,
+		cbtship_bytes(p->bytes_read, r1, sizeof(r1)), p->chunks_done,
+		cbtship_bytes(b->bytes_stored, r2, sizeof(r2)), b->object_count, p->chunks_zero,
+		p->chunks_unchanged, p->chunks_present,
+		cbtship_bytes(b->volume_size, r3, sizeof(r3)), seconds);
+	if (run->parent && run->full_reason[0])
+		fprintf(stderr, "read everything because %s\n", run->full_reason);
+}
+
+static int create(const struct create_opts *o)
+{
+	_cleanup_(catalog_freep) struct catalog *c = NULL;
+	_cleanup_(catalog_backup_freep) struct catalog_backup *b = NULL;
+	struct create_run run = { .o = o };
+	struct catalog_backup record = { 0 };
+	struct cbt_backup_progress prog = { 0 };
+	struct cbt_index_stats ist = { 0 };
+	struct cbt_chunk_id root;
+	const char *container = o->container;
+	char *err = NULL;
+	int r;
+
+	if (cbtship_catalog_open("backup-create", &c) < 0)
+		return EXIT_FAILURE;
+	run.c = c;
+	r = cbt_volume_source_resolve(c, o->volume, cbtship_project(),
+				      o->chunk_size ? o->chunk_size : CBT_CHUNK_SIZE_DEFAULT,
+				      CBT_SOURCE_ADD, &run.src, &err);
+	if (r < 0) {
+		fprintf(stderr, "cbtship backup-create: %s\n", err ? err : strerror(-r));
+		free(err);
+		return EXIT_FAILURE;
+	}
+	if (run.src.in_use && !o->force) {
+		fprintf(stderr,
+			"cbtship backup-create: volume %s is in use (open by a guest or mounted): "
+			"backing it up needs --force%s\n",
+			run.src.volume->name,
+			run.src.tracked ? ""
+					: " (and, untracked, the copy is not crash-consistent)");
+		goto fail_early;
+	}
+	if (o->snapshot_id) {
+		fprintf(stderr, "cbtship backup-create: --snapshot-id: snapshots are not "
+				"supported yet\n");
+		goto fail_early;
+	}
+	if (o->dirty_map && (run.src.tracked || !o->incremental)) {
+		fprintf(stderr, "cbtship backup-create: --dirty-map is for incremental backups of "
+				"untracked sources (--incremental, a device or file)\n");
+		goto fail_early;
+	}
+	if (o->incremental) {
+		r = catalog_backup_latest_available(c, run.src.volume->id, 0, &run.parent);
+		if (r == -ENOENT) {
+			fprintf(stderr,
+				"cbtship backup-create: --incremental: volume %s has no available "
+				"backup to base it on; make a full backup first\n",
+				run.src.volume->name);
+			goto fail_early;
+		}
+		if (r < 0) {
+			fprintf(stderr, "cbtship backup-create: %s\n", catalog_error(c));
+			goto fail_early;
+		}
+		if (container && strcmp(container, run.parent->container) != 0) {
+			fprintf(stderr,
+				"cbtship backup-create: an incremental goes to its parent's "
+				"container (%s), not %s\n",
+				run.parent->container, container);
+			goto fail_early;
+		}
+		container = run.parent->container;
+	}
+	r = cbt_repository_open(CATALOG_SERVICE_POSIX, container, CBT_REPOSITORY_CREATE, &run.repo,
+				&err);
+	if (r < 0) {
+		fprintf(stderr, "cbtship backup-create: %s\n", err ? err : strerror(-r));
+		free(err);
+		goto fail_early;
+	}
+	if (run.parent) {
+		r = cbt_manifest_read(run.repo->store, run.parent->id, &run.parent_manifest, &err);
+		if (r < 0) {
+			fprintf(stderr,
+				"cbtship backup-create: the parent backup %s cannot be used: its "
+				"manifest: %s\n",
+				run.parent->id, err ? err : strerror(-r));
+			free(err);
+			goto fail_early;
+		}
+	}
+	r = cbt_repository_lock(run.repo, false);
+	if (r < 0) {
+		fprintf(stderr, "cbtship backup-create: locking container %s: %s\n",
+			run.repo->container, strerror(-r));
+		goto fail_early;
+	}
+
+	/* The record: creating, quota reserved. */
+	record.project = (char *)cbtship_project();
+	snprintf(record.volume_id, sizeof(record.volume_id), "%s", run.src.volume->id);
+	record.name = (char *)o->name;
+	record.description = (char *)o->description;
+	if (run.parent)
+		snprintf(record.parent_id, sizeof(record.parent_id), "%s", run.parent->id);
+	record.is_incremental = run.parent != NULL;
+	record.container = run.repo->container;
+	record.service = run.repo->service;
+	record.volume_size = run.src.size;
+	record.chunk_size = o->chunk_size ? o->chunk_size : run.src.volume->chunk_size;
+	if (!record.chunk_size)
+		record.chunk_size = CBT_CHUNK_SIZE_DEFAULT;
+	r = catalog_backup_create(c, &record);
+	if (r < 0) {
+		fprintf(stderr, "cbtship backup-create: %s\n", catalog_error(c));
+		goto fail_early;
+	}
+	r = catalog_backup_get(c, record.id, &b);
+	if (r < 0) {
+		fprintf(stderr, "cbtship backup-create: %s\n", catalog_error(c));
+		goto fail_early;
+	}
+	run.b = b;
+	run.start = run.last_beat = cbtship_seconds();
+	b->started_at = catalog_now();
+	cbtship_log("backup %s of %s (%s): started%s%s", b->id, run.src.volume->name, run.src.path,
+		    run.parent ? ", incremental on " : ", full", run.parent ? run.parent->id : "");
+
+	r = run.src.tracked ? prepare_tracked(&run) : prepare_untracked(&run);
+	if (r >= 0)
+		r = run_backup(&run, &prog, &ist, &root);
+	if (r >= 0)
+		r = write_manifest(&run, &prog, &ist, &root);
+	if (r >= 0) {
+		b->bytes_read = prog.bytes_read;
+		b->bytes_stored = prog.bytes_stored + ist.bytes_written;
+		b->chunks_total = (run.src.size + b->chunk_size - 1) / b->chunk_size;
+		b->chunks_new = prog.chunks_new;
+		b->chunks_zero = prog.chunks_zero;
+		b->object_count = prog.chunks_new + ist.pages_written;
+		r = catalog_backup_update(c, b);
+		if (r >= 0)
+			r = catalog_backup_set_status(c, b->id, CATALOG_BACKUP_AVAILABLE, 0, NULL);
+		if (r < 0)
+			run_fail(&run, r, "%s", catalog_error(c));
+	}
+	if (r < 0) {
+		cbtship_progress_done();
+		run_cleanup_failed(&run, r);
+		fprintf(stderr, "cbtship backup-create: backup %s of %s failed: %s\n", b->id,
+			run.src.volume->name, run.error[0] ? run.error : strerror(-r));
+		goto fail;
+	}
+
+	/* Available: now the checkpoint may go. */
+	if (run.checkpoint_taken) {
+		r = cbt_commit(run.src.dm_name, b->checkpoint);
+		if (r < 0)
+			fprintf(stderr,
+				"cbtship backup-create: warning: cannot commit checkpoint %" PRIu64
+				" of %s (%s): the next backup commits it\n",
+				b->checkpoint, run.src.dm_name, strerror(-r));
+	}
+	if (run.view_made) {
+		r = cbt_view_remove(run.src.dm_name, b->id);
+		if (r < 0)
+			fprintf(stderr,
+				"cbtship backup-create: warning: cannot remove the view %s (%s): "
+				"the "
+				"next backup removes it\n",
+				run.view.name, strerror(-r));
+	}
+	cbtship_log("backup %s: available; read %" PRIu64 " bytes, stored %" PRIu64
+		    " bytes, %" PRIu64 " new chunks%s%s",
+		    b->id, prog.bytes_read, b->bytes_stored, prog.chunks_new,
+		    run.full_reason[0] ? "; full read because " : "", run.full_reason);
+	print_result(&run, &prog, cbtship_seconds() - run.start);
+	r = EXIT_SUCCESS;
+	goto out;
+
+fail_early:
+fail:
+	r = EXIT_FAILURE;
+out:
+	cbt_volume_source_done(&run.src);
+	catalog_backup_free(run.parent);
+	cbt_manifest_free(run.parent_manifest);
+	cbt_repository_free(run.repo);
+	free(run.chunk_bits);
+	return r;
+}
+
+int cbtship_backup_create(int argc, char **argv)
+{
+	static const struct option options[] = {
+		{ "name", required_argument, NULL, 'n' },
+		{ "description", required_argument, NULL, 'd' },
+		{ "incremental", no_argument, NULL, 'i' },
+		{ "force", no_argument, NULL, 'F' },
+		{ "snapshot-id", required_argument, NULL, 's' },
+		{ "container", required_argument, NULL, 'c' },
+		{ "dirty-map", required_argument, NULL, 'm' },
+		{ "chunk-size", required_argument, NULL, 'C' },
+		{ "compression", required_argument, NULL, 'z' },
+		{ "workers", required_argument, NULL, 'w' },
+		{ "cow-dir", required_argument, NULL, 'D' },
+		{ "cow-size", required_argument, NULL, 'S' },
+		{ "format", required_argument, NULL, 'f' },
+		{ "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 },
+	};
+	struct create_opts o = { .compression = CBT_COMPRESS_DEFAULT };
+	long cores = sysconf(_SC_NPROCESSORS_ONLN);
+	uint64_t size;
+	int opt;
+
+	o.workers = cores > 0 ? (unsigned)(cores > 64 ? 64 : cores) : 1;
+	optind = 1;
+	while ((opt = getopt_long(argc, argv, "h", options, NULL)) != -1) {
+		switch (opt) {
+		case 'n':
+			o.name = optarg;
+			break;
+		case 'd':
+			o.description = optarg;
+			break;
+		case 'i':
+			o.incremental = true;
+			break;
+		case 'F':
+			o.force = true;
+			break;
+		case 's':
+			o.snapshot_id = optarg;
+			break;
+		case 'c':
+			o.container = optarg;
+			break;
+		case 'm':
+			o.dirty_map = optarg;
+			break;
+		case 'C':
+			if (cbt_parse_size(optarg, &size) < 0 ||
+			    size < CBT_MANIFEST_CHUNK_SIZE_MIN ||
+			    size > CBT_MANIFEST_CHUNK_SIZE_MAX || (size & (size - 1))) {
+				fprintf(stderr,
+					"cbtship backup-create: bad chunk size '%s': a power "
+					"of two from 64K to 16M\n",
+					optarg);
+				return CBTSHIP_EXIT_USAGE;
+			}
+			o.chunk_size = (uint32_t)size;
+			break;
+		case 'z':
+			if (cbt_compression_from_string(optarg, &o.compression) < 0) {
+				fprintf(stderr,
+					"cbtship backup-create: unknown compression '%s' "
+					"(zstd, zlib, none)\n",
+					optarg);
+				return CBTSHIP_EXIT_USAGE;
+			}
+			break;
+		case 'w':
+			o.workers = (unsigned)strtoul(optarg, NULL, 10);
+			if (!o.workers || o.workers > 64) {
+				fprintf(stderr, "cbtship backup-create: --workers: 1 to 64\n");
+				return CBTSHIP_EXIT_USAGE;
+			}
+			break;
+		case 'D':
+			o.cow_dir = optarg;
+			break;
+		case 'S':
+			if (cbt_parse_size(optarg, &o.cow_bytes) < 0 || !o.cow_bytes) {
+				fprintf(stderr, "cbtship backup-create: bad --cow-size '%s'\n",
+					optarg);
+				return CBTSHIP_EXIT_USAGE;
+			}
+			break;
+		case 'f':
+			if (cbtship_format_parse("backup-create", optarg,
+						 1u << CBTSHIP_FORMAT_TABLE |
+							 1u << CBTSHIP_FORMAT_JSON,
+						 &o.format) < 0)
+				return CBTSHIP_EXIT_USAGE;
+			break;
+		case 'h':
+			cbtship_command_usage("backup-create", stdout);
+			return EXIT_SUCCESS;
+		default:
+			cbtship_command_usage("backup-create", stderr);
+			return CBTSHIP_EXIT_USAGE;
+		}
+	}
+	if (optind + 1 != argc) {
+		cbtship_command_usage("backup-create", stderr);
+		return CBTSHIP_EXIT_USAGE;
+	}
+	o.volume = argv[optind];
+	return create(&o);
+}

@@ -1,0 +1,178 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/*
+ * cbtship backup-delete: remove backups, in any order (every index is
+ * logically full, so no backup needs another), and the chunks and index
+ * pages no remaining backup references.
+ *
+ * Order, so that a crash anywhere leaves nothing that looks restorable
+ * but is not: the record goes to 'deleting'; the manifest (the backup's
+ * commit point) is deleted; the container is collected under its
+ * exclusive lock; the record is removed. A crash leaves a 'deleting'
+ * record, and deleting it again finishes the job.
+ *
+ * --force also takes 'creating' (cancelling a running backup: its owner
+ * sees the status change, stops, aborts its checkpoint and exits; this
+ * waits for that), 'restoring' and 'error_deleting' backups.
+ */
+#include <errno.h>
+#include <getopt.h>
+#include <inttypes.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "cbtship/backup/backup-open.h"
+#include "cbtship/backup/context.h"
+#include "cbtship/backup/gc.h"
+#include "cbtship/commands.h"
+#include "cbtship/repo/object-key.h"
+
+#define CANCEL_WAIT_SECONDS 120
+
+/* Wait until the owner of a cancelled backup has let go of it. */
+static int wait_for_owner(struct catalog *c, const char *id)
+{
+	for (unsigned i = 0; i < CANCEL_WAIT_SECONDS * 10; i++) {
+		_cleanup_(catalog_backup_freep) struct catalog_backup *b = NULL;
+		int r = catalog_backup_get(c, id, &b);
+
+		if (r < 0)
+			return r == -ENOENT ? 0 : r;
+		if (!b->owner_pid || !b->owner_host ||
+		    strcmp(b->owner_host, catalog_host(c)) != 0 || b->owner_pid == getpid() ||
+		    (kill(b->owner_pid, 0) < 0 && errno == ESRCH))
+			return 0;
+		/* The owner clears it when it has stopped. */
+		if (i == 10)
+			fprintf(stderr,
+				"cbtship backup-delete: waiting for the running backup %s "
+				"(pid %d) to stop\n",
+				id, (int)b->owner_pid);
+		nanosleep(&(struct timespec){ .tv_nsec = 100 * 1000 * 1000 }, NULL);
+	}
+	return -ETIMEDOUT;
+}
+
+static int delete_one(struct catalog *c, const char *word, bool force)
+{
+	_cleanup_(catalog_backup_freep) struct catalog_backup *b = NULL;
+	_cleanup_(cbt_repository_freep) struct cbt_repository *repo = NULL;
+	struct cbt_gc_stats gs = { 0 };
+	char key[CBT_MANIFEST_KEY_SIZE];
+	char *err = NULL;
+	bool running;
+	int r;
+
+	if (cbtship_backup_lookup("backup-delete", c, word, &b) < 0)
+		return -ENOENT;
+	running = (b->status == CATALOG_BACKUP_CREATING || b->status == CATALOG_BACKUP_RESTORING) &&
+		  catalog_backup_is_stale(c, b, 0) == 0;
+	if (b->status != CATALOG_BACKUP_AVAILABLE && b->status != CATALOG_BACKUP_ERROR &&
+	    b->status != CATALOG_BACKUP_DELETING && !force) {
+		fprintf(stderr,
+			"cbtship backup-delete: backup %s is %s%s: only available or error backups "
+			"can be deleted without --force\n",
+			b->id, catalog_backup_status_to_string(b->status),
+			running ? " (running)"
+				: (b->status == CATALOG_BACKUP_CREATING ? " (stale)" : ""));
+		return -EBUSY;
+	}
+	if (b->status != CATALOG_BACKUP_DELETING) {
+		r = catalog_backup_set_status(c, b->id, CATALOG_BACKUP_DELETING,
+					      force ? CATALOG_TRANSITION_FORCE : 0, NULL);
+		if (r < 0) {
+			fprintf(stderr, "cbtship backup-delete: %s\n", catalog_error(c));
+			return r;
+		}
+	}
+	if (running) {
+		r = wait_for_owner(c, b->id);
+		if (r < 0) {
+			fprintf(stderr,
+				"cbtship backup-delete: backup %s: its running job did not stop in "
+				"%d s; run backup-delete --force again later\n",
+				b->id, CANCEL_WAIT_SECONDS);
+			return r;
+		}
+		cbtship_log("delete %s: cancelled the running backup", b->id);
+	}
+
+	r = cbtship_backup_repository("backup-delete", b, &repo);
+	if (r < 0) {
+		(void)catalog_backup_set_status(c, b->id, CATALOG_BACKUP_ERROR_DELETING, 0,
+						"the container cannot be opened");
+		return r;
+	}
+	r = cbt_repository_lock(repo, true);
+	if (r >= 0) {
+		(void)cbt_manifest_key(b->id, key, sizeof(key));
+		r = cbt_store_delete(repo->store, key);
+		if (r == -ENOENT)
+			r = 0;
+		if (r < 0 && asprintf(&err, "deleting its manifest: %s", strerror(-r)) < 0)
+			err = NULL;
+	}
+	if (r >= 0)
+		r = cbt_repository_collect(repo, &gs, &err);
+	if (r < 0) {
+		fprintf(stderr, "cbtship backup-delete: backup %s: %s\n", b->id,
+			err ? err : strerror(-r));
+		(void)catalog_backup_set_status(c, b->id, CATALOG_BACKUP_ERROR_DELETING, 0, err);
+		cbtship_log("delete %s: failed: %s", b->id, err ? err : strerror(-r));
+		free(err);
+		return r;
+	}
+	r = catalog_backup_delete(c, b->id);
+	if (r < 0) {
+		fprintf(stderr, "cbtship backup-delete: %s\n", catalog_error(c));
+		return r;
+	}
+	cbtship_log("delete %s: done, %" PRIu64 " chunks and %" PRIu64
+		    " index pages removed, %" PRIu64 " backups remain in container %s",
+		    b->id, gs.chunks_deleted, gs.pages_deleted, gs.manifests, repo->container);
+	fprintf(stderr,
+		"deleted backup %s: %" PRIu64 " chunks and %" PRIu64 " index pages no longer "
+		"referenced were removed\n",
+		b->id, gs.chunks_deleted, gs.pages_deleted);
+	return 0;
+}
+
+int cbtship_backup_delete(int argc, char **argv)
+{
+	static const struct option options[] = {
+		{ "force", no_argument, NULL, 'F' },
+		{ "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 },
+	};
+	_cleanup_(catalog_freep) struct catalog *c = NULL;
+	bool force = false;
+	int opt, failed = 0;
+
+	optind = 1;
+	while ((opt = getopt_long(argc, argv, "h", options, NULL)) != -1) {
+		switch (opt) {
+		case 'F':
+			force = true;
+			break;
+		case 'h':
+			cbtship_command_usage("backup-delete", stdout);
+			return EXIT_SUCCESS;
+		default:
+			cbtship_command_usage("backup-delete", stderr);
+			return CBTSHIP_EXIT_USAGE;
+		}
+	}
+	if (optind == argc) {
+		cbtship_command_usage("backup-delete", stderr);
+		return CBTSHIP_EXIT_USAGE;
+	}
+	if (cbtship_catalog_open("backup-delete", &c) < 0)
+		return EXIT_FAILURE;
+	for (int i = optind; i < argc; i++)
+		if (delete_one(c, argv[i], force) < 0)
+			failed++;
+	return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+}

@@ -1,0 +1,322 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/*
+ * cbtship backup-restore: write a backup back, to a new sparse image file
+ * or over an existing volume, device or file at least as large. Each
+ * stored chunk is fetched once and its hash checked before it is written.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <getopt.h>
+#include <inttypes.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "cbtship/backup/backup-open.h"
+#include "cbtship/backup/context.h"
+#include "cbtship/backup/volume-source.h"
+#include "cbtship/commands.h"
+#include "cbtship/output.h"
+#include "cbtship/pipeline/restore-pipeline.h"
+#include "cbtship/state-dir.h"
+#include "libcbt.h"
+
+struct restore_tick {
+	struct catalog *c;
+	const char *backup_id;
+	double start;
+	uint64_t size;
+	double last_heartbeat;
+};
+
+static int restore_tick(void *userdata, const struct cbt_restore_progress *p)
+{
+	struct restore_tick *t = userdata;
+	_cleanup_(catalog_backup_freep) struct catalog_backup *b = NULL;
+	double now = cbtship_seconds();
+
+	cbtship_progress("restore", p->bytes_written, t->size, now - t->start);
+	if (now - t->last_heartbeat < 5)
+		return 0;
+	t->last_heartbeat = now;
+	(void)catalog_backup_heartbeat(t->c, t->backup_id);
+	/* backup-reset-state moved it out of restoring: that is a cancel. */
+	if (catalog_backup_get(t->c, t->backup_id, &b) == 0 &&
+	    b->status != CATALOG_BACKUP_RESTORING)
+		return -ECANCELED;
+	return 0;
+}
+
+/* Where to write: a new file (path printed), or an existing target. */
+static int open_destination(struct catalog *c, const char *volume, const struct catalog_backup *b,
+			    bool force, char *path, size_t len, bool *ret_new)
+{
+	_cleanup_(closep) int fd = -1;
+	uint64_t size;
+	int r;
+
+	if (!volume) {
+		char dir[PATH_MAX];
+
+		snprintf(dir, sizeof(dir), "%s/restore/x", cbtship_state_dir());
+		r = cbtship_make_parent_dirs(dir);
+		if (r < 0) {
+			fprintf(stderr, "cbtship backup-restore: %s: %s\n", dir, strerror(-r));
+			return r;
+		}
+		for (unsigned i = 0; i < 1000; i++) {
+			if (i)
+				snprintf(path, len, "%s/restore/%s-%u.img", cbtship_state_dir(),
+					 b->id, i);
+			else
+				snprintf(path, len, "%s/restore/%s.img", cbtship_state_dir(),
+					 b->id);
+			fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+			if (fd >= 0 || errno != EEXIST)
+				break;
+		}
+		if (fd < 0) {
+			fprintf(stderr, "cbtship backup-restore: cannot create %s: %s\n", path,
+				strerror(errno));
+			return -errno;
+		}
+		if (ftruncate(fd, (off_t)b->volume_size) < 0) {
+			r = -errno;
+			fprintf(stderr, "cbtship backup-restore: %s: %s\n", path, strerror(-r));
+			unlink(path);
+			return r;
+		}
+		*ret_new = true;
+		return TAKE_FD(fd);
+	}
+
+	{
+		_cleanup_(catalog_volume_freep) struct catalog_volume *v = NULL;
+		struct stat st;
+
+		/* A catalog volume or tracked device name, else a path. */
+		if (catalog_volume_get(c, volume, &v) == 0 && v->tracked)
+			snprintf(path, len, "/dev/mapper/%s", v->name);
+		else if (v)
+			snprintf(path, len, "%s", v->origin_path);
+		else if (!strchr(volume, '/') && cbt_device_is_tracked(volume) > 0)
+			snprintf(path, len, "/dev/mapper/%s", volume);
+		else
+			snprintf(path, len, "%s", volume);
+		if (stat(path, &st) < 0) {
+			r = -errno;
+			fprintf(stderr, "cbtship backup-restore: %s: %s\n", path, strerror(-r));
+			return r;
+		}
+		if (!S_ISBLK(st.st_mode) && !S_ISREG(st.st_mode)) {
+			fprintf(stderr,
+				"cbtship backup-restore: %s is neither a block device nor a file\n",
+				path);
+			return -EINVAL;
+		}
+		fd = open(path,
+			  O_WRONLY | O_CLOEXEC | (S_ISBLK(st.st_mode) && !force ? O_EXCL : 0));
+		if (fd < 0 && errno == EBUSY) {
+			fprintf(stderr,
+				"cbtship backup-restore: %s is in use (mounted, or open by a "
+				"guest): "
+				"restoring over it needs --force\n",
+				path);
+			return -EBUSY;
+		}
+		if (fd < 0) {
+			r = -errno;
+			fprintf(stderr, "cbtship backup-restore: %s: %s\n", path, strerror(-r));
+			return r;
+		}
+		if (S_ISBLK(st.st_mode) && !force) {
+			char dm[128];
+
+			if (cbt_dm_name_of_path(path, dm, sizeof(dm)) == 0 &&
+			    cbt_device_open_count(dm) > 1) {
+				fprintf(stderr,
+					"cbtship backup-restore: %s is in use: restoring over it "
+					"needs --force\n",
+					path);
+				return -EBUSY;
+			}
+		}
+		r = cbt_fd_size(fd, &size);
+		if (r < 0) {
+			fprintf(stderr, "cbtship backup-restore: %s: %s\n", path, strerror(-r));
+			return r;
+		}
+		if (size < b->volume_size) {
+			fprintf(stderr,
+				"cbtship backup-restore: %s holds %" PRIu64
+				" bytes, smaller than the backup's volume (%" PRIu64 " bytes)\n",
+				path, size, b->volume_size);
+			return -ENOSPC;
+		}
+		*ret_new = false;
+		return TAKE_FD(fd);
+	}
+}
+
+int cbtship_backup_restore(int argc, char **argv)
+{
+	static const struct option options[] = {
+		{ "volume", required_argument, NULL, 'v' },
+		{ "force", no_argument, NULL, 'F' },
+		{ "workers", required_argument, NULL, 'w' },
+		{ "format", required_argument, NULL, 'f' },
+		{ "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 },
+	};
+	_cleanup_(catalog_freep) struct catalog *c = NULL;
+	_cleanup_(catalog_backup_freep) struct catalog_backup *b = NULL;
+	_cleanup_(cbt_repository_freep) struct cbt_repository *repo = NULL;
+	_cleanup_(cbt_manifest_freep) struct cbt_manifest *m = NULL;
+	_cleanup_(cbt_index_freep) struct cbt_index *idx = NULL;
+	_cleanup_(closep) int fd = -1;
+	enum cbtship_format format = CBTSHIP_FORMAT_TABLE;
+	struct cbt_restore_progress prog = { 0 };
+	struct restore_tick t = { 0 };
+	const char *volume = NULL;
+	char path[PATH_MAX] = "", err[512], a[32];
+	unsigned workers = (unsigned)sysconf(_SC_NPROCESSORS_ONLN);
+	bool force = false, is_new = false;
+	int opt, r;
+
+	optind = 1;
+	while ((opt = getopt_long(argc, argv, "h", options, NULL)) != -1) {
+		switch (opt) {
+		case 'v':
+			volume = optarg;
+			break;
+		case 'F':
+			force = true;
+			break;
+		case 'w':
+			workers = (unsigned)strtoul(optarg, NULL, 10);
+			if (!workers || workers > 64) {
+				fprintf(stderr, "cbtship backup-restore: --workers: 1 to 64\n");
+				return CBTSHIP_EXIT_USAGE;
+			}
+			break;
+		case 'f':
+			if (cbtship_format_parse("backup-restore", optarg,
+						 1u << CBTSHIP_FORMAT_TABLE |
+							 1u << CBTSHIP_FORMAT_JSON,
+						 &format) < 0)
+				return CBTSHIP_EXIT_USAGE;
+			break;
+		case 'h':
+			cbtship_command_usage("backup-restore", stdout);
+			return EXIT_SUCCESS;
+		default:
+			cbtship_command_usage("backup-restore", stderr);
+			return CBTSHIP_EXIT_USAGE;
+		}
+	}
+	if (optind + 1 != argc) {
+		cbtship_command_usage("backup-restore", stderr);
+		return CBTSHIP_EXIT_USAGE;
+	}
+	if (!workers)
+		workers = 1;
+	if (cbtship_catalog_open("backup-restore", &c) < 0)
+		return EXIT_FAILURE;
+	if (cbtship_backup_lookup("backup-restore", c, argv[optind], &b) < 0)
+		return EXIT_FAILURE;
+	if (b->status != CATALOG_BACKUP_AVAILABLE) {
+		fprintf(stderr, "cbtship backup-restore: backup %s is %s, not available\n", b->id,
+			catalog_backup_status_to_string(b->status));
+		return EXIT_FAILURE;
+	}
+	if (cbtship_backup_repository("backup-restore", b, &repo) < 0)
+		return EXIT_FAILURE;
+	/* Check the manifest and index before touching the destination. */
+	if (cbtship_backup_open_index("backup-restore", b, repo, &m, &idx) < 0)
+		return EXIT_FAILURE;
+	fd = open_destination(c, volume, b, force, path, sizeof(path), &is_new);
+	if (fd < 0)
+		return EXIT_FAILURE;
+	r = catalog_backup_set_status(c, b->id, CATALOG_BACKUP_RESTORING, 0, NULL);
+	if (r >= 0)
+		r = catalog_backup_claim(c, b->id, getpid());
+	if (r < 0) {
+		fprintf(stderr, "cbtship backup-restore: %s\n", catalog_error(c));
+		if (is_new)
+			unlink(path);
+		return EXIT_FAILURE;
+	}
+	cbtship_log("restore %s to %s: started", b->id, path);
+
+	t.c = c;
+	t.backup_id = b->id;
+	t.start = t.last_heartbeat = cbtship_seconds();
+	t.size = b->volume_size;
+	{
+		struct cbt_restore_pipeline_config cfg = {
+			.fd = fd,
+			.destination = path,
+			.sparse = is_new,
+			.size = m->volume.size,
+			.chunk_size = m->chunk_size,
+			.store = repo->store,
+			.index = idx,
+			.backup_id = b->id,
+			.workers = workers,
+			.tick = restore_tick,
+			.userdata = &t,
+		};
+
+		r = cbt_restore_pipeline_run(&cfg, &prog, err, sizeof(err));
+	}
+	if (r >= 0 && fdatasync(fd) < 0) {
+		r = -errno;
+		snprintf(err, sizeof(err), "%s: flushing: %s", path, strerror(errno));
+	}
+	cbtship_progress_done();
+	if (r < 0) {
+		/* A chunk missing or corrupt is the backup's fault; anything else is not. */
+		bool damaged = strstr(err, "chunk") && (r != -ENOSPC && r != -EIO);
+
+		fprintf(stderr, "cbtship backup-restore: %s\n", err);
+		cbtship_log("restore %s to %s: failed: %s", b->id, path, err);
+		if (r != -ECANCELED)
+			(void)catalog_backup_set_status(
+				c, b->id, damaged ? CATALOG_BACKUP_ERROR : CATALOG_BACKUP_AVAILABLE,
+				0, damaged ? err : NULL);
+		if (is_new)
+			unlink(path);
+		else
+			fprintf(stderr,
+				"cbtship backup-restore: %s was partly overwritten and is not "
+				"usable\n",
+				path);
+		return EXIT_FAILURE;
+	}
+	r = catalog_backup_set_status(c, b->id, CATALOG_BACKUP_AVAILABLE, 0, NULL);
+	if (r < 0)
+		fprintf(stderr, "cbtship backup-restore: warning: %s\n", catalog_error(c));
+	cbtship_log("restore %s to %s: done, %" PRIu64 " bytes written, %" PRIu64 " objects read",
+		    b->id, path, prog.bytes_written, prog.objects_read);
+	if (format == CBTSHIP_FORMAT_JSON) {
+		_cleanup_(json_decrefp) json_t *o = json_pack(
+			"{s:s, s:s, s:o, s:o, s:o, s:o, s:o, s:f}", "backup_id", b->id,
+			"destination", path, "size", cbtship_json_u64(b->volume_size),
+			"bytes_written", cbtship_json_u64(prog.bytes_written), "objects_read",
+			cbtship_json_u64(prog.objects_read), "bytes_fetched",
+			cbtship_json_u64(prog.bytes_fetched), "chunks_zero",
+			cbtship_json_u64(prog.chunks_zero), "seconds", cbtship_seconds() - t.start);
+
+		return o && cbtship_json_print(o) == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+	}
+	if (is_new)
+		printf("%s\n", path);
+	fprintf(stderr,
+		"restored backup %s to %s: %s written, %" PRIu64 " chunks fetched in %.1f s\n",
+		b->id, path, cbtship_bytes(prog.bytes_written, a, sizeof(a)), prog.objects_read,
+		cbtship_seconds() - t.start);
+	return EXIT_SUCCESS;
+}

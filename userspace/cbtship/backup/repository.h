@@ -1,0 +1,60 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/*
+ * An open chunk repository: the object store of one container plus what
+ * reading and writing its objects needs (the hasher and compressor used
+ * for index pages), and the container's lock.
+ *
+ * A container is where cinder's `--container` points: for the POSIX
+ * target an absolute directory, or a name under the state directory's
+ * backup/ directory (default CBT_REPOSITORY_DEFAULT_CONTAINER).
+ *
+ * The lock keeps garbage collection from removing a chunk that a running
+ * backup has just found present and referenced: backups hold it shared
+ * for their whole run, deletes take it exclusive. For the POSIX target it
+ * is flock() on <container>/.lock (NFS maps that to POSIX locks, so it
+ * also holds between hosts sharing a share).
+ */
+#ifndef CBTSHIP_BACKUP_REPOSITORY_H
+#define CBTSHIP_BACKUP_REPOSITORY_H
+
+#include <stdbool.h>
+
+#include "cbt-cleanup.h"
+#include "cbtship/catalog/catalog.h"
+#include "cbtship/compress/compressor.h"
+#include "cbtship/hash/hasher.h"
+#include "cbtship/target/store.h"
+
+#define CBT_REPOSITORY_DEFAULT_CONTAINER "volumebackups"
+
+struct cbt_repository {
+	struct cbt_store *store;
+	struct cbt_hasher *hasher;	   /* unkeyed SHA-256 */
+	struct cbt_compressor *compressor; /* zstd, for index pages */
+	enum catalog_service service;
+	char *container; /* as recorded in the catalog and manifests */
+	char *path;	 /* POSIX: the directory */
+	int lock_fd;
+};
+
+/* Flags of cbt_repository_open(). */
+enum {
+	CBT_REPOSITORY_CREATE = 1 << 0, /* make the directory when missing */
+};
+
+/*
+ * Open container (NULL: the default) of service. 0, or a negative errno
+ * with a message in *ret_error (to free()).
+ */
+int cbt_repository_open(enum catalog_service service, const char *container, unsigned flags,
+			struct cbt_repository **ret, char **ret_error);
+struct cbt_repository *cbt_repository_free(struct cbt_repository *repo);
+CBT_DEFINE_CLEANUP(struct cbt_repository *, cbt_repository_free, cbt_repository_freep)
+
+/*
+ * Take the container's lock, shared or exclusive, waiting for it (a
+ * message on stderr says why when it has to wait). 0 or -errno.
+ */
+int cbt_repository_lock(struct cbt_repository *repo, bool exclusive);
+
+#endif

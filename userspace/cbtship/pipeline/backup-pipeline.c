@@ -1,0 +1,269 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/* The backup data path: workers read, hash, compress and store chunks. */
+#include <errno.h>
+#include <inttypes.h>
+#include <pthread.h>
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "cbtship/compress/compressor.h"
+#include "cbtship/hash/hasher.h"
+#include "cbtship/hash/zero.h"
+#include "cbtship/pipeline/backup-pipeline.h"
+#include "cbtship/pipeline/io.h"
+#include "cbtship/pipeline/worker-pool.h"
+#include "cbtship/repo/chunk-object.h"
+#include "cbtship/repo/object-key.h"
+
+struct shared {
+	const struct cbt_backup_pipeline_config *cfg;
+	pthread_mutex_t lock; /* the index, the counters, the message */
+	struct cbt_backup_progress progress;
+	char *errbuf;
+	size_t errlen;
+	bool have_error;
+};
+
+struct worker {
+	struct cbt_hasher *hasher;
+	struct cbt_compressor *compressor;
+	uint8_t *raw;
+	uint8_t *obj;
+};
+
+static void worker_free(struct worker *w)
+{
+	if (!w)
+		return;
+	cbt_hasher_free(w->hasher);
+	cbt_compressor_free(w->compressor);
+	free(w->raw);
+	free(w->obj);
+	free(w);
+}
+
+static int worker_new(const struct cbt_backup_pipeline_config *cfg, struct worker **ret)
+{
+	struct worker *w = calloc(1, sizeof(*w));
+	int r;
+
+	if (!w)
+		return -ENOMEM;
+	r = cbt_hasher_new(cfg->key, cfg->key_len, &w->hasher);
+	if (r >= 0)
+		r = cbt_compressor_new(cfg->compression, cfg->level, &w->compressor);
+	if (r >= 0) {
+		w->raw = malloc(cfg->chunk_size);
+		w->obj = malloc(cbt_chunk_object_bound(cfg->chunk_size));
+		if (!w->raw || !w->obj)
+			r = -ENOMEM;
+	}
+	if (r < 0) {
+		worker_free(w);
+		return r;
+	}
+	*ret = w;
+	return 0;
+}
+
+static int fail(struct shared *s, int r, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+
+static int fail(struct shared *s, int r, const char *fmt, ...)
+{
+	va_list ap;
+
+	pthread_mutex_lock(&s->lock);
+	if (!s->have_error && s->errbuf && s->errlen) {
+		va_start(ap, fmt);
+		vsnprintf(s->errbuf, s->errlen, fmt, ap);
+		va_end(ap);
+		s->have_error = true;
+	}
+	pthread_mutex_unlock(&s->lock);
+	return r;
+}
+
+static int process_chunk(void *state, const void *item, void *shared)
+{
+	struct worker *w = state;
+	struct shared *s = shared;
+	const struct cbt_backup_pipeline_config *cfg = s->cfg;
+	uint64_t chunk = *(const uint64_t *)item, off = chunk * cfg->chunk_size;
+	size_t len =
+		cfg->size - off < cfg->chunk_size ? (size_t)(cfg->size - off) : cfg->chunk_size;
+	char key[CBT_OBJECT_KEY_SIZE];
+	struct cbt_chunk_id id, old;
+	bool zero, unchanged = false, present = false;
+	size_t obj_len = 0;
+	int r;
+
+	r = cbt_pread_full(cfg->fd, w->raw, len, off);
+	if (r < 0)
+		return fail(s, r, "%s: read of chunk %" PRIu64 " (offset %" PRIu64 ") failed: %s",
+			    cfg->source, chunk, off,
+			    r == -ENODATA ? "the source is shorter than expected" : strerror(-r));
+	zero = cbt_is_zero(w->raw, len);
+	if (zero) {
+		memset(&id, 0, sizeof(id));
+	} else {
+		r = cbt_hasher_hash(w->hasher, w->raw, len, &id);
+		if (r < 0)
+			return fail(s, r, "hashing chunk %" PRIu64 ": %s", chunk, strerror(-r));
+	}
+
+	pthread_mutex_lock(&s->lock);
+	r = cbt_index_get(cfg->index, chunk, &old);
+	pthread_mutex_unlock(&s->lock);
+	if (r < 0)
+		return fail(s, r, "parent index: %s",
+			    cbt_index_last_error(cfg->index)->error
+				    ? cbt_index_last_error(cfg->index)->message
+				    : cbt_chunk_strerror(r));
+	if (cbt_chunk_id_equal(&old, &id)) {
+		unchanged = true;
+	} else if (!zero) {
+		cbt_chunk_key(&id, key);
+		r = cbt_store_exists(cfg->store, key);
+		if (r < 0)
+			return fail(s, r, "store: checking %s: %s", key, strerror(-r));
+		present = r > 0;
+		if (!present) {
+			r = cbt_chunk_encode(w->compressor, w->hasher, &id, w->raw, len, w->obj,
+					     cbt_chunk_object_bound(len), &obj_len);
+			if (r < 0)
+				return fail(s, r, "encoding chunk %" PRIu64 ": %s", chunk,
+					    cbt_chunk_strerror(r));
+			r = cbt_store_put(cfg->store, key, w->obj, obj_len);
+			if (r < 0)
+				return fail(s, r, "store: writing %s (chunk %" PRIu64 "): %s", key,
+					    chunk, strerror(-r));
+		}
+	}
+
+	pthread_mutex_lock(&s->lock);
+	r = unchanged ? 0 : cbt_index_set(cfg->index, chunk, &id);
+	s->progress.chunks_done++;
+	s->progress.bytes_read += len;
+	if (zero)
+		s->progress.chunks_zero++;
+	if (unchanged)
+		s->progress.chunks_unchanged++;
+	else if (present)
+		s->progress.chunks_present++;
+	else if (!zero) {
+		s->progress.chunks_new++;
+		s->progress.bytes_stored += obj_len;
+	}
+	pthread_mutex_unlock(&s->lock);
+	if (r < 0)
+		return fail(s, r, "index: setting chunk %" PRIu64 ": %s", chunk,
+			    cbt_chunk_strerror(r));
+	return 0;
+}
+
+static uint64_t now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
+}
+
+static int tick(struct shared *s)
+{
+	struct cbt_backup_progress p;
+
+	if (!s->cfg->tick)
+		return 0;
+	pthread_mutex_lock(&s->lock);
+	p = s->progress;
+	pthread_mutex_unlock(&s->lock);
+	return s->cfg->tick(s->cfg->userdata, &p);
+}
+
+int cbt_backup_pipeline_run(const struct cbt_backup_pipeline_config *cfg,
+			    struct cbt_backup_progress *ret, char *errbuf, size_t errlen)
+{
+	_cleanup_(cbt_worker_pool_freep) struct cbt_worker_pool *pool = NULL;
+	struct worker *workers[64] = { 0 };
+	struct shared s = { .cfg = cfg, .errbuf = errbuf, .errlen = errlen };
+	uint64_t nr, last_tick, interval = cfg->tick_ms ? cfg->tick_ms : 1000;
+	int r = 0, t;
+
+	if (errbuf && errlen)
+		errbuf[0] = '\0';
+	if (!cfg->chunk_size || (cfg->chunk_size & (cfg->chunk_size - 1)) || !cfg->index ||
+	    !cfg->workers || cfg->workers > ELEMENTSOF(workers))
+		return -EINVAL;
+	nr = (cfg->size + cfg->chunk_size - 1) / cfg->chunk_size;
+	if (cbt_index_nr_chunks(cfg->index) != nr)
+		return -EINVAL;
+	for (uint64_t i = 0; i < nr; i++) {
+		if (cfg->chunk_bits && !cbt_chunk_bit_test(cfg->chunk_bits, i))
+			continue;
+		s.progress.chunks_todo++;
+		s.progress.bytes_todo +=
+			i == nr - 1 ? cfg->size - i * cfg->chunk_size : cfg->chunk_size;
+	}
+	pthread_mutex_init(&s.lock, NULL);
+	for (unsigned i = 0; i < cfg->workers && r >= 0; i++)
+		r = worker_new(cfg, &workers[i]);
+	if (r >= 0)
+		r = cbt_worker_pool_new(cfg->workers, sizeof(uint64_t), 0, process_chunk,
+					(void **)workers, &s, &pool);
+	if (r < 0) {
+		snprintf(errbuf, errlen, "starting the workers: %s", strerror(-r));
+		goto out;
+	}
+
+	last_tick = now_ms();
+	for (uint64_t i = 0; i < nr; i++) {
+		if (cfg->chunk_bits) {
+			/* Skip clear bytes of the bitmap quickly. */
+			if (i % 8 == 0 && !cfg->chunk_bits[i / 8]) {
+				i += 7;
+				continue;
+			}
+			if (!cbt_chunk_bit_test(cfg->chunk_bits, i))
+				continue;
+		}
+		r = cbt_worker_pool_submit(pool, &i);
+		if (r < 0)
+			break;
+		if (now_ms() - last_tick >= interval) {
+			last_tick = now_ms();
+			t = tick(&s);
+			if (t < 0) {
+				cbt_worker_pool_cancel(pool, t);
+				r = t;
+				break;
+			}
+		}
+	}
+	t = cbt_worker_pool_finish(pool);
+	if (r >= 0)
+		r = t;
+	if (r >= 0) {
+		t = tick(&s);
+		if (t < 0)
+			r = t;
+	}
+	if (r == -ECANCELED && errbuf && errlen && !errbuf[0])
+		snprintf(errbuf, errlen, "cancelled");
+	else if (r < 0 && errbuf && errlen && !errbuf[0])
+		snprintf(errbuf, errlen, "%s", strerror(-r));
+	if (ret)
+		*ret = s.progress;
+out:
+	pool = cbt_worker_pool_free(pool);
+	for (unsigned i = 0; i < ELEMENTSOF(workers); i++)
+		worker_free(workers[i]);
+	pthread_mutex_destroy(&s.lock);
+	return r;
+}
