@@ -34,6 +34,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include "cbtship/backup/backup-open.h"
@@ -244,6 +245,39 @@ static int recover_tracked(struct create_run *run)
 
 /* Sources ------------------------------------------------------------------- */
 
+/*
+ * $CBTSHIP_VIEW_HOOK, when set, runs (through sh -c) with the view's device,
+ * the backup id and the checkpoint as $1 $2 $3, after the view is taken
+ * and before it is read: to check or copy the point-in-time image (the
+ * guest tests record it this way). A hook that fails fails the backup.
+ */
+static int run_view_hook(struct create_run *run)
+{
+	const char *hook = getenv("CBTSHIP_VIEW_HOOK");
+	char checkpoint[32];
+	int status;
+	pid_t pid;
+
+	if (!hook || !*hook)
+		return 0;
+	snprintf(checkpoint, sizeof(checkpoint), "%" PRIu64, run->view.checkpoint);
+	fflush(NULL);
+	pid = fork();
+	if (pid < 0)
+		return run_fail(run, -errno, "view hook: fork: %s", strerror(errno));
+	if (pid == 0) {
+		execl("/bin/sh", "sh", "-c", hook, "cbtship-view-hook", run->view.path, run->b->id,
+		      checkpoint, (char *)NULL);
+		_exit(127);
+	}
+	while (waitpid(pid, &status, 0) < 0)
+		if (errno != EINTR)
+			return run_fail(run, -errno, "view hook: %s", strerror(errno));
+	if (!WIFEXITED(status) || WEXITSTATUS(status) != 0)
+		return run_fail(run, -ECANCELED, "the view hook ($CBTSHIP_VIEW_HOOK) failed");
+	return 0;
+}
+
 static int prepare_tracked(struct create_run *run)
 {
 	const struct catalog_volume *v = run->src.volume;
@@ -291,6 +325,9 @@ static int prepare_tracked(struct create_run *run)
 	cbtship_log("backup %s: view %s with checkpoint %" PRIu64 " of %s", run->b->id,
 		    run->view.name, run->view.checkpoint, name);
 	run->read_path = run->view.path;
+	r = run_view_hook(run);
+	if (r < 0)
+		return r;
 
 	if (!run->parent)
 		return 0;
