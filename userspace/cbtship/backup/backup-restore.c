@@ -181,7 +181,7 @@ int cbtship_backup_restore(int argc, char **argv)
 	struct cbt_restore_progress prog = { 0 };
 	struct restore_tick t = { 0 };
 	const char *volume = NULL;
-	char path[PATH_MAX] = "", err[512], a[32];
+	char path[PATH_MAX] = "", err[PATH_MAX + 512], a[32];
 	unsigned workers = (unsigned)sysconf(_SC_NPROCESSORS_ONLN);
 	bool force = false, is_new = false;
 	int opt, r;

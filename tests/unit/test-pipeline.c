@@ -1,0 +1,329 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/*
+ * The parallel data path: the worker pool (every item processed once, the
+ * first error stops it, cancel), dirty ranges to chunks, and a backup and
+ * restore round trip through the pipelines on a POSIX store, including an
+ * incremental that reads only the marked chunks and keeps the parent's
+ * other entries. Requires: nothing but the host.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+
+#include "cbtship/backup/dirty-chunks.h"
+#include "cbtship/pipeline/backup-pipeline.h"
+#include "cbtship/pipeline/restore-pipeline.h"
+#include "cbtship/pipeline/worker-pool.h"
+#include "cbtship/target/posix/posix.h"
+#include "tmpdir.h"
+
+/* ------------------------------------------------------------ worker pool */
+
+struct counting {
+	unsigned long seen[1000];
+	int fail_at; /* item value that fails, -1: none */
+};
+
+static int count_item(void *state, const void *item, void *shared)
+{
+	struct counting *c = shared;
+	int v = *(const int *)item;
+
+	(void)state;
+	if (v == c->fail_at)
+		return -EIO;
+	__atomic_add_fetch(&c->seen[v], 1, __ATOMIC_RELAXED);
+	return 0;
+}
+
+static void pool_processes_every_item_once(void **state)
+{
+	struct cbt_worker_pool *p = NULL;
+	struct counting c = { .fail_at = -1 };
+
+	(void)state;
+	assert_int_equal(cbt_worker_pool_new(4, sizeof(int), 3, count_item, NULL, &c, &p), 0);
+	for (int i = 0; i < 1000; i++)
+		assert_int_equal(cbt_worker_pool_submit(p, &i), 0);
+	assert_int_equal(cbt_worker_pool_finish(p), 0);
+	for (int i = 0; i < 1000; i++)
+		assert_int_equal(c.seen[i], 1);
+	cbt_worker_pool_free(p);
+}
+
+static void pool_first_error_stops(void **state)
+{
+	struct cbt_worker_pool *p = NULL;
+	struct counting c = { .fail_at = 10 };
+	int r = 0, i;
+
+	(void)state;
+	assert_int_equal(cbt_worker_pool_new(2, sizeof(int), 0, count_item, NULL, &c, &p), 0);
+	for (i = 0; i < 1000 && r == 0; i++)
+		r = cbt_worker_pool_submit(p, &i);
+	/* Submits fail soon after the error, and finish reports it. */
+	assert_true(i < 1000);
+	assert_int_equal(r, -EIO);
+	assert_int_equal(cbt_worker_pool_finish(p), -EIO);
+	cbt_worker_pool_free(p);
+
+	assert_int_equal(cbt_worker_pool_new(1, sizeof(int), 0, count_item, NULL, &c, &p), 0);
+	cbt_worker_pool_cancel(p, -ECANCELED);
+	i = 1;
+	assert_int_equal(cbt_worker_pool_submit(p, &i), -ECANCELED);
+	assert_int_equal(cbt_worker_pool_finish(p), -ECANCELED);
+	cbt_worker_pool_free(p);
+	assert_int_equal(cbt_worker_pool_new(0, sizeof(int), 0, count_item, NULL, &c, &p), -EINVAL);
+}
+
+/* ------------------------------------------------------------ dirty chunks */
+
+static void dirty_bytes_to_chunks(void **state)
+{
+	uint8_t *bits = cbt_chunk_bits_new(10);
+	const uint32_t cs = 65536;
+
+	(void)state;
+	assert_non_null(bits);
+	cbt_chunk_bits_add_bytes(bits, 10, cs, 0, 1);		  /* chunk 0 */
+	cbt_chunk_bits_add_bytes(bits, 10, cs, 2 * cs - 1, 2);	  /* chunks 1, 2 */
+	cbt_chunk_bits_add_bytes(bits, 10, cs, 5 * cs, cs);	  /* chunk 5 only */
+	cbt_chunk_bits_add_bytes(bits, 10, cs, 9 * cs, 100 * cs); /* clamped: 9 */
+	cbt_chunk_bits_add_bytes(bits, 10, cs, 7 * cs, 0);	  /* nothing */
+	for (unsigned i = 0; i < 10; i++)
+		assert_int_equal(cbt_chunk_bit_test(bits, i), i <= 2 || i == 5 || i == 9);
+	free(bits);
+}
+
+static void dirty_map_blocks_to_chunks(void **state)
+{
+	struct cbt_map *map = NULL;
+	uint8_t *bits = cbt_chunk_bits_new(4);
+
+	(void)state;
+	/* 4 KiB blocks into 64 KiB chunks: blocks 15 and 16 straddle chunks 0 and 1. */
+	assert_int_equal(cbt_map_new(64, &map), 0);
+	assert_int_equal(cbt_map_set_range(map, 15, 2), 0);
+	assert_int_equal(cbt_map_set(map, 63), 0);
+	cbt_chunk_bits_add_map(bits, 4, 65536, map, 4096);
+	assert_int_equal(bits[0], 0x1 | 0x2 | 0x8);
+	cbt_map_free(map);
+	free(bits);
+}
+
+static void dirty_map_file(void **state)
+{
+	char dir[256], path[300];
+	uint8_t *bits = cbt_chunk_bits_new(8);
+	char *err = NULL;
+	FILE *f;
+
+	(void)state;
+	tmpdir_make(dir, sizeof(dir), "pipeline");
+	snprintf(path, sizeof(path), "%s/map", dir);
+	f = fopen(path, "w");
+	fprintf(f, "# changed\n65536 1\n\n  327680 65536 # chunk 5\n");
+	fclose(f);
+	assert_int_equal(cbt_chunk_bits_add_file(bits, 8, 65536, path, &err), 0);
+	assert_int_equal(bits[0], 0x2 | 0x20);
+
+	f = fopen(path, "w");
+	fprintf(f, "0 1\n12 x\n");
+	fclose(f);
+	assert_int_equal(cbt_chunk_bits_add_file(bits, 8, 65536, path, &err), -EINVAL);
+	assert_non_null(err);
+	assert_non_null(strstr(err, "line 2"));
+	free(err);
+	err = NULL;
+	f = fopen(path, "w");
+	fprintf(f, "-5 10\n");
+	fclose(f);
+	assert_int_equal(cbt_chunk_bits_add_file(bits, 8, 65536, path, &err), -EINVAL);
+	free(err);
+	err = NULL;
+	assert_int_equal(cbt_chunk_bits_add_file(bits, 8, 65536, "/nonexistent/map", &err),
+			 -ENOENT);
+	free(err);
+	free(bits);
+	tmpdir_remove(dir);
+}
+
+/* ------------------------------------------------------------ round trip */
+
+#define CS    65536u
+#define NR    40u
+#define VSIZE ((uint64_t)NR * CS - 1000) /* a short last chunk */
+
+static void fill(uint8_t *buf, uint64_t len, unsigned seed)
+{
+	uint64_t x = 88172645463325252ull ^ seed;
+
+	for (uint64_t i = 0; i < len; i++) {
+		x ^= x << 13;
+		x ^= x >> 7;
+		x ^= x << 17;
+		buf[i] = (uint8_t)x;
+	}
+}
+
+static int backup(struct cbt_store *store, int fd, struct cbt_index *idx, const uint8_t *bits,
+		  struct cbt_backup_progress *p)
+{
+	char err[256];
+	struct cbt_backup_pipeline_config cfg = {
+		.fd = fd,
+		.source = "test",
+		.size = VSIZE,
+		.chunk_size = CS,
+		.chunk_bits = bits,
+		.store = store,
+		.compression = CBT_COMPRESS_ZSTD,
+		.index = idx,
+		.workers = 3,
+	};
+	int r = cbt_backup_pipeline_run(&cfg, p, err, sizeof(err));
+
+	if (r < 0)
+		print_message("backup: %s\n", err);
+	return r;
+}
+
+static int restore(struct cbt_store *store, int fd, struct cbt_index *idx, bool sparse,
+		   struct cbt_restore_progress *p, char *err, size_t errlen)
+{
+	struct cbt_restore_pipeline_config cfg = {
+		.fd = fd,
+		.destination = "out",
+		.sparse = sparse,
+		.size = VSIZE,
+		.chunk_size = CS,
+		.store = store,
+		.index = idx,
+		.backup_id = "b",
+		.workers = 2,
+	};
+
+	return cbt_restore_pipeline_run(&cfg, p, err, errlen);
+}
+
+static void round_trip(void **state)
+{
+	char dir[256], src[300], dst[300], storedir[300], err[256];
+	struct cbt_store *store = NULL;
+	struct cbt_hasher *h = NULL;
+	struct cbt_compressor *c = NULL;
+	struct cbt_index *idx = NULL, *idx2 = NULL;
+	struct cbt_chunk_id zero = { { 0 } }, root1, root2;
+	struct cbt_backup_progress bp;
+	struct cbt_restore_progress rp;
+	uint8_t *data = malloc(VSIZE), *back = malloc(VSIZE), *bits;
+	int fd, out;
+
+	(void)state;
+	tmpdir_make(dir, sizeof(dir), "pipeline");
+	snprintf(src, sizeof(src), "%s/src", dir);
+	snprintf(dst, sizeof(dst), "%s/dst", dir);
+	snprintf(storedir, sizeof(storedir), "%s/store", dir);
+	assert_int_equal(mkdir(storedir, 0700), 0);
+	assert_int_equal(cbt_posix_store_open(storedir, &store), 0);
+	assert_int_equal(cbt_hasher_new(NULL, 0, &h), 0);
+	assert_int_equal(cbt_compressor_new(CBT_COMPRESS_ZSTD, 0, &c), 0);
+
+	/* Chunks 0-9 data, 10-19 zero, 20-29 one repeated chunk, 30-39 data. */
+	fill(data, VSIZE, 1);
+	memset(data + 10 * CS, 0, 10 * CS);
+	for (unsigned i = 21; i < 30; i++)
+		memcpy(data + (uint64_t)i * CS, data + 20ull * CS, CS);
+	fd = open(src, O_RDWR | O_CREAT | O_TRUNC, 0600);
+	assert_true(fd >= 0);
+	assert_int_equal(pwrite(fd, data, VSIZE, 0), (ssize_t)VSIZE);
+
+	assert_int_equal(cbt_index_open(store, h, c, &zero, NR, &idx), 0);
+	assert_int_equal(backup(store, fd, idx, NULL, &bp), 0);
+	assert_int_equal(bp.chunks_done, NR);
+	assert_int_equal(bp.bytes_read, VSIZE);
+	assert_int_equal(bp.chunks_zero, 10);
+	/* 20 distinct data chunks + 1 for the repeated one (maybe put twice in a race). */
+	assert_true(bp.chunks_new + bp.chunks_present == 30 - 10 + 10);
+	assert_true(bp.chunks_new >= 21 && bp.chunks_new <= 30);
+	assert_int_equal(cbt_index_write(idx, store, &root1, NULL), 0);
+
+	/* Restore into a new sparse file: equal, each stored chunk fetched once. */
+	out = open(dst, O_RDWR | O_CREAT | O_TRUNC, 0600);
+	assert_int_equal(ftruncate(out, (off_t)VSIZE), 0);
+	assert_int_equal(restore(store, out, idx, true, &rp, err, sizeof(err)), 0);
+	assert_int_equal(rp.objects_read, 21);
+	assert_int_equal(rp.chunks_zero, 10);
+	assert_int_equal(pread(out, back, VSIZE, 0), (ssize_t)VSIZE);
+	assert_memory_equal(back, data, VSIZE);
+
+	/* Incremental: change chunk 3 and zero chunk 35; mark 3, 35 and (unchanged) 7. */
+	memset(data + 3ull * CS + 100, 0xab, 50);
+	memset(data + 35ull * CS, 0, CS);
+	assert_int_equal(pwrite(fd, data, VSIZE, 0), (ssize_t)VSIZE);
+	bits = cbt_chunk_bits_new(NR);
+	cbt_chunk_bit_set(bits, 3);
+	cbt_chunk_bit_set(bits, 35);
+	cbt_chunk_bit_set(bits, 7);
+	assert_int_equal(cbt_index_open(store, h, c, &root1, NR, &idx2), 0);
+	assert_int_equal(backup(store, fd, idx2, bits, &bp), 0);
+	assert_int_equal(bp.chunks_done, 3);
+	assert_int_equal(bp.bytes_read, 3 * CS);
+	assert_int_equal(bp.chunks_unchanged, 1);
+	assert_int_equal(bp.chunks_new, 1);
+	assert_int_equal(bp.chunks_zero, 1);
+	assert_int_equal(cbt_index_write(idx2, store, &root2, NULL), 0);
+
+	/* Restore over the existing file (zeros written): equals the new data. */
+	memset(back, 0x55, VSIZE);
+	assert_int_equal(pwrite(out, back, VSIZE, 0), (ssize_t)VSIZE);
+	assert_int_equal(restore(store, out, idx2, false, &rp, err, sizeof(err)), 0);
+	assert_int_equal(pread(out, back, VSIZE, 0), (ssize_t)VSIZE);
+	assert_memory_equal(back, data, VSIZE);
+
+	/* A missing chunk stops a restore, naming it and the backup. */
+	{
+		char cmd[400];
+
+		snprintf(cmd, sizeof(cmd), "rm -rf %s/chunks", storedir);
+		assert_int_equal(system(cmd), 0);
+		assert_int_equal(restore(store, out, idx2, false, &rp, err, sizeof(err)), -ENOENT);
+		assert_non_null(strstr(err, "backup b: chunk "));
+		assert_non_null(strstr(err, "missing"));
+	}
+
+	free(bits);
+	close(fd);
+	close(out);
+	cbt_index_free(idx);
+	cbt_index_free(idx2);
+	cbt_hasher_free(h);
+	cbt_compressor_free(c);
+	cbt_store_free(store);
+	free(data);
+	free(back);
+	tmpdir_remove(dir);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(pool_processes_every_item_once),
+		cmocka_unit_test(pool_first_error_stops),
+		cmocka_unit_test(dirty_bytes_to_chunks),
+		cmocka_unit_test(dirty_map_blocks_to_chunks),
+		cmocka_unit_test(dirty_map_file),
+		cmocka_unit_test(round_trip),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
