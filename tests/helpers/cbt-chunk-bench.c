@@ -57,6 +57,7 @@
 #include "cbtship/hash/chunk-id.h"
 #include "cbtship/hash/hasher.h"
 #include "cbtship/hash/zero.h"
+#include "cbtship/pipeline/io.h"
 #include "cbtship/repo/chunk-object.h"
 #include "cbtship/repo/index.h"
 #include "cbtship/repo/object-key.h"
@@ -167,44 +168,6 @@ static int parse_size(const char *s, uint64_t *ret)
 	if (*end)
 		return -EINVAL;
 	*ret = v;
-	return 0;
-}
-
-static int pread_full(int fd, void *buf, size_t len, uint64_t off)
-{
-	uint8_t *p = buf;
-
-	while (len) {
-		ssize_t n = pread(fd, p, len, (off_t)off);
-
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n < 0)
-			return -errno;
-		if (n == 0)
-			return -ENODATA;
-		p += n;
-		len -= (size_t)n;
-		off += (uint64_t)n;
-	}
-	return 0;
-}
-
-static int pwrite_full(int fd, const void *buf, size_t len, uint64_t off)
-{
-	const uint8_t *p = buf;
-
-	while (len) {
-		ssize_t n = pwrite(fd, p, len, (off_t)off);
-
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n < 0)
-			return -errno;
-		p += n;
-		len -= (size_t)n;
-		off += (uint64_t)n;
-	}
 	return 0;
 }
 
@@ -393,7 +356,7 @@ static int cmd_backup(const struct opts *o)
 
 		if (bits && !bit_test(bits, i))
 			continue;
-		r = pread_full(fd, raw, len, i * cs);
+		r = cbt_pread_full(fd, raw, len, i * cs);
 		if (r < 0)
 			return fail("%s: read: %s", o->image, strerror(-r));
 		k.chunks_read++;
@@ -460,7 +423,7 @@ static int cmd_estimate(const struct opts *o)
 
 		if (!bit_test(bits, i))
 			continue;
-		r = pread_full(fd, raw, len, i * bs);
+		r = cbt_pread_full(fd, raw, len, i * bs);
 		if (r < 0)
 			return fail("%s: read: %s", o->image, strerror(-r));
 		touched++;
@@ -553,7 +516,7 @@ static int cmd_make_image(const struct opts *o)
 				rnd_fill(&s, buf, n);
 			else
 				fill_text(&s, buf, n);
-			r = pwrite_full(fd, buf, n, off + p);
+			r = cbt_pwrite_full(fd, buf, n, off + p);
 			if (r < 0)
 				return fail("%s: write: %s", o->image, strerror(-r));
 		}
@@ -609,7 +572,7 @@ static int cmd_mutate(const struct opts *o)
 	for (uint64_t b = 0; b <= nr_blocks; b++) {
 		if (b < nr_blocks && bit_test(used, b)) {
 			rnd_fill(&s, buf, BLOCK_4K);
-			r = pwrite_full(fd, buf, BLOCK_4K, b * BLOCK_4K);
+			r = cbt_pwrite_full(fd, buf, BLOCK_4K, b * BLOCK_4K);
 			if (r < 0)
 				return fail("%s: write: %s", o->image, strerror(-r));
 			if (!len)

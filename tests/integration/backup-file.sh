@@ -102,7 +102,7 @@ rm -f "$CBTSHIP_STATE_DIR"/restore/*
 # ------------------------------------------------------------ verify, damage
 check "verify a good backup" cbtship backup-verify "$b1"
 cz=$tmp/c-zlib
-victim=$(find "$cz/chunks" -type f ! -name '.*' | sort | head -n 1)
+victim=$(find "$cz/chunks" -type f ! -name '.*' | sort | sed -n 1p)
 printf '\xff' | dd of="$victim" bs=1 seek=100 conv=notrunc status=none
 zid=$(field "$tmp/z-zlib.json" id)
 refuse "verify finds the corrupt chunk" cbtship backup-verify "$zid"

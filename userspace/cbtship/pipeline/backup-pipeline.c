@@ -15,6 +15,7 @@
 #include "cbtship/hash/hasher.h"
 #include "cbtship/hash/zero.h"
 #include "cbtship/pipeline/backup-pipeline.h"
+#include "cbtship/pipeline/first-error.h"
 #include "cbtship/pipeline/io.h"
 #include "cbtship/pipeline/worker-pool.h"
 #include "cbtship/repo/chunk-object.h"
@@ -24,9 +25,7 @@ struct shared {
 	const struct cbt_backup_pipeline_config *cfg;
 	pthread_mutex_t lock; /* the index, the counters, the message */
 	struct cbt_backup_progress progress;
-	char *errbuf;
-	size_t errlen;
-	bool have_error;
+	struct cbt_first_error error;
 };
 
 struct worker {
@@ -71,23 +70,7 @@ static int worker_new(const struct cbt_backup_pipeline_config *cfg, struct worke
 	return 0;
 }
 
-static int fail(struct shared *s, int r, const char *fmt, ...)
-	__attribute__((format(printf, 3, 4)));
-
-static int fail(struct shared *s, int r, const char *fmt, ...)
-{
-	va_list ap;
-
-	pthread_mutex_lock(&s->lock);
-	if (!s->have_error && s->errbuf && s->errlen) {
-		va_start(ap, fmt);
-		vsnprintf(s->errbuf, s->errlen, fmt, ap);
-		va_end(ap);
-		s->have_error = true;
-	}
-	pthread_mutex_unlock(&s->lock);
-	return r;
-}
+#define fail(s, r, ...) cbt_first_error_set(&(s)->error, (r), __VA_ARGS__)
 
 static int process_chunk(void *state, const void *item, void *shared)
 {
@@ -167,14 +150,6 @@ static int process_chunk(void *state, const void *item, void *shared)
 	return 0;
 }
 
-static uint64_t now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
-}
-
 static int tick(struct shared *s)
 {
 	struct cbt_backup_progress p;
@@ -192,7 +167,7 @@ int cbt_backup_pipeline_run(const struct cbt_backup_pipeline_config *cfg,
 {
 	_cleanup_(cbt_worker_pool_freep) struct cbt_worker_pool *pool = NULL;
 	struct worker *workers[64] = { 0 };
-	struct shared s = { .cfg = cfg, .errbuf = errbuf, .errlen = errlen };
+	struct shared s = { .cfg = cfg, .error = { .buf = errbuf, .len = errlen } };
 	uint64_t nr, last_tick, interval = cfg->tick_ms ? cfg->tick_ms : 1000;
 	int r = 0, t;
 
@@ -212,6 +187,7 @@ int cbt_backup_pipeline_run(const struct cbt_backup_pipeline_config *cfg,
 			i == nr - 1 ? cfg->size - i * cfg->chunk_size : cfg->chunk_size;
 	}
 	pthread_mutex_init(&s.lock, NULL);
+	s.error.lock = &s.lock;
 	for (unsigned i = 0; i < cfg->workers && r >= 0; i++)
 		r = worker_new(cfg, &workers[i]);
 	if (r >= 0)
@@ -222,7 +198,7 @@ int cbt_backup_pipeline_run(const struct cbt_backup_pipeline_config *cfg,
 		goto out;
 	}
 
-	last_tick = now_ms();
+	last_tick = cbt_monotonic_ms();
 	for (uint64_t i = 0; i < nr; i++) {
 		if (cfg->chunk_bits) {
 			/* Skip clear bytes of the bitmap quickly. */
@@ -236,8 +212,8 @@ int cbt_backup_pipeline_run(const struct cbt_backup_pipeline_config *cfg,
 		r = cbt_worker_pool_submit(pool, &i);
 		if (r < 0)
 			break;
-		if (now_ms() - last_tick >= interval) {
-			last_tick = now_ms();
+		if (cbt_monotonic_ms() - last_tick >= interval) {
+			last_tick = cbt_monotonic_ms();
 			t = tick(&s);
 			if (t < 0) {
 				cbt_worker_pool_cancel(pool, t);

@@ -14,6 +14,7 @@
 
 #include "cbtship/compress/compressor.h"
 #include "cbtship/hash/hasher.h"
+#include "cbtship/pipeline/first-error.h"
 #include "cbtship/pipeline/io.h"
 #include "cbtship/pipeline/restore-pipeline.h"
 #include "cbtship/pipeline/worker-pool.h"
@@ -30,9 +31,7 @@ struct shared {
 	const struct cbt_restore_pipeline_config *cfg;
 	pthread_mutex_t lock;
 	struct cbt_restore_progress progress;
-	char *errbuf;
-	size_t errlen;
-	bool have_error;
+	struct cbt_first_error error;
 };
 
 struct worker {
@@ -77,23 +76,7 @@ static int worker_new(const struct cbt_restore_pipeline_config *cfg, struct work
 	return 0;
 }
 
-static int fail(struct shared *s, int r, const char *fmt, ...)
-	__attribute__((format(printf, 3, 4)));
-
-static int fail(struct shared *s, int r, const char *fmt, ...)
-{
-	va_list ap;
-
-	pthread_mutex_lock(&s->lock);
-	if (!s->have_error && s->errbuf && s->errlen) {
-		va_start(ap, fmt);
-		vsnprintf(s->errbuf, s->errlen, fmt, ap);
-		va_end(ap);
-		s->have_error = true;
-	}
-	pthread_mutex_unlock(&s->lock);
-	return r;
-}
+#define fail(s, r, ...) cbt_first_error_set(&(s)->error, (r), __VA_ARGS__)
 
 static size_t chunk_len(const struct cbt_restore_pipeline_config *cfg, uint64_t chunk)
 {
@@ -214,14 +197,6 @@ static int process_item(void *state, const void *item, void *shared)
 	return 0;
 }
 
-static uint64_t now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
-}
-
 static int tick(struct shared *s)
 {
 	struct cbt_restore_progress p;
@@ -299,8 +274,8 @@ static int submit(struct producer *p, const struct item *it)
 
 	if (r < 0)
 		return r;
-	if (now_ms() - p->last_tick >= p->interval) {
-		p->last_tick = now_ms();
+	if (cbt_monotonic_ms() - p->last_tick >= p->interval) {
+		p->last_tick = cbt_monotonic_ms();
 		r = tick(p->s);
 		if (r < 0)
 			cbt_worker_pool_cancel(p->pool, r);
@@ -377,7 +352,7 @@ int cbt_restore_pipeline_run(const struct cbt_restore_pipeline_config *cfg,
 	_cleanup_(cbt_worker_pool_freep) struct cbt_worker_pool *pool = NULL;
 	_cleanup_(db_closep) sqlite3 *db = NULL;
 	struct worker *workers[64] = { 0 };
-	struct shared s = { .cfg = cfg, .errbuf = errbuf, .errlen = errlen };
+	struct shared s = { .cfg = cfg, .error = { .buf = errbuf, .len = errlen } };
 	struct producer p = { .s = &s };
 	int r = 0, t;
 
@@ -389,6 +364,7 @@ int cbt_restore_pipeline_run(const struct cbt_restore_pipeline_config *cfg,
 		return -EINVAL;
 	s.progress.chunks_total = cbt_index_nr_chunks(cfg->index);
 	pthread_mutex_init(&s.lock, NULL);
+	s.error.lock = &s.lock;
 
 	if (sqlite3_open("", &db) != SQLITE_OK) {
 		r = fail(&s, -ENOMEM, "temporary table: cannot open");
@@ -409,7 +385,7 @@ int cbt_restore_pipeline_run(const struct cbt_restore_pipeline_config *cfg,
 	}
 	p.pool = pool;
 	p.interval = cfg->tick_ms ? cfg->tick_ms : 1000;
-	p.last_tick = now_ms();
+	p.last_tick = cbt_monotonic_ms();
 	r = produce(&p, db);
 	t = cbt_worker_pool_finish(pool);
 	if (r >= 0)
