@@ -9,6 +9,28 @@
 #include "cbtship/commands.h"
 #include "libcbt.h"
 
+/* A volume with point-in-time views cannot lose its snapshot-origin. */
+static bool refuse_views(const char *name)
+{
+	char **views = NULL;
+	int r;
+
+	r = cbt_view_list(name, &views);
+	if (r < 0) {
+		fprintf(stderr, "cbtship untrack: '%s': cannot list its views: %s\n", name,
+			strerror(-r));
+		return true;
+	}
+	if (views[0])
+		fprintf(stderr,
+			"cbtship untrack: cannot untrack '%s': it has point-in-time views (%s%s): "
+			"remove them first\n",
+			name, views[0], views[1] ? ", ..." : "");
+	r = views[0] != NULL;
+	cbt_strv_free(views);
+	return r;
+}
+
 int cbtship_untrack(int argc, char **argv)
 {
 	static const struct option options[] = {
@@ -52,8 +74,10 @@ int cbtship_untrack(int argc, char **argv)
 		fprintf(stderr, "cbtship untrack: '%s': %s\n", name, strerror(-inserted));
 		return EXIT_FAILURE;
 	}
+	/* Refuse before invalidating the history if it cannot go away. */
+	if (refuse_views(name))
+		return EXIT_FAILURE;
 	if (!inserted) {
-		/* Refuse before invalidating the history if it cannot go away. */
 		r = cbt_device_open_count(name);
 		if (r != 0) {
 			fprintf(stderr, "cbtship untrack: cannot untrack '%s': %s\n", name,

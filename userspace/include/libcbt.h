@@ -9,6 +9,7 @@
 #ifndef LIBCBT_H
 #define LIBCBT_H
 
+#include <limits.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -157,7 +158,16 @@ int cbt_identify(const char *path, struct cbt_identity *ret);
 
 /* Tracked devices (libdevmapper) ---------------------------------------------- */
 
-/* Suffix of the hidden device holding a live device's original table. */
+/*
+ * Every device libcbt tracks is a stack of two dm devices:
+ *
+ *     name (cbt over name-cbt-real) -> name-cbt-real (linear ...)
+ *
+ * "<name>" CBT_HIDDEN_SUFFIX holds the table that maps the volume: the
+ * device's own table for cbt_device_insert(), one linear target over the
+ * whole origin for cbt_device_create(). A point-in-time view (below)
+ * switches it to snapshot-origin for as long as views exist.
+ */
 #define CBT_HIDDEN_SUFFIX "-cbt-real"
 
 enum {
@@ -171,13 +181,23 @@ enum {
  * cbt_metadata_default_bytes() when smaller than needed) attached to an
  * auto-clearing loop device that goes away with the dm device.
  * block_bytes 0 means DM_CBT_DEFAULT_BLOCK_SECTORS.
- * Returns 0, -EEXIST (name taken), -EINVAL, -ENOSPC (metadata device too
- * small) or another negative errno.
+ * The cbt table sits on the hidden device "<name>" CBT_HIDDEN_SUFFIX (one
+ * linear target over the whole origin, dm UUID CBT_CREATED_UUID_PREFIX
+ * "<name>"), so that the volume can have point-in-time views.
+ * Returns 0, -EEXIST (name or hidden name taken), -EINVAL, -ENOSPC
+ * (metadata device too small) or another negative errno.
  */
 int cbt_device_create(const char *name, const char *origin_path, const char *metadata,
 		      uint64_t block_bytes, unsigned flags);
 
-/* Remove the tracked device `name` (-EBUSY while it is open). */
+/* dm UUID prefix of the hidden device made by cbt_device_create(). */
+#define CBT_CREATED_UUID_PREFIX "CBT-REAL-"
+
+/*
+ * Remove the tracked device `name` and, for one made by
+ * cbt_device_create(), its hidden device (-EBUSY while it is open or has
+ * point-in-time views; -EPERM for a device made by cbt_device_insert()).
+ */
 int cbt_device_remove(const char *name);
 
 /*
@@ -191,7 +211,8 @@ int cbt_device_insert(const char *name, const char *metadata, uint64_t block_byt
 
 /*
  * The reverse of cbt_device_insert(): `name` gets its original table back
- * (under suspend) and the hidden device is removed.
+ * (under suspend) and the hidden device is removed. -EBUSY while the
+ * volume has point-in-time views.
  */
 int cbt_device_eject(const char *name);
 
@@ -213,7 +234,13 @@ int cbt_device_is_tracked(const char *name);
  */
 int cbt_dm_name_of_path(const char *path, char *buf, size_t len);
 
-/* Its table parameters, parsed. -ENXIO: no such device; -EMEDIUMTYPE: not cbt. */
+/*
+ * Its table parameters, parsed. -ENXIO: no such device; -EMEDIUMTYPE: not
+ * cbt. For a device made by cbt_device_create(), origin is the device
+ * under the hidden device (the origin it was created with), not the hidden
+ * device itself; for one made by cbt_device_insert() it is the hidden
+ * device, which holds the device's own table.
+ */
 int cbt_device_get_table(const char *name, struct cbt_table *ret);
 
 /*
@@ -240,6 +267,79 @@ int cbt_invalidate(const char *name);
 
 /* Parse the result of the checkpoint message (a decimal number). */
 int cbt_checkpoint_response_parse(const char *text, uint64_t *ret);
+
+/* Point-in-time views (dm-snapshot) ------------------------------------------ */
+
+/*
+ * A view is a stock dm-snapshot of a tracked volume, taken under the same
+ * suspend as a dm-cbt checkpoint: it shows the volume exactly as it was
+ * when the checkpoint's frozen set was closed (docs/dm-cbt.md, "Point-in-
+ * time views"). Devices, all found again from the live dm tables:
+ *
+ *     name-cbt-real   snapshot-origin over name-cbt-base (while views exist)
+ *     name-cbt-base   the table name-cbt-real had before the first view
+ *     name-view-TAG   snapshot name-cbt-base <loop of the COW file> P 8
+ *
+ * The COW file is a sparse file on an auto-clearing loop device; it must not
+ * live on the volume itself.
+ */
+#define CBT_BASE_SUFFIX	     "-cbt-base"
+#define CBT_VIEW_INFIX	     "-view-"
+#define CBT_VIEW_UUID_PREFIX "CBT-VIEW-" /* then "<generation>-<checkpoint>" */
+#define CBT_VIEW_CHUNK_BYTES 4096
+
+struct cbt_view_info {
+	char name[128];		 /* DM_NAME_LEN: the snapshot device, "<vol>-view-<tag>" */
+	char path[PATH_MAX];	 /* /dev/mapper/<name> */
+	char cow_path[PATH_MAX]; /* the sparse COW file ("" if unknown) */
+	uint64_t checkpoint;	 /* dm-cbt checkpoint taken with it (0: unknown) */
+	uint64_t cow_bytes;	 /* COW file size */
+	char generation[CBT_UUID_STRING_MAX]; /* dm-cbt generation then ("" if unknown) */
+};
+
+/*
+ * Under one suspend of the tracked device `name`: send `checkpoint` to it,
+ * make name-cbt-real a snapshot-origin (first view only), create the
+ * snapshot device "<name>-view-<tag>" (tag: 1 or more of [A-Za-z0-9_-])
+ * with persistent exceptions in 4 KiB chunks on a new sparse file of
+ * cow_bytes (rounded up to 4 KiB; 0: enough for the whole volume to be
+ * rewritten, exception metadata included) made in cow_dir, then resume.
+ * dm-snapshot refuses a store smaller than 3 chunks.
+ * On failure everything is undone (the checkpoint aborted if it was taken)
+ * and the volume runs as before. Returns 0 (ret, if not NULL, filled),
+ * -ENXIO (no such device), -EMEDIUMTYPE (not tracked), -EOPNOTSUPP (cbt
+ * directly over its origin: made by dmsetup or an older libcbt), -EEXIST
+ * (the view exists), -EBUSY (suspended, or a checkpoint is outstanding),
+ * -EINVAL (bad name, tag or size), or another negative errno.
+ */
+int cbt_view_create(const char *name, const char *tag, const char *cow_dir, uint64_t cow_bytes,
+		    struct cbt_view_info *ret);
+
+/*
+ * Remove the view: under suspend of `name`, remove the snapshot device and,
+ * when it was the last view, give name-cbt-real its previous table back
+ * (then name-cbt-base goes); the loop device clears itself and the COW file
+ * is unlinked. Does not commit or abort the checkpoint (the caller does).
+ * Idempotent: finishes a removal that stopped half-way; -ENOENT only when
+ * nothing of the view is left; -EBUSY while the snapshot device is open.
+ */
+int cbt_view_remove(const char *name, const char *tag);
+
+/*
+ * 1 if the view is valid, 0 if it overflowed or was invalidated
+ * (dm-snapshot status "Invalid", "Overflow" or "Merge failed"), negative
+ * errno otherwise (-ENOENT: no such view). Used and total COW sectors
+ * (metadata included) into the pointers that are not NULL; when the view is
+ * invalid both are the COW device's size.
+ */
+int cbt_view_check(const char *name, const char *tag, uint64_t *ret_used_sectors,
+		   uint64_t *ret_total_sectors);
+
+/* Fill ret from the live dm tables for an existing view; -ENOENT when none. */
+int cbt_view_get(const char *name, const char *tag, struct cbt_view_info *ret);
+
+/* The tags of the views of `name`, sorted, NULL-terminated (cbt_strv_free()). */
+int cbt_view_list(const char *name, char ***ret_tags);
 
 /* Generic netlink --------------------------------------------------------- */
 

@@ -171,7 +171,7 @@ int cbt_dm_task_add_table(struct dm_task *dmt, const struct cbt_dm_table *table)
 	return 0;
 }
 
-int cbt_dm_create(const char *name, const struct cbt_dm_table *table)
+int cbt_dm_create_uuid(const char *name, const char *uuid, const struct cbt_dm_table *table)
 {
 	_cleanup_(dm_task_destroyp) struct dm_task *dmt = NULL;
 	int r;
@@ -179,12 +179,63 @@ int cbt_dm_create(const char *name, const struct cbt_dm_table *table)
 	dmt = cbt_dm_task_new(DM_DEVICE_CREATE, name);
 	if (!dmt)
 		return cbt_dm_task_new_error();
+	if (uuid && !dm_task_set_uuid(dmt, uuid))
+		return -ENOMEM;
 	r = cbt_dm_task_add_table(dmt, table);
 	if (r < 0)
 		return r;
 	r = cbt_dm_task_run(dmt);
 	dm_task_update_nodes();
 	return r;
+}
+
+int cbt_dm_create(const char *name, const struct cbt_dm_table *table)
+{
+	return cbt_dm_create_uuid(name, NULL, table);
+}
+
+int cbt_dm_get_uuid(const char *name, char *buf, size_t len)
+{
+	_cleanup_(dm_task_destroyp) struct dm_task *dmt = NULL;
+	struct dm_info info;
+	const char *uuid;
+	int r;
+
+	dmt = cbt_dm_task_new(DM_DEVICE_INFO, name);
+	if (!dmt)
+		return cbt_dm_task_new_error();
+	r = cbt_dm_task_run(dmt);
+	if (r < 0)
+		return r;
+	if (!dm_task_get_info(dmt, &info))
+		return -EIO;
+	if (!info.exists)
+		return -ENXIO;
+	uuid = dm_task_get_uuid(dmt);
+	if (!uuid)
+		uuid = "";
+	if (strlen(uuid) >= len)
+		return -ENOBUFS;
+	strcpy(buf, uuid);
+	return 0;
+}
+
+int cbt_dm_get_devno(const char *name, char *buf, size_t len)
+{
+	struct dm_info info;
+	int r = cbt_dm_get_info(name, &info);
+
+	if (r < 0)
+		return r;
+	return cbt_format_devno(info.major, info.minor, buf, len);
+}
+
+int cbt_dm_table_one(const char *type, uint64_t sectors, const char *params,
+		     struct cbt_dm_table *ret)
+{
+	ret->n = 0;
+	ret->targets = NULL;
+	return table_append(ret, 0, sectors, type, params);
 }
 
 static int simple(int type, const char *name)
@@ -214,6 +265,26 @@ int cbt_dm_resume(const char *name)
 int cbt_dm_remove(const char *name)
 {
 	return simple(DM_DEVICE_REMOVE, name);
+}
+
+int cbt_dm_remove_retry(const char *name)
+{
+	_cleanup_(dm_task_destroyp) struct dm_task *dmt = NULL;
+	int r;
+
+	dmt = cbt_dm_task_new(DM_DEVICE_REMOVE, name);
+	if (!dmt)
+		return cbt_dm_task_new_error();
+	/* A udev probe may hold it open for a moment. */
+	dm_task_retry_remove(dmt);
+	r = cbt_dm_task_run(dmt);
+	dm_task_update_nodes();
+	return r;
+}
+
+int cbt_dm_clear(const char *name)
+{
+	return simple(DM_DEVICE_CLEAR, name);
 }
 
 int cbt_dm_reload(const char *name, const struct cbt_dm_table *table)

@@ -124,6 +124,11 @@ int cbt_device_eject(const char *name)
 		return r;
 	if (r == 0)
 		return -EINVAL;
+	r = cbt_device_has_views(name);
+	if (r < 0)
+		return r;
+	if (r > 0)
+		return -EBUSY; /* remove the views first */
 	r = hidden_name(name, hidden, sizeof(hidden));
 	if (r < 0)
 		return r;

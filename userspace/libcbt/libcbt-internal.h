@@ -65,6 +65,18 @@ int cbt_dm_task_add_table(struct dm_task *dmt, const struct cbt_dm_table *table)
 
 /* Create `name` with table (loaded and resumed), its node in /dev/mapper. */
 int cbt_dm_create(const char *name, const struct cbt_dm_table *table);
+/* The same with a dm UUID (NULL: none). */
+int cbt_dm_create_uuid(const char *name, const char *uuid, const struct cbt_dm_table *table);
+
+/* The dm UUID of `name` ("" if it has none); -ENXIO when it does not exist. */
+int cbt_dm_get_uuid(const char *name, char *buf, size_t len);
+
+/* The "major:minor" of the dm device `name`. */
+int cbt_dm_get_devno(const char *name, char *buf, size_t len);
+
+/* A table of one target of `type` over [0, sectors). */
+int cbt_dm_table_one(const char *type, uint64_t sectors, const char *params,
+		     struct cbt_dm_table *ret);
 
 /* Suspend (flushing) or resume `name`. */
 int cbt_dm_suspend(const char *name);
@@ -73,8 +85,12 @@ int cbt_dm_resume(const char *name);
 /* Load table as the inactive table of `name`. */
 int cbt_dm_reload(const char *name, const struct cbt_dm_table *table);
 
-/* Remove `name` and its node. */
+/* Remove `name` and its node; the second retries while it is briefly open. */
 int cbt_dm_remove(const char *name);
+int cbt_dm_remove_retry(const char *name);
+
+/* Drop the inactive table of `name`. */
+int cbt_dm_clear(const char *name);
 
 /* The dm name of a device number: -ENXIO if it is no dm device. */
 int cbt_dm_name_of(uint32_t major, uint32_t minor, char *buf, size_t len);
@@ -82,6 +98,26 @@ int cbt_dm_name_of(uint32_t major, uint32_t minor, char *buf, size_t len);
 /* The cbt table for origin/metadata words, block_bytes and flags. */
 int cbt_table_build(const char *origin, const char *metadata, uint64_t sectors,
 		    uint64_t block_bytes, unsigned flags, struct cbt_dm_table *ret);
+
+/* How a cbt device reaches its origin. */
+enum cbt_layout {
+	CBT_LAYOUT_DIRECT,   /* cbt over the origin itself (dmsetup, older libcbt) */
+	CBT_LAYOUT_CREATED,  /* cbt_device_create(): over a hidden linear made for it */
+	CBT_LAYOUT_INSERTED, /* cbt_device_insert(): over a hidden copy of its own table */
+};
+
+/* The layout of the tracked device `name` (or -ENXIO, -EMEDIUMTYPE...). */
+int cbt_device_layout(const char *name);
+
+/* "<name>" CBT_HIDDEN_SUFFIX, CBT_BASE_SUFFIX; -ENAMETOOLONG. */
+int cbt_hidden_name(const char *name, char *buf, size_t len);
+int cbt_base_name(const char *name, char *buf, size_t len);
+
+/*
+ * 1 if `name` has point-in-time views or the remains of one (its hidden
+ * device is snapshot-origin, or the base device exists), 0 if not.
+ */
+int cbt_device_has_views(const char *name);
 
 /* Metadata ----------------------------------------------------------------- */
 
@@ -99,5 +135,16 @@ int cbt_metadata_open(const char *path, uint64_t sectors, uint64_t block_bytes, 
 
 /* Attach a regular file to a free loop device with LO_FLAGS_AUTOCLEAR. */
 int cbt_loop_attach(int file_fd, int *ret_loop_fd);
+
+/*
+ * The file behind the loop device with device word `word` ("7:3"): its
+ * path (sysfs backing_file, " (deleted)" if unlinked) and, if the pointers
+ * are not NULL, its st_dev and st_ino. -ENXIO: not a bound loop device.
+ */
+int cbt_loop_get_backing(const char *word, char *path, size_t len, uint64_t *ret_dev,
+			 uint64_t *ret_ino);
+
+/* The size in sectors of the block device with device word `word`. */
+int cbt_blockdev_sectors(const char *word, uint64_t *ret);
 
 #endif
