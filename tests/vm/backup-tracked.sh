@@ -42,7 +42,12 @@ start_load() {
 		--size=16m --time_based --runtime=3600 --rate=512k --randrepeat=0 --eta=never \
 		--output=/dev/null &
 	fio_pid=$!
-	sleep 2
+	# Until fio has the device open (slow to start under TCG).
+	for _ in $(seq 300); do
+		[ "$(dmsetup info -c --noheadings -o open $name | tr -d ' ')" -ge 1 ] && break
+		sleep 0.1
+	done
+	sleep 1
 }
 stop_load() {
 	kill -INT "$fio_pid" 2>/dev/null || true
