@@ -301,6 +301,29 @@ check "no change lost: current set as before" test "$(cbtship dirty-map vol)" = 
 check "vol-cbt-real linear" test "$(dmsetup table vol-cbt-real)" = "$real_table"
 check "the volume serves writes" bash -c "dd if=/dev/zero of=$vol bs=4k count=1 oflag=direct status=none"
 
+# Two processes at once: one view, one refusal, no debris.
+before=$(dm_state)
+set +e
+cbt-view create vol r1 "$cow" >"$tmp/r1" 2>"$tmp/r1.err" &
+p1=$!
+cbt-view create vol r2 "$cow" >"$tmp/r2" 2>"$tmp/r2.err" &
+p2=$!
+wait $p1
+rc1=$?
+wait $p2
+rc2=$?
+set -e
+check "racing creates: exactly one succeeded" test "$((rc1 + rc2))" = 1
+won=r1 lost=r2
+[ $rc1 = 0 ] || { won=r2; lost=r1; }
+cat "$tmp/$lost.err"
+check "the other was refused: checkpoint outstanding" grep -q '(errno 16)$' "$tmp/$lost.err"
+check "the view of the winner is valid" cbt-view check vol $won
+check "no view of the loser" bash -c "! dmsetup info vol-view-$lost >/dev/null 2>&1"
+check "remove the winner" cbt-view remove vol $won
+check "abort its checkpoint" cbtship abort vol "$(field checkpoint "$tmp/$won")"
+check "nothing left of either" test "$(dm_state)" = "$before"
+
 # ------------------------------------------------------------ several views
 put $vol 0 "$tmp/A"
 cbt-view create vol t5 "$cow" >"$tmp/t5"

@@ -270,27 +270,33 @@ static int make_cow_file(const char *dir, const char *view, uint64_t bytes, char
 
 /*
  * Views of one volume are made and removed one at a time, also between
- * processes: an exclusive flock on /run/lock/libcbt-view-<name>.lock. Best
- * effort: without /run/lock (a rescue system) it runs without (-1).
+ * processes: an exclusive flock on /run/lock/libcbt-view-<name>.lock (in
+ * /run when there is no /run/lock). Best effort: without either it runs
+ * unlocked (-1).
  */
 static int lock_volume(const char *name)
 {
-	char path[PATH_MAX];
-	int fd;
+	static const char *const dirs[] = { "/run/lock", "/run" };
 
-	if (snprintf(path, sizeof(path), "/run/lock/libcbt-view-%s.lock", name) >=
-	    (int)sizeof(path))
-		return -1;
-	fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
-	if (fd < 0)
-		return -1;
-	while (flock(fd, LOCK_EX) < 0) {
-		if (errno != EINTR) {
-			close(fd);
+	for (size_t i = 0; i < ELEMENTSOF(dirs); i++) {
+		char path[PATH_MAX];
+		int fd;
+
+		if (snprintf(path, sizeof(path), "%s/libcbt-view-%s.lock", dirs[i], name) >=
+		    (int)sizeof(path))
 			return -1;
+		fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
+		if (fd < 0)
+			continue;
+		while (flock(fd, LOCK_EX) < 0) {
+			if (errno != EINTR) {
+				close(fd);
+				return -1;
+			}
 		}
+		return fd;
 	}
-	return fd;
+	return -1;
 }
 
 /*
