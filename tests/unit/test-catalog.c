@@ -366,6 +366,79 @@ static void backup_crud(void **state)
 #define ED CATALOG_BACKUP_ERROR_DELETING
 #define N  _CATALOG_BACKUP_STATUS_MAX
 
+static void snapshot_crud(void **state)
+{
+	struct fixture *f = *state;
+	_cleanup_(catalog_snapshot_freep) struct catalog_snapshot *got = NULL;
+	struct catalog_snapshot s = { 0 }, t = { 0 };
+	struct catalog_snapshot **list = NULL;
+	struct catalog_volume v, w;
+	size_t n = 0;
+
+	fixture_volume(f, "vol1", "p1", GIB, &v);
+	fixture_volume(f, "vol2", "p1", GIB, &w);
+	assert_int_equal(catalog_snapshot_add(f->c, &s), -EINVAL);
+	snprintf(s.volume_id, sizeof(s.volume_id), "%s", v.id);
+	s.project = (char *)"p1";
+	s.name = (char *)"daily";
+	s.volume_size = GIB;
+	assert_int_equal(catalog_snapshot_add(f->c, &s), 0);
+	assert_int_equal(strlen(s.id), 36);
+	assert_int_equal(s.status, CATALOG_SNAPSHOT_CREATING);
+
+	/* A live owner: not stale; a dead one: stale. */
+	assert_int_equal(catalog_snapshot_find(f->c, "daily", "p1", &got), 0);
+	assert_string_equal(got->id, s.id);
+	assert_int_equal(got->owner_pid, getpid());
+	assert_false(catalog_snapshot_is_stale(f->c, got));
+	got = catalog_snapshot_free(got);
+	fixture_sql(f, "UPDATE snapshots SET owner_pid = 2147483000");
+	assert_int_equal(catalog_snapshot_find(f->c, s.id, NULL, &got), 0);
+	assert_true(catalog_snapshot_is_stale(f->c, got));
+	got = catalog_snapshot_free(got);
+
+	/* Another project does not see it. */
+	assert_int_equal(catalog_snapshot_find(f->c, "daily", "p2", &got), -ENOENT);
+	assert_non_null(strstr(catalog_error(f->c), "daily"));
+
+	s.status = CATALOG_SNAPSHOT_AVAILABLE;
+	s.checkpoint = 42;
+	s.generation = (char *)"0f1e2d3c-4b5a-6978-8796-a5b4c3d2e1f0";
+	s.holds_checkpoint = true;
+	assert_int_equal(catalog_snapshot_update(f->c, &s), 0);
+	assert_int_equal(catalog_snapshot_find(f->c, s.id, "p1", &got), 0);
+	assert_int_equal(got->status, CATALOG_SNAPSHOT_AVAILABLE);
+	assert_int_equal(got->checkpoint, 42);
+	assert_string_equal(got->generation, s.generation);
+	assert_true(got->holds_checkpoint);
+	assert_false(catalog_snapshot_is_stale(f->c, got));
+	got = catalog_snapshot_free(got);
+
+	/* Two named alike: the name is ambiguous, the ids are not. */
+	snprintf(t.volume_id, sizeof(t.volume_id), "%s", w.id);
+	t.project = (char *)"p1";
+	t.name = (char *)"daily";
+	assert_int_equal(catalog_snapshot_add(f->c, &t), 0);
+	assert_int_equal(catalog_snapshot_find(f->c, "daily", NULL, &got), -ENOTUNIQ);
+	assert_int_equal(catalog_snapshot_find(f->c, t.id, NULL, &got), 0);
+	got = catalog_snapshot_free(got);
+
+	assert_int_equal(catalog_snapshot_list(f->c, v.id, NULL, &list, &n), 0);
+	assert_int_equal(n, 1);
+	assert_string_equal(list[0]->id, s.id);
+	catalog_snapshot_array_free(list, n);
+	assert_int_equal(catalog_snapshot_list(f->c, NULL, "p1", &list, &n), 0);
+	assert_int_equal(n, 2);
+	catalog_snapshot_array_free(list, n);
+
+	assert_int_equal(catalog_snapshot_delete(f->c, s.id), 0);
+	assert_int_equal(catalog_snapshot_delete(f->c, s.id), -ENOENT);
+	assert_int_equal(catalog_snapshot_find(f->c, s.id, NULL, &got), -ENOENT);
+	s.status = (enum catalog_snapshot_status)99;
+	assert_int_equal(catalog_snapshot_update(f->c, &t), 0);
+	assert_int_equal(catalog_snapshot_update(f->c, &s), -EINVAL);
+}
+
 static void transition_table(void **state)
 {
 	/* expected[from][to] without flags, cinder's rules */
@@ -731,6 +804,7 @@ int main(void)
 						fixture_teardown),
 		cmocka_unit_test_setup_teardown(volume_crud, fixture_setup, fixture_teardown),
 		cmocka_unit_test_setup_teardown(backup_crud, fixture_setup, fixture_teardown),
+		cmocka_unit_test_setup_teardown(snapshot_crud, fixture_setup, fixture_teardown),
 		cmocka_unit_test(transition_table),
 		cmocka_unit_test_setup_teardown(transitions_in_catalog, fixture_setup,
 						fixture_teardown),

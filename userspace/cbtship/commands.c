@@ -116,10 +116,11 @@ const struct cbtship_command cbtship_commands[] = {
 	},
 	{
 		.name = "backup-create",
-		.synopsis = "[--name N] [--description D] [--incremental] [--force] "
-			    "[--container C] [--dirty-map FILE] [--chunk-size SIZE] "
-			    "[--compression zstd|zlib|none] [--workers N] [--cow-dir DIR] "
-			    "[--cow-size SIZE] [--format table|json] VOLUME",
+		.synopsis =
+			"[--name N] [--description D] [--incremental] [--force] "
+			"[--snapshot-id S] [--container C] [--dirty-map FILE] [--chunk-size SIZE] "
+			"[--compression zstd|zlib|none] [--workers N] [--cow-dir DIR] "
+			"[--cow-size SIZE] [--format table|json] VOLUME",
 		.summary = "back up a volume, fully or incrementally",
 		.run = cbtship_backup_create,
 		.help = "VOLUME is a volume of the catalog (name or id), a tracked device's name,\n"
@@ -139,6 +140,11 @@ const struct cbtship_command cbtship_commands[] = {
 			"                    map touches (else, and when the map cannot be\n"
 			"                    trusted, everything is read and the reason shown)\n"
 			"  --force           back up a volume in use (open by a guest, mounted)\n"
+			"  --snapshot-id S   back up snapshot S of VOLUME (snapshot-create)\n"
+			"                    instead of a new view: no --force needed; an\n"
+			"                    incremental reads the chunks changed before the\n"
+			"                    snapshot and is based on the latest backup older\n"
+			"                    than it\n"
 			"  --container C     an absolute directory, or a name under\n"
 			"                    $CBTSHIP_STATE_DIR/backup (default volumebackups);\n"
 			"                    incrementals go to their parent's container\n"
@@ -198,6 +204,39 @@ const struct cbtship_command cbtship_commands[] = {
 		.summary = "fetch and check every chunk of a backup",
 		.run = cbtship_backup_verify,
 		.help = "Reports each missing or corrupt chunk; exits 1 if there is any.",
+	},
+	{
+		.name = "snapshot-create",
+		.synopsis = "[--name N] [--description D] [--force] [--cow-dir DIR] "
+			    "[--cow-size SIZE] [--format table|json] VOLUME",
+		.summary = "keep a point-in-time snapshot of a tracked volume",
+		.run = cbtship_snapshot_create,
+		.help = "The snapshot is a point-in-time view (dm-snapshot, copy-on-write store a\n"
+			"sparse file in --cow-dir, default $CBTSHIP_STATE_DIR/cow, of --cow-size,\n"
+			"default the volume's size) taken with a tracking checkpoint under one\n"
+			"suspend. It holds that checkpoint until a backup from it\n"
+			"(backup-create --snapshot-id) ships the changes, or until it is deleted\n"
+			"(they are merged back): meanwhile other snapshots and forced backups of\n"
+			"the live volume are refused. A volume in use needs --force. Snapshots\n"
+			"live in the kernel's device tables: a reboot loses them (they are then\n"
+			"shown in error, and their changes merged back).",
+	},
+	{
+		.name = "snapshot-list",
+		.synopsis = "[--volume V] [--all-projects] [--format table|json]",
+		.summary = "list the snapshots",
+		.run = cbtship_snapshot_list,
+		.help = "Each snapshot with its checkpoint, whether it still holds it (its "
+			"changes\n"
+			"not yet shipped) and its view: valid, overflowed (too many writes since;\n"
+			"give more --cow-size) or missing.",
+	},
+	{
+		.name = "snapshot-delete",
+		.synopsis = "SNAPSHOT...",
+		.summary = "delete snapshots (changes not yet shipped are merged back)",
+		.run = cbtship_snapshot_delete,
+		.help = "Refused while a backup reads the snapshot.",
 	},
 	{ .name = NULL },
 };

@@ -38,6 +38,9 @@ int cbtship_backup_delete(int argc, char **argv);
 int cbtship_backup_verify(int argc, char **argv);
 int cbtship_backup_list(int argc, char **argv);
 int cbtship_backup_show(int argc, char **argv);
+int cbtship_snapshot_create(int argc, char **argv);
+int cbtship_snapshot_list(int argc, char **argv);
+int cbtship_snapshot_delete(int argc, char **argv);
 
 /* Exit status of a usage error (as getopt-based tools use). */
 #define CBTSHIP_EXIT_USAGE 2

@@ -53,3 +53,13 @@ int cbtship_make_parent_dirs(const char *path)
 		return -errno;
 	return 0;
 }
+
+int cbtship_make_dirs(const char *dir)
+{
+	char buf[PATH_MAX];
+	int n = snprintf(buf, sizeof(buf), "%s/x", dir);
+
+	if (n < 0 || (size_t)n >= sizeof(buf))
+		return -ENAMETOOLONG;
+	return cbtship_make_parent_dirs(buf);
+}

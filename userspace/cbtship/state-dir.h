@@ -21,4 +21,7 @@ int cbtship_default_metadata_path(const char *name, char *buf, size_t len);
 /* Make the directory holding path, and its parents (mode 0700). */
 int cbtship_make_parent_dirs(const char *path);
 
+/* Make the directory dir itself, and its parents (mode 0700). */
+int cbtship_make_dirs(const char *dir);
+
 #endif

@@ -40,6 +40,7 @@
 #include "cbtship/backup/backup-open.h"
 #include "cbtship/backup/context.h"
 #include "cbtship/backup/dirty-chunks.h"
+#include "cbtship/backup/tracked-recovery.h"
 #include "cbtship/backup/volume-source.h"
 #include "cbtship/commands.h"
 #include "cbtship/output.h"
@@ -80,8 +81,10 @@ struct create_run {
 	struct cbt_manifest *parent_manifest;
 	struct cbt_repository *repo;
 	/* tracked volumes */
-	bool view_made;
-	bool checkpoint_taken;
+	struct catalog_snapshot *snapshot; /* --snapshot-id */
+	bool view_made;			   /* ours: removed at the end */
+	bool checkpoint_taken;		   /* ours: committed, or aborted on failure */
+	bool snapshot_checkpoint;	   /* the snapshot's: committed on success only */
 	struct cbt_view_info view;
 	struct cbt_status status;
 	/* what to read */
@@ -124,125 +127,6 @@ static void full_read_because(struct create_run *run, const char *fmt, ...)
 	va_end(ap);
 }
 
-/* Recovery of a crashed or killed earlier run -------------------------------- */
-
-/* Is backup id of this volume being made by a live process? */
-static bool backup_running(struct catalog *c, const char *id)
-{
-	_cleanup_(catalog_backup_freep) struct catalog_backup *b = NULL;
-
-	if (catalog_backup_get(c, id, &b) < 0)
-		return false;
-	return b->status == CATALOG_BACKUP_CREATING && catalog_backup_is_stale(c, b, 0) == 0;
-}
-
-/* Record that cbtship decided the outcome of checkpoint n of the volume. */
-static void settle(struct create_run *run, uint64_t n)
-{
-	_cleanup_(catalog_volume_freep) struct catalog_volume *v = NULL;
-
-	if (catalog_volume_get(run->c, run->src.volume->id, &v) < 0)
-		return;
-	if (v->settled_checkpoint >= n)
-		return;
-	v->settled_checkpoint = n;
-	if (catalog_volume_update(run->c, v) < 0)
-		fprintf(stderr, "cbtship backup-create: warning: %s\n", catalog_error(run->c));
-	run->src.volume->settled_checkpoint = n;
-}
-
-struct find_ctx {
-	uint64_t checkpoint;
-	const char *generation;
-	bool found;
-};
-
-static int find_available(const struct catalog_backup *b, void *userdata)
-{
-	struct find_ctx *f = userdata;
-
-	if (b->checkpoint == f->checkpoint && b->generation &&
-	    strcmp(b->generation, f->generation) == 0)
-		f->found = true;
-	return 0;
-}
-
-static int mark_dead(const struct catalog_backup *b, void *userdata)
-{
-	struct create_run *run = userdata;
-
-	if (catalog_backup_is_stale(run->c, b, 0) > 0) {
-		(void)catalog_backup_set_status(run->c, b->id, CATALOG_BACKUP_ERROR, 0,
-						"its cbtship process died before it finished");
-		cbtship_log("backup %s: marked error: its process died", b->id);
-	}
-	return 0;
-}
-
-/*
- * Remove views left by dead runs and settle an outstanding checkpoint:
- * commit it if its backup became available, else abort it.
- */
-static int recover_tracked(struct create_run *run)
-{
-	const char *name = run->src.dm_name;
-	char **tags = NULL;
-	int r;
-
-	r = cbt_view_list(name, &tags);
-	if (r < 0)
-		return run_fail(run, r, "%s: cannot list its views: %s", name, strerror(-r));
-	for (char **t = tags; t && *t; t++) {
-		if (backup_running(run->c, *t)) {
-			run_fail(run, -EBUSY, "backup %s of volume %s is running", *t, name);
-			cbt_strv_free(tags);
-			return -EBUSY;
-		}
-		r = cbt_view_remove(name, *t);
-		if (r < 0 && r != -ENOENT) {
-			run_fail(run, r, "%s: cannot remove the leftover view %s: %s", name, *t,
-				 strerror(-r));
-			cbt_strv_free(tags);
-			return r;
-		}
-		cbtship_log("%s: removed the leftover view %s", name, *t);
-	}
-	cbt_strv_free(tags);
-
-	{
-		struct catalog_backup_filter f = { .admin = true,
-						   .volume_id = run->src.volume->id,
-						   .by_status = true,
-						   .status = CATALOG_BACKUP_CREATING };
-
-		(void)catalog_backup_foreach(run->c, &f, mark_dead, run);
-	}
-
-	r = cbt_device_get_status(name, &run->status);
-	if (r < 0)
-		return run_fail(run, r, "%s: cannot read its tracking status: %s", name,
-				strerror(-r));
-	if (run->status.frozen_checkpoint != DM_CBT_NO_FROZEN) {
-		uint64_t n = run->status.frozen_checkpoint;
-		struct find_ctx fc = { .checkpoint = n, .generation = run->status.uuid };
-		struct catalog_backup_filter f = { .admin = true,
-						   .volume_id = run->src.volume->id,
-						   .by_status = true,
-						   .status = CATALOG_BACKUP_AVAILABLE };
-
-		(void)catalog_backup_foreach(run->c, &f, find_available, &fc);
-		r = fc.found ? cbt_commit(name, n) : cbt_abort(name, n);
-		if (r < 0)
-			return run_fail(run, r,
-					"%s: cannot %s the outstanding checkpoint %" PRIu64 ": %s",
-					name, fc.found ? "commit" : "abort", n, strerror(-r));
-		cbtship_log("%s: %s the outstanding checkpoint %" PRIu64 " of an earlier run", name,
-			    fc.found ? "committed" : "aborted", n);
-		settle(run, n);
-	}
-	return 0;
-}
-
 /* Sources ------------------------------------------------------------------- */
 
 /*
@@ -278,6 +162,61 @@ static int run_view_hook(struct create_run *run)
 	return 0;
 }
 
+/* A new point-in-time view of the volume, with its checkpoint. */
+static int take_view(struct create_run *run)
+{
+	const char *name = run->src.dm_name;
+	char cow_dir[PATH_MAX], why[256];
+	int r;
+
+	if (run->o->cow_dir)
+		snprintf(cow_dir, sizeof(cow_dir), "%s", run->o->cow_dir);
+	else
+		snprintf(cow_dir, sizeof(cow_dir), "%s/cow", cbtship_state_dir());
+	r = cbtship_make_dirs(cow_dir);
+	if (r < 0)
+		return run_fail(run, r, "COW directory %s: %s", cow_dir, strerror(-r));
+	r = cbt_view_create(name, run->b->id, cow_dir, run->o->cow_bytes, &run->view);
+	if (r < 0)
+		return run_fail(
+			run, r, "%s: cannot take a point-in-time view: %s", name,
+			cbt_tracked_refusal(run->c, run->src.volume->id, r, why, sizeof(why)));
+	run->view_made = run->checkpoint_taken = true;
+	run->b->data_timestamp = catalog_now();
+	return 0;
+}
+
+/* The view of snapshot --snapshot-id, and its checkpoint if it still holds it. */
+static int use_snapshot(struct create_run *run)
+{
+	_cleanup_(catalog_snapshot_freep) struct catalog_snapshot *s = NULL;
+	int r;
+
+	/* Recovery may have changed it. */
+	r = catalog_snapshot_find(run->c, run->snapshot->id, NULL, &s);
+	if (r < 0)
+		return run_fail(run, r, "%s", catalog_error(run->c));
+	if (s->status != CATALOG_SNAPSHOT_AVAILABLE)
+		return run_fail(run, -ENOENT, "snapshot %s is %s: %s", s->id,
+				catalog_snapshot_status_to_string(s->status),
+				s->fail_reason ? s->fail_reason : "not usable");
+	r = cbt_view_get(run->src.dm_name, s->id, &run->view);
+	if (r >= 0)
+		r = cbt_view_check(run->src.dm_name, s->id, NULL, NULL);
+	if (r == 0)
+		r = -ENOSPC;
+	if (r < 0)
+		return run_fail(run, r, "snapshot %s: its view %s-view-%s is %s", s->id,
+				run->src.dm_name, s->id,
+				r == -ENOSPC ? "invalid (its copy-on-write store overflowed)"
+					     : strerror(-r));
+	run->snapshot_checkpoint = s->holds_checkpoint;
+	run->b->data_timestamp = s->created_at;
+	catalog_snapshot_free(run->snapshot);
+	run->snapshot = TAKE_PTR(s);
+	return 0;
+}
+
 static int prepare_tracked(struct create_run *run)
 {
 	const struct catalog_volume *v = run->src.volume;
@@ -285,38 +224,18 @@ static int prepare_tracked(struct create_run *run)
 	_cleanup_(cbt_netlink_freep) struct cbt_netlink *nl = NULL;
 	_cleanup_(cbt_map_freep) struct cbt_map *map = NULL;
 	struct cbt_status fs;
-	char cow_dir[PATH_MAX];
 	uint64_t nr_chunks;
 	int r;
 
-	r = recover_tracked(run);
+	r = cbt_tracked_recover(run->c, run->src.volume, name, &run->status, run->error,
+				sizeof(run->error));
 	if (r < 0)
 		return r;
-	if (run->o->cow_dir)
-		snprintf(cow_dir, sizeof(cow_dir), "%s", run->o->cow_dir);
-	else
-		snprintf(cow_dir, sizeof(cow_dir), "%s/cow", cbtship_state_dir());
-	{
-		char probe[PATH_MAX + 2];
-
-		snprintf(probe, sizeof(probe), "%s/x", cow_dir);
-		r = cbtship_make_parent_dirs(probe);
-		if (r < 0)
-			return run_fail(run, r, "COW directory %s: %s", cow_dir, strerror(-r));
-	}
-	r = cbt_view_create(name, run->b->id, cow_dir, run->o->cow_bytes, &run->view);
+	r = run->snapshot ? use_snapshot(run) : take_view(run);
 	if (r < 0)
-		return run_fail(run, r, "%s: cannot take a point-in-time view: %s", name,
-				r == -EBUSY ? "the device is suspended, or a checkpoint is "
-					      "outstanding (a snapshot or another backup holds it)"
-				: r == -EOPNOTSUPP
-					? "it was not tracked by cbtship (cbt directly over its "
-					  "origin); track it again with cbtship track"
-					: strerror(-r));
-	run->view_made = run->checkpoint_taken = true;
+		return r;
 	run->b->checkpoint = run->view.checkpoint;
 	run->b->generation = strdup(run->view.generation);
-	run->b->data_timestamp = catalog_now();
 	if (!run->b->generation)
 		return run_fail(run, -ENOMEM, "out of memory");
 	r = catalog_backup_update(run->c, run->b);
@@ -331,6 +250,13 @@ static int prepare_tracked(struct create_run *run)
 
 	if (!run->parent)
 		return 0;
+	if (run->snapshot && !run->snapshot_checkpoint) {
+		full_read_because(run,
+				  "snapshot %s no longer holds its changes (an earlier backup "
+				  "from it shipped them, or they were merged back)",
+				  run->snapshot->id);
+		return 0;
+	}
 	/* An incremental: can the frozen map be trusted for this parent? */
 	r = cbt_netlink_new(&nl);
 	if (r >= 0)
@@ -583,7 +509,7 @@ static void run_cleanup_failed(struct create_run *run, int error)
 				" of %s (%s): the next backup will\n",
 				run->b->checkpoint, run->src.dm_name, strerror(-r));
 		else
-			settle(run, run->b->checkpoint);
+			cbt_tracked_settle(run->c, run->src.volume, run->b->checkpoint);
 		run->checkpoint_taken = false;
 	}
 	if (catalog_backup_get(run->c, run->b->id, &now) == 0 &&
@@ -659,7 +585,23 @@ static int create(const struct create_opts *o)
 		free(err);
 		return EXIT_FAILURE;
 	}
-	if (run.src.in_use && !o->force) {
+	if (o->snapshot_id) {
+		r = catalog_snapshot_find(c, o->snapshot_id, cbtship_project(), &run.snapshot);
+		if (r < 0) {
+			fprintf(stderr, "cbtship backup-create: --snapshot-id: %s\n",
+				catalog_error(c));
+			goto fail_early;
+		}
+		if (strcmp(run.snapshot->volume_id, run.src.volume->id) != 0 || !run.src.tracked) {
+			fprintf(stderr,
+				"cbtship backup-create: snapshot %s is not a snapshot of volume "
+				"%s\n",
+				run.snapshot->id, run.src.volume->name);
+			goto fail_early;
+		}
+	}
+	/* A snapshot is not in use: it needs no --force (as in cinder). */
+	if (run.src.in_use && !o->force && !run.snapshot) {
 		fprintf(stderr,
 			"cbtship backup-create: volume %s is in use (open by a guest or mounted): "
 			"backing it up needs --force%s\n",
@@ -668,18 +610,16 @@ static int create(const struct create_opts *o)
 					: " (and, untracked, the copy is not crash-consistent)");
 		goto fail_early;
 	}
-	if (o->snapshot_id) {
-		fprintf(stderr, "cbtship backup-create: --snapshot-id: snapshots are not "
-				"supported yet\n");
-		goto fail_early;
-	}
 	if (o->dirty_map && (run.src.tracked || !o->incremental)) {
 		fprintf(stderr, "cbtship backup-create: --dirty-map is for incremental backups of "
 				"untracked sources (--incremental, a device or file)\n");
 		goto fail_early;
 	}
 	if (o->incremental) {
-		r = catalog_backup_latest_available(c, run.src.volume->id, 0, &run.parent);
+		/* From a snapshot: the latest backup older than it, as cinder chooses. */
+		r = catalog_backup_latest_available(c, run.src.volume->id,
+						    run.snapshot ? run.snapshot->created_at : 0,
+						    &run.parent);
 		if (r == -ENOENT) {
 			fprintf(stderr,
 				"cbtship backup-create: --incremental: volume %s has no available "
@@ -736,6 +676,7 @@ static int create(const struct create_opts *o)
 	record.container = run.repo->container;
 	record.service = run.repo->service;
 	record.volume_size = run.src.size;
+	record.snapshot_id = run.snapshot ? run.snapshot->id : NULL;
 	record.chunk_size = o->chunk_size ? o->chunk_size : run.src.volume->chunk_size;
 	if (!record.chunk_size)
 		record.chunk_size = CBT_CHUNK_SIZE_DEFAULT;
@@ -782,7 +723,12 @@ static int create(const struct create_opts *o)
 	}
 
 	/* Available: now the checkpoint may go. */
-	if (run.checkpoint_taken) {
+	if (run.snapshot_checkpoint) {
+		run.snapshot->holds_checkpoint = false;
+		if (catalog_snapshot_update(c, run.snapshot) < 0)
+			fprintf(stderr, "cbtship backup-create: warning: %s\n", catalog_error(c));
+	}
+	if (run.checkpoint_taken || run.snapshot_checkpoint) {
 		r = cbt_commit(run.src.dm_name, b->checkpoint);
 		if (r < 0)
 			fprintf(stderr,
@@ -813,6 +759,7 @@ fail:
 out:
 	cbt_volume_source_done(&run.src);
 	catalog_backup_free(run.parent);
+	catalog_snapshot_free(run.snapshot);
 	cbt_manifest_free(run.parent_manifest);
 	cbt_repository_free(run.repo);
 	free(run.chunk_bits);

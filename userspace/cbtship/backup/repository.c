@@ -29,16 +29,6 @@ static char *strdup_printf(const char *fmt, ...)
 	return s;
 }
 
-static int make_dirs(const char *path)
-{
-	char buf[PATH_MAX];
-	int n = snprintf(buf, sizeof(buf), "%s/x", path);
-
-	if (n < 0 || (size_t)n >= sizeof(buf))
-		return -ENAMETOOLONG;
-	return cbtship_make_parent_dirs(buf);
-}
-
 struct cbt_repository *cbt_repository_free(struct cbt_repository *repo)
 {
 	if (!repo)
@@ -89,7 +79,7 @@ int cbt_repository_open(enum catalog_service service, const char *container, uns
 	if (!repo->container || !repo->path)
 		return -ENOMEM;
 	if (flags & CBT_REPOSITORY_CREATE) {
-		r = make_dirs(repo->path);
+		r = cbtship_make_dirs(repo->path);
 		if (r < 0) {
 			if (ret_error)
 				*ret_error =

@@ -76,6 +76,7 @@ uint64_t catalog_column_u64(sqlite3_stmt *s, int col);
 
 /* Enum <-> word tables (names.c); -1 for an unknown word. */
 int catalog_volume_status_from_string(const char *word);
+int catalog_snapshot_status_from_string(const char *word);
 int catalog_quota_state_from_string(const char *word);
 int catalog_job_kind_from_string(const char *word);
 int catalog_job_state_from_string(const char *word);

@@ -9,7 +9,7 @@
  * meant for the operator (the numbers of a quota refusal, the names of an
  * illegal state transition, SQLite's own message).
  *
- * Schema, version 2 (schema.c creates it; times are INTEGER microseconds
+ * Schema, version 3 (schema.c creates it; times are INTEGER microseconds
  * since the epoch, UTC; NULL means "not yet"):
  *
  *   schema_version  version INTEGER PK, applied_at. One row per migration
@@ -66,6 +66,15 @@
  *                   state queued|running|done|failed|cancelled, pid, host,
  *                   bytes_done, bytes_total, cancel_requested 0/1, error,
  *                   created_at, started_at, updated_at, finished_at.
+ *   snapshots       (version 3) id TEXT PK (UUID), volume_id, project, name,
+ *                   description, status creating|available|error,
+ *                   fail_reason, checkpoint and generation (the dm-cbt
+ *                   checkpoint taken with the snapshot's view),
+ *                   holds_checkpoint 0/1 (1 while that checkpoint is
+ *                   outstanding on the device, waiting for a backup from
+ *                   the snapshot to commit it), volume_size, owner_pid,
+ *                   owner_host, created_at, updated_at. The snapshot's data
+ *                   is the live dm device <volume>-view-<id> (libcbt).
  */
 #ifndef CBTSHIP_CATALOG_H
 #define CBTSHIP_CATALOG_H
@@ -80,7 +89,7 @@
 #include "cbt-cleanup.h"
 
 #define CBTSHIP_CATALOG_DEFAULT "/var/lib/cbtship/catalog.db"
-#define CATALOG_SCHEMA_VERSION	2
+#define CATALOG_SCHEMA_VERSION	3
 #define CATALOG_APPLICATION_ID	0x43425453 /* "CBTS" */
 #define CATALOG_BUSY_TIMEOUT_MS 30000
 #define CATALOG_ID_MAX		37 /* a UUID's text and its NUL */
@@ -382,6 +391,68 @@ int catalog_backup_is_stale(const struct catalog *c, const struct catalog_backup
 /* The stale records among all creating and restoring backups. */
 int catalog_backup_list_stale(struct catalog *c, unsigned max_age, struct catalog_backup ***ret,
 			      size_t *ret_n);
+
+/* Snapshots -------------------------------------------------------------- */
+
+enum catalog_snapshot_status {
+	CATALOG_SNAPSHOT_CREATING,
+	CATALOG_SNAPSHOT_AVAILABLE,
+	CATALOG_SNAPSHOT_ERROR,
+	_CATALOG_SNAPSHOT_STATUS_MAX,
+};
+
+const char *catalog_snapshot_status_to_string(enum catalog_snapshot_status s);
+
+/* A snapshot record; ownership of strings as for struct catalog_volume. */
+struct catalog_snapshot {
+	char id[CATALOG_ID_MAX];
+	char volume_id[CATALOG_ID_MAX];
+	char *project;
+	char *name;
+	char *description;
+	enum catalog_snapshot_status status;
+	char *fail_reason;
+	uint64_t checkpoint;
+	char *generation;
+	bool holds_checkpoint;
+	uint64_t volume_size;
+	pid_t owner_pid;
+	char *owner_host;
+	int64_t created_at;
+	int64_t updated_at;
+};
+
+struct catalog_snapshot *catalog_snapshot_free(struct catalog_snapshot *s);
+CBT_DEFINE_CLEANUP(struct catalog_snapshot *, catalog_snapshot_free, catalog_snapshot_freep)
+void catalog_snapshot_array_free(struct catalog_snapshot **array, size_t n);
+
+/*
+ * Insert s in status 'creating', owned by this process on this host. An
+ * empty s->id gets a new UUID; timestamps are set. -EINVAL for a missing
+ * volume or project.
+ */
+int catalog_snapshot_add(struct catalog *c, struct catalog_snapshot *s);
+
+/*
+ * By id, else by name among the snapshots of project (NULL: any).
+ * -ENOENT, -ENOTUNIQ for an ambiguous name.
+ */
+int catalog_snapshot_find(struct catalog *c, const char *name_or_id, const char *project,
+			  struct catalog_snapshot **ret);
+
+/* Write status, fail_reason, checkpoint, generation, holds_checkpoint
+ * (updated_at := now). -ENOENT. */
+int catalog_snapshot_update(struct catalog *c, struct catalog_snapshot *s);
+
+/* Remove the row. -ENOENT. */
+int catalog_snapshot_delete(struct catalog *c, const char *id);
+
+/* Snapshots of volume_id (NULL: any) in project (NULL: any), oldest first. */
+int catalog_snapshot_list(struct catalog *c, const char *volume_id, const char *project,
+			  struct catalog_snapshot ***ret, size_t *ret_n);
+
+/* A 'creating' snapshot whose owner process on this host is gone. */
+bool catalog_snapshot_is_stale(const struct catalog *c, const struct catalog_snapshot *s);
 
 /* JSON (cinder's names) -------------------------------------------------- */
 

@@ -23,6 +23,12 @@ static const char *const volume_status[_CATALOG_VOLUME_STATUS_MAX] = {
 	[CATALOG_VOLUME_ERROR] = "error",
 };
 
+static const char *const snapshot_status[_CATALOG_SNAPSHOT_STATUS_MAX] = {
+	[CATALOG_SNAPSHOT_CREATING] = "creating",
+	[CATALOG_SNAPSHOT_AVAILABLE] = "available",
+	[CATALOG_SNAPSHOT_ERROR] = "error",
+};
+
 static const char *const quota_states[_CATALOG_QUOTA_STATE_MAX] = {
 	[CATALOG_QUOTA_RESERVED] = "reserved",
 	[CATALOG_QUOTA_COMMITTED] = "committed",
@@ -123,4 +129,14 @@ const char *catalog_job_state_to_string(enum catalog_job_state s)
 int catalog_job_state_from_string(const char *word)
 {
 	return from_string(job_states, ELEMENTSOF(job_states), word);
+}
+
+const char *catalog_snapshot_status_to_string(enum catalog_snapshot_status s)
+{
+	return to_string(snapshot_status, ELEMENTSOF(snapshot_status), (int)s);
+}
+
+int catalog_snapshot_status_from_string(const char *word)
+{
+	return from_string(snapshot_status, ELEMENTSOF(snapshot_status), word);
 }

@@ -109,6 +109,25 @@ static const char *const migrations[] = {
 	"CREATE INDEX jobs_state ON jobs (state, host);",
 	/* 1 -> 2 */
 	"ALTER TABLE volumes ADD COLUMN settled_checkpoint INTEGER NOT NULL DEFAULT 0;",
+	/* 2 -> 3 */
+	"CREATE TABLE snapshots ("
+	"  id TEXT PRIMARY KEY NOT NULL,"
+	"  volume_id TEXT NOT NULL,"
+	"  project TEXT NOT NULL,"
+	"  name TEXT,"
+	"  description TEXT,"
+	"  status TEXT NOT NULL CHECK (status IN ('creating', 'available', 'error')),"
+	"  fail_reason TEXT,"
+	"  checkpoint INTEGER NOT NULL DEFAULT 0,"
+	"  generation TEXT,"
+	"  holds_checkpoint INTEGER NOT NULL DEFAULT 0 CHECK (holds_checkpoint IN (0, 1)),"
+	"  volume_size INTEGER NOT NULL CHECK (volume_size >= 0),"
+	"  owner_pid INTEGER,"
+	"  owner_host TEXT,"
+	"  created_at INTEGER NOT NULL,"
+	"  updated_at INTEGER NOT NULL"
+	");"
+	"CREATE INDEX snapshots_volume ON snapshots (volume_id);",
 };
 
 _Static_assert(ELEMENTSOF(migrations) == CATALOG_SCHEMA_VERSION,
