@@ -878,7 +878,14 @@ int cbt_manifest_write(struct cbt_store *store, const struct cbt_manifest *m, ch
 	json = grown;
 	json[len++] = '\n';
 	json[len] = '\0';
+	/* The commit point: what it references is durable before it is written. */
+	r = cbt_store_flush(store);
+	if (r < 0)
+		return fail(ret_error, r, "making the objects durable in the %s store: %s",
+			    cbt_store_name(store), strerror(-r));
 	r = cbt_store_put(store, key, json, len);
+	if (r >= 0)
+		r = cbt_store_flush(store);
 	if (r < 0)
 		return fail(ret_error, r, "writing %s to the %s store: %s", key,
 			    cbt_store_name(store), strerror(-r));

@@ -162,7 +162,11 @@ int cbt_manifest_to_json(const struct cbt_manifest *m, unsigned flags, char **re
 int cbt_manifest_from_json(const char *json, size_t len, struct cbt_manifest **ret,
 			   char **ret_error);
 
-/* Check m, then put it under cbt_manifest_key(m->backup_id). */
+/*
+ * Check m, flush the store (every object the backup wrote becomes
+ * durable), put m under cbt_manifest_key(m->backup_id) and flush again:
+ * when this returns 0 the backup is committed.
+ */
 int cbt_manifest_write(struct cbt_store *store, const struct cbt_manifest *m, char **ret_error);
 
 /* Read, parse and check the manifest of backup_id. */

@@ -81,3 +81,8 @@ int cbt_store_list(struct cbt_store *s, const char *prefix, cbt_store_list_fn fn
 		return -EINVAL;
 	return s->ops->list(s->data, prefix, fn, userdata);
 }
+
+int cbt_store_flush(struct cbt_store *s)
+{
+	return s->ops->flush ? s->ops->flush(s->data) : 0;
+}

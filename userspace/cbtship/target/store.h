@@ -6,7 +6,11 @@
  *
  * Objects are whole byte strings named by keys (target/key.h), written
  * atomically: a reader sees a complete object or none, never a part, even
- * after a crash. Every call returns 0 (or a count) or a negative errno.
+ * after a crash. A put is visible to this store's own calls at once and
+ * durable (it survives a crash, and other processes see it) once flush()
+ * returns; a backend may defer that work to batch it, so a writer flushes
+ * before it commits anything that references its objects (the manifest).
+ * Every call returns 0 (or a count) or a negative errno.
  * Backends must allow concurrent calls from several threads (the upload
  * workers) on one store.
  */
@@ -31,7 +35,7 @@ struct cbt_store_ops {
 	int version;	  /* CBT_STORE_OPS_VERSION */
 	const char *name; /* "posix", "swift", ... */
 
-	/* Create or replace the object, atomically and durably. */
+	/* Create or replace the object, atomically (durably: see flush). */
 	int (*put)(void *data, const char *key, const void *buf, size_t len);
 	/*
 	 * Read a whole object into a new malloc()ed buffer (*ret_buf, freed by
@@ -47,6 +51,12 @@ struct cbt_store_ops {
 	int (*list)(void *data, const char *prefix, cbt_store_list_fn fn, void *userdata);
 	/* Release data (may be NULL when there is nothing to release). */
 	void (*free)(void *data);
+	/*
+	 * Optional: make every put so far durable and visible to others. NULL
+	 * for a backend whose puts are durable when they return. free()
+	 * flushes too (best effort) but cannot report a failure.
+	 */
+	int (*flush)(void *data);
 };
 
 struct cbt_store;
@@ -71,5 +81,7 @@ int cbt_store_get(struct cbt_store *s, const char *key, size_t max_len, void **r
 int cbt_store_exists(struct cbt_store *s, const char *key);
 int cbt_store_delete(struct cbt_store *s, const char *key);
 int cbt_store_list(struct cbt_store *s, const char *prefix, cbt_store_list_fn fn, void *userdata);
+/* Make the puts so far durable (see struct cbt_store_ops). 0 or -errno. */
+int cbt_store_flush(struct cbt_store *s);
 
 #endif

@@ -4,12 +4,16 @@
  * (cinder's backup_share / backup_posix_path). A key is a relative path
  * under the root; its directories are made on demand.
  *
- * put writes a temporary dot-file in the final directory, fsyncs it,
- * renames it over the final name and fsyncs the directory, so a crash
- * never leaves a partial object under a final name; on any error (ENOSPC
- * included) the temporary is removed. Directories it creates are fsynced
- * into their parents. delete fsyncs the directory too. Empty fan-out
- * directories are left in place (they are reused).
+ * put writes a temporary dot-file in the final directory and leaves it
+ * pending; a batch of pending objects (up to 1024 objects or 256 MiB, or
+ * all of them on flush) is made durable with one syncfs(), renamed to the
+ * final names, and the renames made durable with a second syncfs(). So a
+ * crash never leaves a partial object under a final name, at the cost of
+ * two syncs per batch rather than two fsyncs per object. Pending objects
+ * are seen by this store's exists(), get() and delete(). On any error
+ * (ENOSPC included) the temporaries are removed. Directories it creates
+ * are fsynced into their parents. delete fsyncs the directory too. Empty
+ * fan-out directories are left in place (they are reused).
  *
  * Temporaries orphaned by a crash are dot-files, which list() never shows;
  * removing old ones is left to a repository sweep.
