@@ -69,6 +69,11 @@ static int c_list(void *d, const char *prefix, cbt_store_list_fn fn, void *userd
 	return cbt_store_list(((struct counter *)d)->inner, prefix, fn, userdata);
 }
 
+static int c_flush(void *d)
+{
+	return cbt_store_flush(((struct counter *)d)->inner);
+}
+
 static const struct cbt_store_ops counting_ops = {
 	.version = CBT_STORE_OPS_VERSION,
 	.name = "counting",
@@ -77,6 +82,7 @@ static const struct cbt_store_ops counting_ops = {
 	.exists = c_exists,
 	.delete = c_delete,
 	.list = c_list,
+	.flush = c_flush,
 };
 
 struct fixture {
@@ -335,6 +341,7 @@ static struct cbt_chunk_id write_full(struct fixture *f, uint64_t n)
 		assert_int_equal(cbt_index_set(idx, c, &id), 0);
 	}
 	assert_int_equal(cbt_index_write(idx, f->store, &root, NULL), 0);
+	assert_int_equal(cbt_store_flush(f->store), 0); /* on disk, for the corruption tests */
 	return root;
 }
 

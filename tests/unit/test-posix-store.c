@@ -18,6 +18,7 @@
 #include <string.h>
 #include <sys/mount.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include <cmocka.h>
@@ -74,9 +75,17 @@ static int teardown(void **state)
 	return 0;
 }
 
-static void put_str(struct cbt_store *s, const char *key, const char *val)
+/* A put left pending (seen only by this store until a flush). */
+static void put_pending(struct cbt_store *s, const char *key, const char *val)
 {
 	assert_int_equal(cbt_store_put(s, key, val, strlen(val)), 0);
+}
+
+/* A durable put: put and flush. */
+static void put_str(struct cbt_store *s, const char *key, const char *val)
+{
+	put_pending(s, key, val);
+	assert_int_equal(cbt_store_flush(s), 0);
 }
 
 static void assert_get(struct cbt_store *s, const char *key, const char *val)
@@ -277,8 +286,10 @@ static void no_temporaries_after_puts(void **state)
 
 	for (int i = 0; i < 200; i++) {
 		snprintf(key, sizeof(key), "chunks/%02x/%08d", i % 16, i);
-		put_str(f->store, key, key);
+		put_pending(f->store, key, key);
 	}
+	assert_int_equal(count_dot_files(f->dir), 200); /* pending */
+	assert_int_equal(cbt_store_flush(f->store), 0);
 	assert_int_equal(count_dot_files(f->dir), 0);
 	assert_get(f->store, "chunks/07/00000007", "chunks/07/00000007");
 }
@@ -378,6 +389,60 @@ static void full_disk(void **state)
 	assert_non_null(strstr(cbt_posix_store_strerror(-ENOSPC), "no space"));
 }
 
+/*
+ * Batched durability: a put is seen by its own store at once, but gets its
+ * final name (seen by others, and after a crash) only at a flush; a crash
+ * before the flush leaves no object under a final name.
+ */
+static void pending_until_flush(void **state)
+{
+	struct fixture *f = *state;
+	struct cbt_store *other = NULL;
+	char path[128];
+	struct stat st;
+	pid_t pid;
+	int status;
+
+	snprintf(path, sizeof(path), "%s/chunks/ab/one", f->dir);
+	put_pending(f->store, "chunks/ab/one", "first");
+	assert_int_equal(cbt_store_exists(f->store, "chunks/ab/one"), 1);
+	assert_get(f->store, "chunks/ab/one", "first");
+	assert_int_equal(stat(path, &st), -1);
+	assert_int_equal(cbt_posix_store_open(f->dir, &other), 0);
+	assert_int_equal(cbt_store_exists(other, "chunks/ab/one"), 0);
+
+	/* Put again before the flush: the newer content wins, one temporary. */
+	put_pending(f->store, "chunks/ab/one", "second");
+	assert_int_equal(count_dot_files(f->dir), 1);
+	assert_int_equal(cbt_store_flush(f->store), 0);
+	assert_int_equal(stat(path, &st), 0);
+	assert_int_equal(count_dot_files(f->dir), 0);
+	assert_get(other, "chunks/ab/one", "second");
+
+	/* Deleting a pending object. */
+	put_pending(f->store, "chunks/ab/two", "x");
+	assert_int_equal(cbt_store_delete(f->store, "chunks/ab/two"), 0);
+	assert_int_equal(cbt_store_exists(f->store, "chunks/ab/two"), 0);
+	assert_int_equal(count_dot_files(f->dir), 0);
+
+	/* A process that dies before its flush: no final name. */
+	pid = fork();
+	assert_true(pid >= 0);
+	if (pid == 0) {
+		struct cbt_store *child = NULL;
+
+		if (cbt_posix_store_open(f->dir, &child) < 0 ||
+		    cbt_store_put(child, "chunks/ab/three", "y", 1) < 0)
+			_exit(1);
+		_exit(0);
+	}
+	assert_int_equal(waitpid(pid, &status, 0), pid);
+	assert_true(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+	assert_int_equal(cbt_store_exists(other, "chunks/ab/three"), 0);
+	assert_int_equal(count_dot_files(f->dir), 1); /* an orphan temporary, never listed */
+	cbt_store_free(other);
+}
+
 #define T(f) cmocka_unit_test_setup_teardown(f, setup, teardown)
 
 int main(void)
@@ -391,6 +456,7 @@ int main(void)
 		T(list_while_deleting),
 		T(no_temporaries_after_puts),
 		T(concurrent_puts),
+		T(pending_until_flush),
 		T(full_disk),
 	};
 

@@ -596,7 +596,12 @@ static int posix_list(void *data, const char *prefix, cbt_store_list_fn fn, void
 {
 	struct posix_store *p = data;
 	_cleanup_(freep) struct walk *w = NULL;
-	int fd;
+	int fd, r;
+
+	/* Pending objects are listed too: name them first. */
+	r = flush_pending(p);
+	if (r < 0)
+		return r;
 
 	w = calloc(1, sizeof(*w));
 	if (!w)

@@ -10,7 +10,8 @@
  * final names, and the renames made durable with a second syncfs(). So a
  * crash never leaves a partial object under a final name, at the cost of
  * two syncs per batch rather than two fsyncs per object. Pending objects
- * are seen by this store's exists(), get() and delete(). On any error
+ * are seen by this store's exists(), get(), delete() and list() (the
+ * last two flush first). On any error
  * (ENOSPC included) the temporaries are removed. Directories it creates
  * are fsynced into their parents. delete fsyncs the directory too. Empty
  * fan-out directories are left in place (they are reused).
