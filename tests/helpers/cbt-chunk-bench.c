@@ -66,7 +66,7 @@
 
 #define PROG	   "cbt-chunk-bench"
 #define BLOCK_4K   4096
-#define CHUNK_MIN  (UINT64_C(64) << 10)
+#define CHUNK_MIN  (4u << 10)
 #define CHUNK_MAX  (UINT64_C(16) << 20)
 #define IO_SIZE	   (UINT64_C(1) << 20)
 #define EXTENT_MIN (UINT64_C(64) << 10)
@@ -304,7 +304,7 @@ static int cmd_backup(const struct opts *o)
 	if (!o->image || !o->store || !o->state_out || !cs)
 		return fail("backup needs --image, --store, --chunk-size and --state-out");
 	if (cs < CHUNK_MIN || cs > CHUNK_MAX || (cs & (cs - 1)))
-		return fail("chunk size must be a power of two from 64K to 16M");
+		return fail("chunk size must be a power of two from 4K to 16M");
 	if (!o->parent != !o->dirty)
 		return fail("an incremental needs both --parent and --dirty");
 	fd = open(o->image, O_RDONLY | O_CLOEXEC);

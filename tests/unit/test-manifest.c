@@ -432,8 +432,8 @@ static void bad_values(void **state)
 			"'statistics.bytes_read'", "negative");
 	expect_mutation(m, "index.pages", json_integer(-1), -EINVAL, "'index.pages'", "negative");
 
-	/* Chunk size: a power of two in 64 KiB .. 16 MiB. */
-	expect_mutation(m, "chunk_size", json_integer(32768), -EINVAL, "'chunk_size'",
+	/* Chunk size: a power of two in 4 KiB .. 16 MiB. */
+	expect_mutation(m, "chunk_size", json_integer(2048), -EINVAL, "'chunk_size'",
 			"power of two");
 	expect_mutation(m, "chunk_size", json_integer(3 << 20), -EINVAL, "'chunk_size'", NULL);
 	expect_mutation(m, "chunk_size", json_integer(32 << 20), -EINVAL, "'chunk_size'", NULL);

@@ -87,7 +87,7 @@ put 200 8
 check "incremental from the snapshot" \
 	bash -c "cbtship backup-create --incremental --snapshot-id $s2 --format json $name >$tmp/b2.json"
 b2=$(field $tmp/b2.json id)
-# Blocks 0-15 (one 64K chunk) and 100-107 (chunks 6) changed before s2.
+# Blocks 0-15 and 100-107 (64K tracking blocks 0 and 6) changed before s2.
 check "  no full read" test "$(field $tmp/b2.json full_read)" = false
 check "  read only the chunks changed before the snapshot ($(field $tmp/b2.json bytes_read) bytes)" \
 	test "$(field $tmp/b2.json bytes_read)" = $((2 * 65536))

@@ -45,7 +45,7 @@
 /* A manifest is a few KiB; refuse to read anything much larger. */
 #define CBT_MANIFEST_MAX_SIZE (1024 * 1024)
 
-#define CBT_MANIFEST_CHUNK_SIZE_MIN (64 * 1024)
+#define CBT_MANIFEST_CHUNK_SIZE_MIN (4 * 1024)
 #define CBT_MANIFEST_CHUNK_SIZE_MAX (16 * 1024 * 1024)
 
 /* SHA-256 fingerprint of a repository key: 64 lowercase hex digits. */
