@@ -69,6 +69,33 @@ bench_map_blocks_touched() {
 	} END { printf "%d\n", n }' "$1"
 }
 
+# bench_cinder_zlib IMAGE MAP: what cinder's chunked driver (cinder 21,
+# backup/chunkeddriver.py) stores for an incremental: each distinct 32 KiB
+# extent the ranges of MAP touch, read from IMAGE (as changed),
+# zlib-compressed (its default backup_compression_algorithm, level 6),
+# plus its per-backup sha256file (json.dumps(indent=2) of every 32 KiB
+# block's SHA-256 in hex, uncompressed); prints the bytes.
+bench_cinder_zlib() {
+	/usr/bin/python3 - "$1" "$2" <<'PY'
+import json, os, sys, zlib
+seen, total = set(), 0
+blocks = (os.path.getsize(sys.argv[1]) + 32767) // 32768
+total += len(json.dumps({"sha256s": ["0" * 64] * blocks}, sort_keys=True, indent=2))
+with open(sys.argv[1], "rb") as img:
+    for line in open(sys.argv[2]):
+        f = line.split()
+        if line.startswith("#") or len(f) < 2 or int(f[1]) == 0:
+            continue
+        off, length = int(f[0]), int(f[1])
+        for b in range(off // 32768, (off + length - 1) // 32768 + 1):
+            if b not in seen:
+                seen.add(b)
+                img.seek(b * 32768)
+                total += len(zlib.compress(img.read(32768), 6))
+print(total)
+PY
+}
+
 # bench_content JSON: one line describing the image bench_make_image made.
 bench_content() {
 	echo "$(bench_mib "$(bench_j "$1" .random_bytes)") MiB random," \
