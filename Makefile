@@ -31,7 +31,7 @@ SAN_CFLAGS := -O1 -fsanitize=address,undefined -fno-omit-frame-pointer \
 LIBS_PC := devmapper libnl-genl-3.0 blkid libcrypto sqlite3 jansson inih libzstd zlib libcurl
 PC_CFLAGS := $(shell $(PKG_CONFIG) --cflags $(LIBS_PC) 2>/dev/null)
 PC_LIBS := $(shell $(PKG_CONFIG) --libs $(LIBS_PC) 2>/dev/null)
-LDLIBS := $(PC_LIBS) -lpthread
+LDLIBS := $(PC_LIBS) -lrbd -lrados -lpthread
 TEST_LDLIBS := $(shell $(PKG_CONFIG) --libs cmocka 2>/dev/null) $(LDLIBS)
 
 # Sources: libcbt (target control) and the cbtship program.
