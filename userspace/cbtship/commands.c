@@ -116,11 +116,11 @@ const struct cbtship_command cbtship_commands[] = {
 	},
 	{
 		.name = "backup-create",
-		.synopsis =
-			"[--name N] [--description D] [--incremental] [--force] "
-			"[--snapshot-id S] [--container C] [--dirty-map FILE] [--chunk-size SIZE] "
-			"[--compression zstd|zlib|none] [--workers N] [--cow-dir DIR] "
-			"[--cow-size SIZE] [--format table|json] VOLUME",
+		.synopsis = "[--name N] [--description D] [--incremental] [--force] "
+			    "[--snapshot-id S] [--backup-driver D] [--container C] [--dirty-map "
+			    "FILE] [--chunk-size SIZE] "
+			    "[--compression zstd|zlib|none] [--workers N] [--cow-dir DIR] "
+			    "[--cow-size SIZE] [--format table|json] VOLUME",
 		.summary = "back up a volume, fully or incrementally",
 		.run = cbtship_backup_create,
 		.help = "VOLUME is a volume of the catalog (name or id), a tracked device's name,\n"
@@ -145,9 +145,16 @@ const struct cbtship_command cbtship_commands[] = {
 			"                    incremental reads the chunks changed before the\n"
 			"                    snapshot and is based on the latest backup older\n"
 			"                    than it\n"
-			"  --container C     an absolute directory, or a name under\n"
-			"                    $CBTSHIP_STATE_DIR/backup (default volumebackups);\n"
-			"                    incrementals go to their parent's container\n"
+			"  --backup-driver D where the backup goes (default the configuration's\n"
+			"                    backup_driver): posix (a directory), swift, nfs\n"
+			"                    (backup_share, mounted on demand), ceph\n"
+			"  --container C     posix: an absolute directory, or a name under\n"
+			"                    backup_posix_path; nfs: a name in the share; swift: "
+			"a\n"
+			"                    Swift container; ceph: the pool (defaults:\n"
+			"                    backup_container, backup_swift_container,\n"
+			"                    backup_ceph_pool); incrementals go to their parent's\n"
+			"                    service and container\n"
 			"  --dirty-map FILE  untracked source with --incremental: the changed\n"
 			"                    ranges, one \"OFFSET LENGTH\" in bytes per line\n"
 			"  --chunk-size SIZE chunk size of a volume's first backup (4K..16M,\n"
@@ -238,15 +245,28 @@ const struct cbtship_command cbtship_commands[] = {
 		.run = cbtship_snapshot_delete,
 		.help = "Refused while a backup reads the snapshot.",
 	},
+	{
+		.name = "config-show",
+		.synopsis = "[--format table|json]",
+		.summary = "print the effective configuration (secrets masked)",
+		.run = cbtship_config_show,
+		.help = "Every option with its value and where it came from: the built-in\n"
+			"default, FILE:LINE, or a command-line override. Secrets show as ***.",
+	},
 	{ .name = NULL },
 };
 
 void cbtship_usage(FILE *out)
 {
-	fprintf(out, "usage: cbtship COMMAND [ARGS...]\n\ncommands:\n");
+	fprintf(out, "usage: cbtship [--config FILE] [--os-project-name PROJECT] COMMAND "
+		     "[ARGS...]\n\ncommands:\n");
 	for (const struct cbtship_command *c = cbtship_commands; c->name; c++)
 		fprintf(out, "  %-16s %s\n", c->name, c->summary);
-	fprintf(out, "\n  --version        print the version\n");
+	fprintf(out, "\n  --config FILE    the configuration file (default $CBTSHIP_CONFIG, else\n"
+		     "                   /etc/cbtship/cbtship.conf if it exists)\n"
+		     "  --os-project-name PROJECT\n"
+		     "                   act for PROJECT (default $OS_PROJECT_NAME, else admin)\n"
+		     "  --version        print the version\n");
 }
 
 void cbtship_command_usage(const char *name, FILE *out)

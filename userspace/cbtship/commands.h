@@ -41,6 +41,7 @@ int cbtship_backup_show(int argc, char **argv);
 int cbtship_snapshot_create(int argc, char **argv);
 int cbtship_snapshot_list(int argc, char **argv);
 int cbtship_snapshot_delete(int argc, char **argv);
+int cbtship_config_show(int argc, char **argv);
 
 /* Exit status of a usage error (as getopt-based tools use). */
 #define CBTSHIP_EXIT_USAGE 2

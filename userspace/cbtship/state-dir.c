@@ -9,9 +9,16 @@
 
 #include "cbtship/state-dir.h"
 
+static const char *state_dir_set;
+
+void cbtship_state_dir_set(const char *dir)
+{
+	state_dir_set = dir;
+}
+
 const char *cbtship_state_dir(void)
 {
-	const char *dir = getenv(CBTSHIP_STATE_DIR_ENV);
+	const char *dir = state_dir_set ? state_dir_set : getenv(CBTSHIP_STATE_DIR_ENV);
 
 	return dir && *dir ? dir : CBTSHIP_STATE_DIR_DEFAULT;
 }

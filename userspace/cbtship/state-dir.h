@@ -8,8 +8,13 @@
 #define CBTSHIP_STATE_DIR_DEFAULT "/var/lib/cbtship"
 #define CBTSHIP_STATE_DIR_ENV	  "CBTSHIP_STATE_DIR"
 
-/* $CBTSHIP_STATE_DIR, or CBTSHIP_STATE_DIR_DEFAULT when unset or empty. */
+/*
+ * The configuration's state_path once cbtship_state_dir_set() was called;
+ * before, $CBTSHIP_STATE_DIR, or CBTSHIP_STATE_DIR_DEFAULT when unset or
+ * empty (which is also the configuration's default).
+ */
 const char *cbtship_state_dir(void);
+void cbtship_state_dir_set(const char *dir);
 
 /*
  * The default metadata file of the tracked device `name`:

@@ -38,6 +38,7 @@
 #include <unistd.h>
 
 #include "cbtship/backup/backup-open.h"
+#include "cbtship/backup/ceph-backup.h"
 #include "cbtship/backup/context.h"
 #include "cbtship/backup/dirty-chunks.h"
 #include "cbtship/backup/tracked-recovery.h"
@@ -85,7 +86,8 @@ struct create_run {
 	struct catalog_backup *b;
 	struct catalog_backup *parent;
 	struct cbt_manifest *parent_manifest;
-	struct cbt_repository *repo;
+	struct cbt_repository *repo; /* the chunk store, or: */
+	struct cbt_rbd *rbd;	     /* Ceph: the pool of the backup images */
 	/* tracked volumes */
 	struct catalog_snapshot *snapshot; /* --snapshot-id */
 	bool view_made;			   /* ours: removed at the end */
@@ -309,6 +311,38 @@ static int prepare_tracked(struct create_run *run)
 	return 0;
 }
 
+struct newer_ctx {
+	const char *self, *parent;
+	bool seen_parent, failed;
+};
+
+static int find_newer_failed(const struct catalog_backup *b, void *userdata)
+{
+	struct newer_ctx *n = userdata;
+
+	if (strcmp(b->id, n->parent) == 0)
+		n->seen_parent = true;
+	else if (!n->seen_parent && strcmp(b->id, n->self) != 0 &&
+		 b->service == CATALOG_SERVICE_CEPH)
+		n->failed = true;
+	return 0;
+}
+
+/*
+ * Ceph writes in place: a backup made after the parent that did not
+ * complete left its writes in the image, and a map file says nothing of
+ * them (a tracked volume's next map does: the failed run's checkpoint was
+ * aborted).
+ */
+static bool ceph_image_dirty(struct create_run *run)
+{
+	struct newer_ctx n = { .self = run->b->id, .parent = run->parent->id };
+	struct catalog_backup_filter f = { .admin = true, .volume_id = run->src.volume->id };
+
+	(void)catalog_backup_foreach(run->c, &f, find_newer_failed, &n);
+	return n.failed;
+}
+
 static int prepare_untracked(struct create_run *run)
 {
 	uint64_t nr_chunks = (run->src.size + run->b->chunk_size - 1) / run->b->chunk_size;
@@ -331,6 +365,11 @@ static int prepare_untracked(struct create_run *run)
 	}
 	if (run->parent->chunk_size != run->b->chunk_size) {
 		full_read_because(run, "the parent has another chunk size");
+		return 0;
+	}
+	if (run->rbd && ceph_image_dirty(run)) {
+		full_read_because(run, "a backup of it to Ceph after the parent failed after "
+				       "writing to the backup image");
 		return 0;
 	}
 	run->chunk_bits = cbt_chunk_bits_new(nr_chunks);
@@ -429,6 +468,41 @@ static int run_backup(struct create_run *run, struct cbt_backup_progress *prog,
 	r = cbt_index_write(idx, run->repo->store, root, ist);
 	if (r < 0)
 		return run_fail(run, r, "writing the index: %s", cbt_chunk_strerror(r));
+	return 0;
+}
+
+/* Ceph: write the chunks (units) to read into the volume's image, then its snapshot. */
+static int run_ceph(struct create_run *run, struct cbt_backup_progress *prog)
+{
+	_cleanup_(closep) int fd = -1;
+	_cleanup_(freep) char *snap = NULL;
+	char err[1024];
+	int r;
+
+	fd = open(run->read_path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return run_fail(run, -errno, "%s: %s", run->read_path, strerror(errno));
+	{
+		struct cbt_ceph_backup cb = {
+			.rbd = run->rbd,
+			.volume_id = run->src.volume->id,
+			.backup_id = run->b->id,
+			.fd = fd,
+			.source = run->read_path,
+			.size = run->src.size,
+			.unit = run->b->chunk_size,
+			.bits = run->chunk_bits,
+			.tick = create_tick,
+			.userdata = run,
+		};
+
+		r = cbt_ceph_backup_run(&cb, prog, &snap, err, sizeof(err));
+	}
+	cbtship_progress_done();
+	if (r < 0)
+		return run_fail(run, r, "Ceph pool %s: %s", cbt_rbd_pool(run->rbd), err);
+	cbtship_log("backup %s: snapshot %s in pool %s", run->b->id, snap, cbt_rbd_pool(run->rbd));
+	run->b->finished_at = catalog_now();
 	return 0;
 }
 
@@ -567,6 +641,29 @@ static void print_result(struct create_run *run, const struct cbt_backup_progres
 		fprintf(stderr, "read everything because %s\n", run->full_reason);
 }
 
+/* backup_sha_block_size_bytes, CBT_CHUNK_SIZE_DEFAULT unless configured. */
+static uint32_t default_chunk_size(void)
+{
+	uint64_t size = cbtship_config()->backup_sha_block_size_bytes;
+
+	return size ? (uint32_t)size : CBT_CHUNK_SIZE_DEFAULT;
+}
+
+/* The catalog's name for a backup_driver. */
+static enum catalog_service driver_service(enum cbt_backup_driver d)
+{
+	switch (d) {
+	case CBT_BACKUP_DRIVER_SWIFT:
+		return CATALOG_SERVICE_SWIFT;
+	case CBT_BACKUP_DRIVER_CEPH:
+		return CATALOG_SERVICE_CEPH;
+	case CBT_BACKUP_DRIVER_NFS:
+		return CATALOG_SERVICE_NFS;
+	default:
+		return CATALOG_SERVICE_POSIX;
+	}
+}
+
 static int create(const struct create_opts *o)
 {
 	_cleanup_(catalog_freep) struct catalog *c = NULL;
@@ -577,6 +674,7 @@ static int create(const struct create_opts *o)
 	struct cbt_index_stats ist = { 0 };
 	struct cbt_chunk_id root;
 	const char *container = o->container;
+	enum catalog_service service = driver_service(cbtship_config()->backup_driver);
 	char *err = NULL;
 	int r;
 
@@ -584,7 +682,7 @@ static int create(const struct create_opts *o)
 		return EXIT_FAILURE;
 	run.c = c;
 	r = cbt_volume_source_resolve(c, o->volume, cbtship_project(),
-				      o->chunk_size ? o->chunk_size : CBT_CHUNK_SIZE_DEFAULT,
+				      o->chunk_size ? o->chunk_size : default_chunk_size(),
 				      CBT_SOURCE_ADD, &run.src, &err);
 	if (r < 0) {
 		fprintf(stderr, "cbtship backup-create: %s\n", err ? err : strerror(-r));
@@ -645,9 +743,19 @@ static int create(const struct create_opts *o)
 			goto fail_early;
 		}
 		container = run.parent->container;
+		service = run.parent->service;
 	}
-	r = cbt_repository_open(CATALOG_SERVICE_POSIX, container, CBT_REPOSITORY_CREATE, &run.repo,
-				&err);
+	if (service == CATALOG_SERVICE_CEPH) {
+		r = cbt_ceph_connect(container, &run.rbd, &err);
+		if (r < 0) {
+			fprintf(stderr, "cbtship backup-create: Ceph: %s\n",
+				err ? err : strerror(-r));
+			free(err);
+			goto fail_early;
+		}
+		goto record;
+	}
+	r = cbt_repository_open(service, container, CBT_REPOSITORY_CREATE, &run.repo, &err);
 	if (r < 0) {
 		fprintf(stderr, "cbtship backup-create: %s\n", err ? err : strerror(-r));
 		free(err);
@@ -671,6 +779,7 @@ static int create(const struct create_opts *o)
 		goto fail_early;
 	}
 
+record:
 	/* The record: creating, quota reserved. */
 	record.project = (char *)cbtship_project();
 	snprintf(record.volume_id, sizeof(record.volume_id), "%s", run.src.volume->id);
@@ -679,13 +788,18 @@ static int create(const struct create_opts *o)
 	if (run.parent)
 		snprintf(record.parent_id, sizeof(record.parent_id), "%s", run.parent->id);
 	record.is_incremental = run.parent != NULL;
-	record.container = run.repo->container;
-	record.service = run.repo->service;
+	record.container = run.rbd ? (char *)cbt_rbd_pool(run.rbd) : run.repo->container;
+	record.service = service;
 	record.volume_size = run.src.size;
 	record.snapshot_id = run.snapshot ? run.snapshot->id : NULL;
 	record.chunk_size = o->chunk_size ? o->chunk_size : run.src.volume->chunk_size;
 	if (!record.chunk_size)
-		record.chunk_size = CBT_CHUNK_SIZE_DEFAULT;
+		record.chunk_size = default_chunk_size();
+	/* Ceph writes in place: the unit is the tracking block, or 4 KiB (a map file). */
+	if (run.rbd)
+		record.chunk_size = run.src.tracked && run.src.volume->block_size
+					    ? run.src.volume->block_size
+					    : 4096;
 	r = catalog_backup_create(c, &record);
 	if (r < 0) {
 		fprintf(stderr, "cbtship backup-create: %s\n", catalog_error(c));
@@ -703,9 +817,11 @@ static int create(const struct create_opts *o)
 		    run.parent ? ", incremental on " : ", full", run.parent ? run.parent->id : "");
 
 	r = run.src.tracked ? prepare_tracked(&run) : prepare_untracked(&run);
-	if (r >= 0)
+	if (r >= 0 && run.rbd)
+		r = run_ceph(&run, &prog);
+	else if (r >= 0)
 		r = run_backup(&run, &prog, &ist, &root);
-	if (r >= 0)
+	if (r >= 0 && !run.rbd)
 		r = write_manifest(&run, &prog, &ist, &root);
 	if (r >= 0) {
 		b->bytes_read = prog.bytes_read;
@@ -713,7 +829,7 @@ static int create(const struct create_opts *o)
 		b->chunks_total = (run.src.size + b->chunk_size - 1) / b->chunk_size;
 		b->chunks_new = prog.chunks_new;
 		b->chunks_zero = prog.chunks_zero;
-		b->object_count = prog.chunks_new + ist.pages_written;
+		b->object_count = run.rbd ? 1 : prog.chunks_new + ist.pages_written;
 		r = catalog_backup_update(c, b);
 		if (r >= 0)
 			r = catalog_backup_set_status(c, b->id, CATALOG_BACKUP_AVAILABLE, 0, NULL);
@@ -768,6 +884,7 @@ out:
 	catalog_snapshot_free(run.snapshot);
 	cbt_manifest_free(run.parent_manifest);
 	cbt_repository_free(run.repo);
+	cbt_rbd_free(run.rbd);
 	free(run.chunk_bits);
 	return r;
 }
@@ -780,6 +897,7 @@ int cbtship_backup_create(int argc, char **argv)
 		{ "incremental", no_argument, NULL, 'i' },
 		{ "force", no_argument, NULL, 'F' },
 		{ "snapshot-id", required_argument, NULL, 's' },
+		{ "backup-driver", required_argument, NULL, 'B' },
 		{ "container", required_argument, NULL, 'c' },
 		{ "dirty-map", required_argument, NULL, 'm' },
 		{ "chunk-size", required_argument, NULL, 'C' },
@@ -791,12 +909,17 @@ int cbtship_backup_create(int argc, char **argv)
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
-	struct create_opts o = { .compression = CBT_COMPRESS_DEFAULT };
+	const struct cbt_config *cfg = cbtship_config();
+	struct create_opts o = { .compression = cfg->backup_compression_algorithm };
 	long cores = sysconf(_SC_NPROCESSORS_ONLN);
 	uint64_t size;
 	int opt;
 
-	o.workers = cores > 0 ? (unsigned)(cores > 64 ? 64 : cores) : 1;
+	o.workers = cfg->backup_workers > 0 ? (unsigned)cfg->backup_workers
+		    : cores > 0		    ? (unsigned)cores
+					    : 1;
+	if (o.workers > 64)
+		o.workers = 64;
 	optind = 1;
 	while ((opt = getopt_long(argc, argv, "h", options, NULL)) != -1) {
 		switch (opt) {
@@ -815,6 +938,18 @@ int cbtship_backup_create(int argc, char **argv)
 		case 's':
 			o.snapshot_id = optarg;
 			break;
+		case 'B': {
+			char *err = NULL;
+
+			if (cbt_config_set(cbtship_config_mutable(), "backup_driver", optarg,
+					   "--backup-driver", &err) < 0) {
+				fprintf(stderr, "cbtship backup-create: %s\n",
+					err ? err : "bad --backup-driver");
+				free(err);
+				return CBTSHIP_EXIT_USAGE;
+			}
+			break;
+		}
 		case 'c':
 			o.container = optarg;
 			break;

@@ -25,6 +25,7 @@
 #include <unistd.h>
 
 #include "cbtship/backup/backup-open.h"
+#include "cbtship/backup/ceph-backup.h"
 #include "cbtship/backup/context.h"
 #include "cbtship/backup/gc.h"
 #include "cbtship/commands.h"
@@ -54,6 +55,37 @@ static int wait_for_owner(struct catalog *c, const char *id)
 		nanosleep(&(struct timespec){ .tv_nsec = 100 * 1000 * 1000 }, NULL);
 	}
 	return -ETIMEDOUT;
+}
+
+/* Ceph: the backup's snapshot goes, and the image with the last one. */
+static int delete_ceph(struct catalog *c, const struct catalog_backup *b)
+{
+	_cleanup_(cbt_rbd_freep) struct cbt_rbd *rbd = NULL;
+	char err[1024], *msg = NULL;
+	int r;
+
+	r = cbt_ceph_connect(b->container, &rbd, &msg);
+	if (r < 0) {
+		snprintf(err, sizeof(err), "Ceph pool %s: %s", b->container,
+			 msg ? msg : strerror(-r));
+		free(msg);
+	} else
+		r = cbt_ceph_delete(rbd, b->volume_id, b->id, err, sizeof(err));
+	if (r < 0) {
+		fprintf(stderr, "cbtship backup-delete: backup %s: %s\n", b->id, err);
+		(void)catalog_backup_set_status(c, b->id, CATALOG_BACKUP_ERROR_DELETING, 0, err);
+		cbtship_log("delete %s: failed: %s", b->id, err);
+		return r;
+	}
+	r = catalog_backup_delete(c, b->id);
+	if (r < 0) {
+		fprintf(stderr, "cbtship backup-delete: %s\n", catalog_error(c));
+		return r;
+	}
+	cbtship_log("delete %s: done, its snapshot removed from pool %s", b->id, b->container);
+	fprintf(stderr, "deleted backup %s: its snapshot was removed from Ceph pool %s\n", b->id,
+		b->container);
+	return 0;
 }
 
 static int delete_one(struct catalog *c, const char *word, bool force)
@@ -100,6 +132,8 @@ static int delete_one(struct catalog *c, const char *word, bool force)
 		cbtship_log("delete %s: cancelled the running backup", b->id);
 	}
 
+	if (b->service == CATALOG_SERVICE_CEPH)
+		return delete_ceph(c, b);
 	r = cbtship_backup_repository("backup-delete", b, &repo);
 	if (r < 0) {
 		(void)catalog_backup_set_status(c, b->id, CATALOG_BACKUP_ERROR_DELETING, 0,

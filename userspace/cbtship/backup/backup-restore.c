@@ -16,6 +16,7 @@
 #include <unistd.h>
 
 #include "cbtship/backup/backup-open.h"
+#include "cbtship/backup/ceph-backup.h"
 #include "cbtship/backup/context.h"
 #include "cbtship/backup/volume-source.h"
 #include "cbtship/commands.h"
@@ -174,6 +175,7 @@ int cbtship_backup_restore(int argc, char **argv)
 	_cleanup_(catalog_freep) struct catalog *c = NULL;
 	_cleanup_(catalog_backup_freep) struct catalog_backup *b = NULL;
 	_cleanup_(cbt_repository_freep) struct cbt_repository *repo = NULL;
+	_cleanup_(cbt_rbd_freep) struct cbt_rbd *rbd = NULL;
 	_cleanup_(cbt_manifest_freep) struct cbt_manifest *m = NULL;
 	_cleanup_(cbt_index_freep) struct cbt_index *idx = NULL;
 	_cleanup_(closep) int fd = -1;
@@ -232,11 +234,29 @@ int cbtship_backup_restore(int argc, char **argv)
 			catalog_backup_status_to_string(b->status));
 		return EXIT_FAILURE;
 	}
-	if (cbtship_backup_repository("backup-restore", b, &repo) < 0)
-		return EXIT_FAILURE;
-	/* Check the manifest and index before touching the destination. */
-	if (cbtship_backup_open_index("backup-restore", b, repo, &m, &idx) < 0)
-		return EXIT_FAILURE;
+	if (b->service == CATALOG_SERVICE_CEPH) {
+		_cleanup_(freep) char *snap = NULL;
+		char *msg = NULL;
+
+		/* Connect and find the snapshot before touching the destination. */
+		r = cbt_ceph_connect(b->container, &rbd, &msg);
+		if (r >= 0)
+			r = cbt_rbd_snap_find(rbd, b->volume_id, b->id, &snap, &msg);
+		if (r < 0) {
+			fprintf(stderr, "cbtship backup-restore: backup %s: Ceph pool %s: %s\n",
+				b->id, b->container,
+				r == -ENOENT ? "its snapshot is missing from the backup image"
+					     : (msg ? msg : strerror(-r)));
+			free(msg);
+			return EXIT_FAILURE;
+		}
+	} else {
+		if (cbtship_backup_repository("backup-restore", b, &repo) < 0)
+			return EXIT_FAILURE;
+		/* Check the manifest and index before touching the destination. */
+		if (cbtship_backup_open_index("backup-restore", b, repo, &m, &idx) < 0)
+			return EXIT_FAILURE;
+	}
 	fd = open_destination(c, volume, b, force, path, sizeof(path), &is_new);
 	if (fd < 0)
 		return EXIT_FAILURE;
@@ -255,7 +275,10 @@ int cbtship_backup_restore(int argc, char **argv)
 	t.backup_id = b->id;
 	t.start = t.last_heartbeat = cbtship_seconds();
 	t.size = b->volume_size;
-	{
+	if (rbd) {
+		r = cbt_ceph_restore_run(rbd, b->volume_id, b->id, fd, is_new, b->volume_size,
+					 restore_tick, &t, &prog, err, sizeof(err));
+	} else {
 		struct cbt_restore_pipeline_config cfg = {
 			.fd = fd,
 			.destination = path,

@@ -9,6 +9,7 @@
 #include <unistd.h>
 
 #include "cbtship/backup/backup-open.h"
+#include "cbtship/backup/ceph-backup.h"
 #include "cbtship/backup/context.h"
 #include "cbtship/commands.h"
 #include "cbtship/output.h"
@@ -42,6 +43,43 @@ static int verify_tick(void *userdata, const struct cbt_restore_progress *p)
 	cbtship_progress("verify", p->objects_read + p->chunks_missing + p->chunks_corrupt,
 			 p->objects_todo, cbtship_seconds() - v->start);
 	return 0;
+}
+
+/*
+ * Ceph keeps no content hash of ours: read every extent of the backup's
+ * snapshot back (the cluster checks its own replicas and checksums).
+ */
+static int verify_ceph(const struct catalog_backup *b, enum cbtship_format format)
+{
+	_cleanup_(cbt_rbd_freep) struct cbt_rbd *rbd = NULL;
+	struct cbt_restore_progress prog = { 0 };
+	char err[1024], *msg = NULL;
+	int r;
+
+	r = cbt_ceph_connect(b->container, &rbd, &msg);
+	if (r < 0) {
+		snprintf(err, sizeof(err), "Ceph pool %s: %s", b->container,
+			 msg ? msg : strerror(-r));
+		free(msg);
+	} else
+		r = cbt_ceph_restore_run(rbd, b->volume_id, b->id, -1, true, b->volume_size, NULL,
+					 NULL, &prog, err, sizeof(err));
+	cbtship_log("verify %s: %s", b->id, r < 0 ? err : "every extent of its snapshot read");
+	if (format == CBTSHIP_FORMAT_JSON) {
+		_cleanup_(json_decrefp) json_t *o = json_pack(
+			"{s:s, s:b, s:o, s:o, s:s?}", "backup_id", b->id, "ok", r >= 0,
+			"extents_read", cbtship_json_u64(prog.objects_read), "bytes_read",
+			cbtship_json_u64(prog.bytes_fetched), "problem", r < 0 ? err : NULL);
+
+		if (!o || cbtship_json_print(o) < 0)
+			return EXIT_FAILURE;
+	} else if (r < 0)
+		printf("backup %s: DAMAGED: %s\n", b->id, err);
+	else
+		printf("backup %s: %" PRIu64 " extents, %" PRIu64
+		       " bytes of its Ceph snapshot read back: ok\n",
+		       b->id, prog.objects_read, prog.bytes_fetched);
+	return r < 0 ? EXIT_FAILURE : EXIT_SUCCESS;
 }
 
 int cbtship_backup_verify(int argc, char **argv)
@@ -96,6 +134,8 @@ int cbtship_backup_verify(int argc, char **argv)
 		return EXIT_FAILURE;
 	if (cbtship_backup_lookup("backup-verify", c, argv[optind], &b) < 0)
 		return EXIT_FAILURE;
+	if (b->service == CATALOG_SERVICE_CEPH)
+		return verify_ceph(b, format);
 	if (cbtship_backup_repository("backup-verify", b, &repo) < 0)
 		return EXIT_FAILURE;
 	if (cbtship_backup_open_index("backup-verify", b, repo, &m, &idx) < 0)

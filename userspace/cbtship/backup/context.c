@@ -11,13 +11,36 @@
 #include "cbtship/backup/context.h"
 #include "cbtship/state-dir.h"
 
+static struct cbt_config *config;
+
+void cbtship_config_set(struct cbt_config *c)
+{
+	cbt_config_free(config);
+	config = c;
+}
+
+struct cbt_config *cbtship_config_mutable(void)
+{
+	if (!config && cbt_config_new(&config) < 0)
+		config = NULL;
+	return config;
+}
+
+const struct cbt_config *cbtship_config(void)
+{
+	return cbtship_config_mutable();
+}
+
 int cbtship_catalog_open(const char *command, struct catalog **ret)
 {
+	const struct cbt_config *cfg = cbtship_config();
 	const char *path = getenv(CBTSHIP_CATALOG_ENV);
 	char buf[PATH_MAX];
 	char *err = NULL;
 	int r;
 
+	if ((!path || !*path) && cfg && cfg->catalog)
+		path = cfg->catalog;
 	if (!path || !*path) {
 		snprintf(buf, sizeof(buf), "%s/catalog.db", cbtship_state_dir());
 		path = buf;
@@ -29,14 +52,37 @@ int cbtship_catalog_open(const char *command, struct catalog **ret)
 		free(err);
 		return r;
 	}
-	/* Until quotas are configured (quota-update), no limit applies. */
-	catalog_quota_set_defaults(*ret, CATALOG_UNLIMITED, CATALOG_UNLIMITED);
+	/*
+	 * Projects without limits of their own (quota-update) get the
+	 * configuration's quota_backups and quota_backup_gigabytes when it
+	 * sets them, and no limit otherwise.
+	 */
+	catalog_quota_set_defaults(
+		*ret,
+		cfg && strncmp(cbt_config_origin(cfg, "quota_backups"), "default", 7) != 0
+			? cfg->quota_backups
+			: CATALOG_UNLIMITED,
+		cfg && strncmp(cbt_config_origin(cfg, "quota_backup_gigabytes"), "default", 7) != 0
+			? cfg->quota_backup_gigabytes
+			: CATALOG_UNLIMITED);
+	if (cfg && cfg->host && catalog_set_host(*ret, cfg->host) < 0) {
+		fprintf(stderr, "cbtship %s: %s\n", command, catalog_error(*ret));
+		*ret = catalog_free(*ret);
+		return -EINVAL;
+	}
 	return 0;
+}
+
+static const char *project_set;
+
+void cbtship_project_set(const char *project)
+{
+	project_set = project;
 }
 
 const char *cbtship_project(void)
 {
-	const char *p = getenv(CBTSHIP_PROJECT_ENV);
+	const char *p = project_set ? project_set : getenv(CBTSHIP_PROJECT_ENV);
 
 	return p && *p ? p : CBTSHIP_PROJECT_DEFAULT;
 }

@@ -12,12 +12,28 @@
 #include <stdint.h>
 
 #include "cbtship/catalog/catalog.h"
+#include "cbtship/config/config.h"
 
 #define CBTSHIP_CATALOG_ENV	"CBTSHIP_CATALOG"
 #define CBTSHIP_PROJECT_ENV	"OS_PROJECT_NAME"
 #define CBTSHIP_PROJECT_DEFAULT "admin"
 
-/* Open the catalog; on failure print why (prefixed by command) and return < 0. */
+/*
+ * The configuration main() loaded (cbtship_config_set()), or the built-in
+ * defaults when none was (NULL only if even those cannot be allocated).
+ */
+const struct cbt_config *cbtship_config(void);
+void cbtship_config_set(struct cbt_config *config);
+/* The same, to change an option for this run (a command-line override). */
+struct cbt_config *cbtship_config_mutable(void);
+
+/* The project: --os-project-name, else $OS_PROJECT_NAME, else "admin". */
+void cbtship_project_set(const char *project);
+
+/*
+ * Open the catalog ($CBTSHIP_CATALOG, else the configuration's catalog);
+ * on failure print why (prefixed by command) and return < 0.
+ */
 int cbtship_catalog_open(const char *command, struct catalog **ret);
 
 const char *cbtship_project(void);

@@ -5,14 +5,18 @@
  * for index pages), and the container's lock.
  *
  * A container is where cinder's `--container` points: for the POSIX
- * target an absolute directory, or a name under the state directory's
- * backup/ directory (default CBT_REPOSITORY_DEFAULT_CONTAINER).
+ * service an absolute directory, or a name under backup_posix_path
+ * (default $state_path/backup); for NFS a name in the mounted
+ * backup_share; for Swift a Swift container. The default is the
+ * configuration's backup_container (backup_swift_container for Swift),
+ * CBT_REPOSITORY_DEFAULT_CONTAINER unless set.
  *
  * The lock keeps garbage collection from removing a chunk that a running
  * backup has just found present and referenced: backups hold it shared
- * for their whole run, deletes take it exclusive. For the POSIX target it
- * is flock() on <container>/.lock (NFS maps that to POSIX locks, so it
- * also holds between hosts sharing a share).
+ * for their whole run, deletes take it exclusive. For POSIX and NFS it is
+ * flock() on <container>/.lock (NFS maps that to POSIX locks, so it also
+ * holds between hosts sharing a share); for Swift a lock file in this
+ * host's state directory, so it does not hold between hosts.
  */
 #ifndef CBTSHIP_BACKUP_REPOSITORY_H
 #define CBTSHIP_BACKUP_REPOSITORY_H
@@ -33,7 +37,7 @@ struct cbt_repository {
 	struct cbt_compressor *compressor; /* zstd, for index pages */
 	enum catalog_service service;
 	char *container; /* as recorded in the catalog and manifests */
-	char *path;	 /* POSIX: the directory */
+	char *path;	 /* POSIX, NFS: the directory; NULL otherwise */
 	int lock_fd;
 };
 

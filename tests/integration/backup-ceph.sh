@@ -1,0 +1,146 @@
+#!/usr/bin/env bash
+# Requires: ceph-mon, ceph-osd, ceph-common (rbd), jq, build/bin/cbtship,
+# build/bin/cbt-chunk-bench. cbtship's backups to a real single-node Ceph on
+# 127.0.0.1 (scripts/lib/ceph-server.sh), selected by the configuration
+# file (backup_driver = ceph): a full backup and incrementals of an image
+# file (a dirty map) into one backup image per volume, one RBD snapshot per
+# backup; an incremental writes only the dirty extents (rbd diff between
+# the snapshots); every backup restores byte for byte, to a new file and
+# over an existing one; verify; deletes in a random order remove the
+# snapshots and, with the last, the image; the OSD stopped mid-backup fails
+# the backup cleanly (error, nothing available, within the timeout) and
+# the next backup after the cluster is back reads everything, since the
+# failed one wrote to the image.
+set -euo pipefail
+. "$(dirname "$0")/../lib/vm-test.sh"
+cd "$CBT_REPO"
+. scripts/lib/ceph-server.sh
+
+for tool in build/bin/cbtship build/bin/cbt-chunk-bench; do
+	[ -x $tool ] || { echo "SKIP: $tool is not built (make)"; exit 77; }
+done
+if ! missing=$(ceph_server_available); then
+	echo "SKIP: Ceph is not installed: $missing (scripts/setup)"
+	exit 77
+fi
+command -v jq >/dev/null || { echo "SKIP: jq is not installed"; exit 77; }
+
+PATH=$CBT_REPO/build/bin:$PATH
+tmp=$(vm_test_tmpdir)
+export CBTSHIP_STATE_DIR=$tmp/state
+on_exit() {
+	local rc=$?
+	ceph_server_stop
+	if [ $rc -ne 0 ]; then
+		echo "--- cbtship log" >&2
+		tail -n 20 "$CBTSHIP_STATE_DIR/log/cbtship.log" >&2 || true
+		echo "(kept $tmp)" >&2
+	else
+		rm -rf "$tmp"
+	fi
+	exit $rc
+}
+trap on_exit EXIT
+
+ceph_server_start "$tmp/ceph"
+cat >"$tmp/cbtship.conf" <<EOF
+[DEFAULT]
+backup_driver = ceph
+backup_ceph_conf = $CEPH_CONF
+backup_ceph_user = admin
+backup_ceph_pool = backups
+rados_connect_timeout = 5
+EOF
+export CBTSHIP_CONFIG=$tmp/cbtship.conf
+
+field() { jq -r ".$2" "$1"; }
+restored_equals() { # BACKUP FILE
+	local img rc
+	img=$(cbtship backup-restore "$1" 2>/dev/null)
+	cmp "$img" "$2"
+	rc=$?
+	rm -f "$img"
+	return $rc
+}
+available() { cbtship backup-list --format json | jq '[.[] | select(.status == "available")] | length'; }
+snaps() { rbd_cmd snap ls "backups/volume-$vol.backup.base" --format json | jq length; }
+map_bytes() { awk '!/^#/ && NF >= 2 { s += $2 } END { print s + 0 }' "$1"; }
+
+img=$tmp/vol.img
+cbt-chunk-bench make-image --image "$img" --size 48M --seed 9 >/dev/null
+cp --sparse=always "$img" "$tmp/v0"
+
+check "full backup to Ceph" bash -c "cbtship backup-create --format json '$img' >'$tmp/b0.json'"
+b0=$(field "$tmp/b0.json" id)
+vol=$(field "$tmp/b0.json" volume_id)
+check "  the record says ceph, pool backups" \
+	test "$(cbtship backup-show --format json "$b0" | jq -r '.service + " " + .container')" = "ceph backups"
+check "  one backup image for the volume" \
+	bash -c "timeout 20 rbd ls backups | grep -qx 'volume-$vol.backup.base'"
+check "  with one snapshot, named after the backup" \
+	bash -c "timeout 20 rbd ls -l backups | grep -q 'volume-$vol.backup.base@backup.$b0.snap.'"
+
+ids=("$b0")
+copies=("$tmp/v0")
+for i in 1 2; do
+	cbt-chunk-bench mutate --image "$img" --dirty-out "$tmp/map$i" --per-mille 20 --run-blocks 4 \
+		--seed $((10 + i)) >/dev/null
+	cp --sparse=always "$img" "$tmp/v$i"
+	check "incremental $i" \
+		bash -c "cbtship backup-create --incremental --dirty-map '$tmp/map$i' --format json '$img' >'$tmp/b$i.json'"
+	id=$(field "$tmp/b$i.json" id)
+	check "  it wrote only the dirty extents ($(field "$tmp/b$i.json" bytes_stored) of $(map_bytes "$tmp/map$i") dirty bytes)" \
+		test "$(field "$tmp/b$i.json" bytes_stored)" -le "$(map_bytes "$tmp/map$i")"
+	check "  and read only those" test "$(field "$tmp/b$i.json" bytes_read)" = "$(map_bytes "$tmp/map$i")"
+	prev=$(rbd_cmd snap ls "backups/volume-$vol.backup.base" --format json | jq -r '.[-2].name')
+	cur=$(rbd_cmd snap ls "backups/volume-$vol.backup.base" --format json | jq -r '.[-1].name')
+	changed=$(rbd_cmd diff --from-snap "$prev" "backups/volume-$vol.backup.base@$cur" --format json |
+		jq '[.[].length] | add // 0')
+	check "  rbd diff between the snapshots: $changed bytes, within the dirty extents' objects" \
+		test "$changed" -le $(($(map_bytes "$tmp/map$i") + 4 * (4 << 20)))
+	ids+=("$id")
+	copies+=("$tmp/v$i")
+done
+check "three snapshots" test "$(snaps)" = 3
+for i in 0 1 2; do
+	check "backup $i restores to a new file" restored_equals "${ids[$i]}" "${copies[$i]}"
+done
+head -c $((48 << 20)) /dev/urandom >"$tmp/over.img"
+check "backup 0 restores over an existing file of garbage" \
+	cbtship backup-restore --volume "$tmp/over.img" "${ids[0]}"
+check "  identical" cmp "$tmp/over.img" "$tmp/v0"
+check "verify" cbtship backup-verify "${ids[1]}"
+
+# The OSD stopped in the middle of a backup.
+cbt-chunk-bench mutate --image "$img" --dirty-out "$tmp/map3" --per-mille 100 --run-blocks 16 \
+	--seed 20 >/dev/null
+ceph_server_stop_osd
+start=$SECONDS
+rc=0
+cbtship backup-create --incremental --dirty-map "$tmp/map3" "$img" >/dev/null 2>"$tmp/b3.err" || rc=$?
+cat "$tmp/b3.err"
+check "a backup with the OSD down fails (exit $rc) within the timeout ($((SECONDS - start)) s)" \
+	test $rc -ne 0 -a $((SECONDS - start)) -lt 90
+check "  naming the cluster's silence" grep -q -i 'ceph\|timed out' "$tmp/b3.err"
+check "  nothing new available" test "$(available)" = 3
+ceph_server_start_osd
+check "the next backup works" \
+	bash -c "cbtship backup-create --incremental --dirty-map '$tmp/map3' --format json '$img' >'$tmp/b3.json'"
+cp --sparse=always "$img" "$tmp/v3"
+ids+=("$(field "$tmp/b3.json" id)")
+copies+=("$tmp/v3")
+check "  reading everything: the failed one wrote to the image" \
+	test "$(field "$tmp/b3.json" full_read)" = true
+check "  and restores" restored_equals "${ids[3]}" "$tmp/v3"
+
+# Deletes in a random order; the rest still restore; the image goes last.
+mapfile -t order < <(seq 0 3 | shuf)
+left=("${order[@]}")
+for i in "${order[@]}"; do
+	check "delete backup $i" cbtship backup-delete "${ids[$i]}"
+	left=("${left[@]:1}")
+	for j in "${left[@]}"; do
+		check "  backup $j still restores" restored_equals "${ids[$j]}" "${copies[$j]}"
+	done
+done
+check "the backup image is gone" bash -c "! rbd ls backups | grep -q 'volume-$vol'"

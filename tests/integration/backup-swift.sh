@@ -1,0 +1,173 @@
+#!/usr/bin/env bash
+# Requires: swift (proxy, object, container, account servers), python3-swift,
+# memcached, jq, build/bin/cbtship, build/bin/cbt-chunk-bench. cbtship's
+# backups to a real Swift on 127.0.0.1, selected by the configuration file
+# (backup_driver = swift, TempAuth): full and incremental (a dirty map) of an
+# image file, restores compared byte for byte, verify, the objects in the
+# container, deletes in any order with garbage collection; a server killed
+# mid-backup (the backup fails cleanly: state error, nothing available, and
+# the next backup works once it is back); the object server answering 503 for
+# a while (retried, the backup succeeds); a wrong key (a clear error, no
+# secret in any message, nothing available); a config file holding the key
+# that others may read is refused.
+set -euo pipefail
+. "$(dirname "$0")/../lib/vm-test.sh"
+cd "$CBT_REPO"
+. scripts/lib/swift-server.sh
+
+for tool in build/bin/cbtship build/bin/cbt-chunk-bench; do
+	[ -x $tool ] || { echo "SKIP: $tool is not built (make)"; exit 77; }
+done
+if ! missing=$(swift_server_available); then
+	echo "SKIP: Swift is not installed: $missing (scripts/setup)"
+	exit 77
+fi
+command -v jq >/dev/null || { echo "SKIP: jq is not installed"; exit 77; }
+
+PATH=$CBT_REPO/build/bin:$PATH
+tmp=$(vm_test_tmpdir)
+export CBTSHIP_STATE_DIR=$tmp/state
+on_exit() {
+	local rc=$?
+	swift_server_stop
+	if [ $rc -ne 0 ]; then
+		echo "--- cbtship log" >&2
+		tail -n 20 "$CBTSHIP_STATE_DIR/log/cbtship.log" >&2 || true
+		echo "(kept $tmp)" >&2
+	else
+		rm -rf "$tmp"
+	fi
+	exit $rc
+}
+trap on_exit EXIT
+
+swift_server_start "$tmp/swift"
+echo "Swift at $SWIFT_PROXY_URL"
+
+write_conf() { # write_conf FILE KEY
+	cat >"$1" <<EOF
+[DEFAULT]
+backup_driver = swift
+backup_swift_auth_url = $SWIFT_AUTH_URL
+backup_swift_auth_version = 1
+backup_swift_user = $SWIFT_USER
+backup_swift_key = $2
+backup_swift_container = cbt-backups
+backup_swift_retry_attempts = 4
+backup_swift_retry_backoff = 1
+EOF
+	chmod 600 "$1"
+}
+conf=$tmp/cbtship.conf
+write_conf "$conf" "$SWIFT_KEY"
+export CBTSHIP_CONFIG=$conf
+
+field() { jq -r ".$2" "$1"; }
+token() {
+	curl -s -D - -o /dev/null -H "X-Auth-User: $SWIFT_USER" -H "X-Auth-Key: $SWIFT_KEY" \
+		"$SWIFT_AUTH_URL" | tr -d '\r' | awk -F': ' 'tolower($1) == "x-auth-token" { print $2 }'
+}
+objects() { # the objects of the container, counted through the Swift API
+	curl -s -H "X-Auth-Token: $(token)" "$SWIFT_ACCOUNT_URL/cbt-backups?format=json&limit=10000" |
+		jq length
+}
+restored_equals() { # BACKUP FILE
+	local img rc
+	img=$(cbtship backup-restore "$1" 2>/dev/null)
+	cmp "$img" "$2"
+	rc=$?
+	rm -f "$img"
+	return $rc
+}
+available() { cbtship backup-list --format json | jq '[.[] | select(.status == "available")] | length'; }
+
+img=$tmp/vol.img
+cbt-chunk-bench make-image --image "$img" --size 48M --seed 5 >/dev/null
+cp --sparse=always "$img" "$tmp/v0"
+
+# ------------------------------------------------------------ config
+chmod 644 "$conf"
+refuse "a config file holding the key that others may read is refused" cbtship config-show
+check "  the message names the file and its mode" \
+	bash -c "cbtship config-show 2>&1 | grep -q '$conf' "
+chmod 600 "$conf"
+check "config-show masks the key" bash -c "cbtship config-show | grep -q 'backup_swift_key = \*\*\*'"
+check "  and never prints it" bash -c "! cbtship config-show --format json | grep -q '$SWIFT_KEY'"
+
+# ------------------------------------------------------------ full, incremental
+check "full backup to Swift" bash -c "cbtship backup-create --format json '$img' >'$tmp/b0.json'"
+b0=$(field "$tmp/b0.json" id)
+check "  the record says swift, container cbt-backups" \
+	test "$(cbtship backup-show --format json "$b0" | jq -r '.service + " " + .container')" = "swift cbt-backups"
+n0=$(objects)
+check "  its objects are in the Swift container ($n0)" test "$n0" -gt 10
+cbt-chunk-bench mutate --image "$img" --dirty-out "$tmp/map1" --per-mille 20 --run-blocks 8 \
+	--seed 6 >/dev/null
+cp --sparse=always "$img" "$tmp/v1"
+check "incremental with a dirty map" \
+	bash -c "cbtship backup-create --incremental --dirty-map '$tmp/map1' --format json '$img' >'$tmp/b1.json'"
+b1=$(field "$tmp/b1.json" id)
+check "  read only the changed chunks ($(field "$tmp/b1.json" bytes_read) bytes)" \
+	test "$(field "$tmp/b1.json" bytes_read)" -lt $((8 << 20))
+check "restore the full backup" restored_equals "$b0" "$tmp/v0"
+check "restore the incremental" restored_equals "$b1" "$tmp/v1"
+check "verify the incremental" cbtship backup-verify "$b1"
+
+# ------------------------------------------------------------ faults
+# The proxy killed mid-backup, longer than the retries last.
+cbt-chunk-bench mutate --image "$img" --dirty-out "$tmp/map2" --per-mille 100 --run-blocks 16 \
+	--seed 7 >/dev/null
+cbtship backup-create --incremental --dirty-map "$tmp/map2" --workers 1 --format json "$img" \
+	>"$tmp/b2.json" 2>"$tmp/b2.err" &
+bpid=$!
+for _ in $(seq 100); do
+	[ "$(cbtship backup-list --format json | jq '[.[] | select(.status == "creating")] | length')" = 1 ] && break
+	sleep 0.1
+done
+swift_server_kill proxy
+rc=0
+wait $bpid || rc=$?
+check "a backup whose server died fails (exit $rc)" test $rc -ne 0
+cat "$tmp/b2.err"
+check "  with a message naming the request" grep -q -i 'swift\|connect\|refused' "$tmp/b2.err"
+failed=$(cbtship backup-list --format json | jq -r '.[] | select(.status == "error") | .id')
+check "  its record is in error" test -n "$failed"
+check "  nothing new is available" test "$(available)" = 2
+swift_server_restart proxy
+check "  it deletes once the server is back" cbtship backup-delete "$failed"
+cp --sparse=always "$img" "$tmp/v2"
+check "the next incremental works" \
+	bash -c "cbtship backup-create --incremental --dirty-map '$tmp/map2' --format json '$img' >'$tmp/b2.json'"
+b2=$(field "$tmp/b2.json" id)
+check "  and restores" restored_equals "$b2" "$tmp/v2"
+
+# The object server away for 3 s: 503s, retried.
+cbt-chunk-bench mutate --image "$img" --dirty-out "$tmp/map3" --per-mille 50 --run-blocks 16 \
+	--seed 8 >/dev/null
+cp --sparse=always "$img" "$tmp/v3"
+swift_server_kill object
+(sleep 3 && swift_server_restart object) &
+rpid=$!
+check "a backup through 503s succeeds (retries)" \
+	bash -c "cbtship backup-create --incremental --dirty-map '$tmp/map3' --format json '$img' >'$tmp/b3.json'"
+wait $rpid
+b3=$(field "$tmp/b3.json" id)
+check "  and restores" restored_equals "$b3" "$tmp/v3"
+check "  the retries are in the log" grep -q 'swift:' "$CBTSHIP_STATE_DIR/log/cbtship.log"
+
+# A wrong key.
+write_conf "$tmp/bad.conf" not-the-key
+rc=0
+CBTSHIP_CONFIG=$tmp/bad.conf cbtship backup-create "$img" >/dev/null 2>"$tmp/bad.err" || rc=$?
+cat "$tmp/bad.err"
+check "a wrong key fails (exit $rc)" test $rc -ne 0
+check "  saying the credentials were refused" grep -q '401' "$tmp/bad.err"
+check "  without the key" bash -c "! grep -q not-the-key '$tmp/bad.err'"
+check "  nothing new is available" test "$(available)" = 4
+check "no secret in the log" bash -c "! grep -q -e '$SWIFT_KEY' -e not-the-key '$CBTSHIP_STATE_DIR/log/cbtship.log'"
+
+# ------------------------------------------------------------ deletes, GC
+for id in "$b2" "$b0" "$b3" "$b1"; do
+	check "delete $id" cbtship backup-delete "$id"
+done
+check "the container is empty" test "$(objects)" = 0
