@@ -4,7 +4,8 @@
 # incremental (given a dirty-map file) backups, restores compared byte for
 # byte, zero chunks left as holes, compression choices, verify, a corrupt
 # chunk, a truncated manifest, deletes in any order with garbage
-# collection, a full target, and a shipper killed mid-backup.
+# collection, a full target (the failed backup removes what it wrote), and
+# a shipper killed mid-backup.
 set -euo pipefail
 . "$(dirname "$0")/../lib/vm-test.sh"
 cd "$CBT_REPO"
@@ -171,5 +172,6 @@ bad=$(cbtship backup-list --format json | jq -r '[.[] | select(.status == "error
 check "  the record is in error with the reason" bash -c \
 	"cbtship backup-show --format json $bad | jq -e '.fail_reason | test(\"space\")'"
 check "  no manifest was written" test "$(find "$full_mnt/manifests" -type f 2>/dev/null | wc -l)" = 0
+check "  the chunks it wrote were removed at once" test "$(objects "$full_mnt")" = 0
 check "deleting it cleans the target" cbtship backup-delete "$bad"
 check "  (no chunk left)" test "$(objects "$full_mnt")" = 0

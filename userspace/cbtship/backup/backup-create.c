@@ -41,6 +41,7 @@
 #include "cbtship/backup/ceph-backup.h"
 #include "cbtship/backup/context.h"
 #include "cbtship/backup/dirty-chunks.h"
+#include "cbtship/backup/gc.h"
 #include "cbtship/backup/tracked-recovery.h"
 #include "cbtship/backup/volume-source.h"
 #include "cbtship/commands.h"
@@ -567,6 +568,42 @@ static int write_manifest(struct create_run *run, const struct cbt_backup_progre
 	return 0;
 }
 
+/*
+ * Remove the objects a failed backup wrote that nothing references: a
+ * collection of the container, when no other backup runs in it (the lock
+ * is free at once); otherwise the next delete's collection removes them.
+ * The store may be what failed: then this fails too, and says so.
+ */
+static void collect_failed(struct create_run *run)
+{
+	struct cbt_gc_stats gs = { 0 };
+	char *err = NULL;
+	int r;
+
+	if (!run->repo)
+		return; /* Ceph: nothing but in-place writes, covered by the next backup */
+	r = cbt_repository_trylock(run->repo, true);
+	if (r == -EWOULDBLOCK) {
+		cbtship_log("backup %s: other backups run in container %s: its objects are "
+			    "collected by a later delete",
+			    run->b->id, run->repo->container);
+		return;
+	}
+	if (r >= 0)
+		r = cbt_repository_collect(run->repo, &gs, &err);
+	if (r < 0) {
+		fprintf(stderr,
+			"cbtship backup-create: warning: the objects of the failed backup stay in "
+			"container %s until a later delete collects them: %s\n",
+			run->repo->container, err ? err : strerror(-r));
+		free(err);
+		return;
+	}
+	cbtship_log("backup %s: removed the %" PRIu64 " chunks and %" PRIu64
+		    " index pages it had written",
+		    run->b->id, gs.chunks_deleted, gs.pages_deleted);
+}
+
 /* Undo what a failed or cancelled run did to the volume and its record. */
 static void run_cleanup_failed(struct create_run *run, int error)
 {
@@ -593,9 +630,12 @@ static void run_cleanup_failed(struct create_run *run, int error)
 		run->checkpoint_taken = false;
 	}
 	if (catalog_backup_get(run->c, run->b->id, &now) == 0 &&
-	    now->status == CATALOG_BACKUP_CREATING)
+	    now->status == CATALOG_BACKUP_CREATING) {
 		(void)catalog_backup_set_status(run->c, run->b->id, CATALOG_BACKUP_ERROR, 0,
 						run->error[0] ? run->error : strerror(-error));
+		/* Not cancelled (the canceller collects then): remove what it wrote. */
+		collect_failed(run);
+	}
 	cbtship_log("backup %s: failed: %s", run->b->id, run->error);
 }
 

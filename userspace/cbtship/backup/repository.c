@@ -222,7 +222,7 @@ static char *lock_path(const struct cbt_repository *repo)
 	return path;
 }
 
-int cbt_repository_lock(struct cbt_repository *repo, bool exclusive)
+static int take_lock(struct cbt_repository *repo, bool exclusive, bool wait)
 {
 	int op = exclusive ? LOCK_EX : LOCK_SH;
 
@@ -237,7 +237,7 @@ int cbt_repository_lock(struct cbt_repository *repo, bool exclusive)
 	}
 	if (flock(repo->lock_fd, op | LOCK_NB) == 0)
 		return 0;
-	if (errno != EWOULDBLOCK)
+	if (errno != EWOULDBLOCK || !wait)
 		return -errno;
 	fprintf(stderr, "cbtship: waiting for %s in container %s to finish\n",
 		exclusive ? "running backups" : "a delete", repo->container);
@@ -245,4 +245,14 @@ int cbt_repository_lock(struct cbt_repository *repo, bool exclusive)
 		if (errno != EINTR)
 			return -errno;
 	return 0;
+}
+
+int cbt_repository_lock(struct cbt_repository *repo, bool exclusive)
+{
+	return take_lock(repo, exclusive, true);
+}
+
+int cbt_repository_trylock(struct cbt_repository *repo, bool exclusive)
+{
+	return take_lock(repo, exclusive, false);
 }

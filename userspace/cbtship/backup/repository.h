@@ -60,5 +60,7 @@ CBT_DEFINE_CLEANUP(struct cbt_repository *, cbt_repository_free, cbt_repository_
  * message on stderr says why when it has to wait). 0 or -errno.
  */
 int cbt_repository_lock(struct cbt_repository *repo, bool exclusive);
+/* The same without waiting: -EWOULDBLOCK when another process holds it. */
+int cbt_repository_trylock(struct cbt_repository *repo, bool exclusive);
 
 #endif

@@ -30,7 +30,10 @@
 extern char **environ;
 
 #define DIR_MODE 0700
-/* How long mount(8) may take before it is killed, and how long its death may take. */
+/*
+ * How long mount(8) may take before it is killed (CBTSHIP_NFS_MOUNT_TIMEOUT,
+ * in seconds, overrides it: tests), and how long its death may take.
+ */
 #define MOUNT_TIMEOUT_MS 60000
 #define KILL_GRACE_MS	 5000
 #define POLL_TICK_MS	 50
@@ -79,7 +82,7 @@ static const char *share_invalid(const char *share)
 		bool zone = false;
 
 		if (!close || close == share + 1 || close[1] != ':')
-			return "an IPv6 address is written [ADDRESS]:/PATH";
+			return "no ']:' after the IPv6 address";
 		for (p = share + 1; p < close; p++) {
 			if (*p == '%' && !zone && p > share + 1 && p + 1 < close)
 				zone = true;
@@ -465,6 +468,21 @@ static void one_line(const char *in, char *out, size_t size)
 	out[n] = '\0';
 }
 
+static int mount_timeout_ms(void)
+{
+	const char *env = getenv("CBTSHIP_NFS_MOUNT_TIMEOUT");
+	char *end;
+	long secs;
+
+	if (!env || !*env)
+		return MOUNT_TIMEOUT_MS;
+	errno = 0;
+	secs = strtol(env, &end, 10);
+	if (errno || *end || secs < 1 || secs > 3600)
+		return MOUNT_TIMEOUT_MS;
+	return (int)secs * 1000;
+}
+
 static bool mount_nfs_installed(void)
 {
 	/* mount(8) runs /sbin/mount.<type>; /usr/sbin is the same on a merged /usr. */
@@ -513,7 +531,7 @@ int cbt_nfs_mount(const char *share, const char *options, const char *mount_poin
 	bool made = false;
 	char *argv[8];
 	size_t argc = 0;
-	int r, status = 0;
+	int r, status = 0, timeout_ms;
 
 	*ret_path = NULL;
 	if (ret_error)
@@ -616,14 +634,14 @@ int cbt_nfs_mount(const char *share, const char *options, const char *mount_poin
 		r = -ENOMEM;
 		goto fail;
 	}
-	r = run_bounded(argv, MOUNT_TIMEOUT_MS, out, &status);
+	timeout_ms = mount_timeout_ms();
+	r = run_bounded(argv, timeout_ms, out, &status);
 	one_line(out->buf, out->line, sizeof(out->line));
 	if (r == -ETIMEDOUT) {
 		set_error(ret_error,
 			  "cannot mount NFS share %s at %s: mount did not finish within %d s and "
 			  "was killed (is the server reachable?)%s%s",
-			  share, path, MOUNT_TIMEOUT_MS / 1000, out->line[0] ? ": " : "",
-			  out->line);
+			  share, path, timeout_ms / 1000, out->line[0] ? ": " : "", out->line);
 	} else if (r < 0) {
 		set_error(ret_error, "cannot mount NFS share %s: cannot run %s: %s", share, argv[0],
 			  strerror(-r));
