@@ -109,6 +109,7 @@ static int swift_container(struct cbt_repository *repo, const struct cbt_config 
 	sc.container = container;
 	sc.retry_attempts = cfg->backup_swift_retry_attempts;
 	sc.retry_backoff = cfg->backup_swift_retry_backoff;
+	sc.timeout = cfg->backup_swift_timeout;
 	sc.ca_cert_file = cfg->backup_swift_ca_cert_file;
 	sc.insecure = cfg->backup_swift_auth_insecure;
 	sc.log = swift_log;

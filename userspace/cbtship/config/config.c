@@ -113,6 +113,7 @@ static const struct opt options[] = {
 	  G_SWIFT },
 	{ "backup_swift_retry_backoff", T_INT, OFF(backup_swift_retry_backoff), "2", 0, 3600, 0,
 	  G_SWIFT },
+	{ "backup_swift_timeout", T_INT, OFF(backup_swift_timeout), "60", 1, 86400, 0, G_SWIFT },
 	{ "backup_swift_ca_cert_file", T_PATH, OFF(backup_swift_ca_cert_file), NULL, 0, 0, 0,
 	  G_SWIFT },
 	{ "backup_swift_auth_insecure", T_BOOL, OFF(backup_swift_auth_insecure), "false", 0, 0, 0,

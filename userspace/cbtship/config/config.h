@@ -123,6 +123,7 @@ struct cbt_config {
 	char *backup_swift_create_storage_policy; /* X-Storage-Policy of a new container */
 	int backup_swift_retry_attempts;	  /* 3 */
 	int backup_swift_retry_backoff;		  /* seconds, 2 */
+	int backup_swift_timeout; /* cbtship's: seconds to connect, or without progress; 60 */
 	char *backup_swift_ca_cert_file;
 	bool backup_swift_auth_insecure;	 /* false */
 	uint64_t backup_swift_object_size;	 /* ignored (cinder's 52428800) */
