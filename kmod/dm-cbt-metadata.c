@@ -15,7 +15,7 @@
 
 #include "dm-cbt.h"
 
-#ifdef CBT_DM_IO_HAS_IOPRIO
+#ifdef HAVE_DM_IO_IOPRIO
 #define cbt_dm_io(req, n, region, bits) dm_io(req, n, region, bits, IOPRIO_DEFAULT)
 #else
 #define cbt_dm_io(req, n, region, bits) dm_io(req, n, region, bits)

@@ -13,6 +13,13 @@
 #define CBT_MAP_CHUNK_BYTES 2048U
 #define CBT_MAP_CHUNK_BITS (CBT_MAP_CHUNK_BYTES * 8ULL)
 
+/* A dump's attributes (in a struct genl_info since Linux 6.6). */
+#ifdef HAVE_GENL_INFO_DUMP
+#define cbt_dump_attrs(cb) (genl_info_dump(cb)->attrs)
+#else
+#define cbt_dump_attrs(cb) (genl_dumpit_info(cb)->attrs)
+#endif
+
 /*
  * Registry of resumed devices, for look-ups by name or dev_t. Nothing that
  * waits for I/O is done while holding it.
@@ -222,8 +229,7 @@ static int put_map_chunks(struct sk_buff *skb, struct netlink_callback *cb,
 
 static int map_dumpit(struct sk_buff *skb, struct netlink_callback *cb)
 {
-	const struct genl_dumpit_info *info = genl_dumpit_info(cb);
-	struct nlattr **attrs = info->attrs;
+	struct nlattr **attrs = cbt_dump_attrs(cb);
 	u32 which = DM_CBT_MAP_CURRENT;
 	const unsigned long *map;
 	struct cbt_c *cbt;
@@ -324,7 +330,9 @@ static struct genl_family cbt_family __ro_after_init = {
 	.module = THIS_MODULE,
 	.small_ops = cbt_ops,
 	.n_small_ops = ARRAY_SIZE(cbt_ops),
+#ifdef HAVE_GENL_RESV_START_OP
 	.resv_start_op = DM_CBT_CMD_GET_STATUS,
+#endif
 	/* Our own registry lock serialises; never hold genl_mutex. */
 	.parallel_ops = true,
 	.mcgrps = cbt_mcgrps,

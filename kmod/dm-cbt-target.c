@@ -23,6 +23,13 @@
 
 #include "dm-cbt.h"
 
+/* The metadata device's open mode (a blk_mode_t since Linux 6.5). */
+#ifdef HAVE_BLK_MODE_T
+#define CBT_OPEN_READ_WRITE (BLK_OPEN_READ | BLK_OPEN_WRITE)
+#else
+#define CBT_OPEN_READ_WRITE (FMODE_READ | FMODE_WRITE)
+#endif
+
 /*
  * Helpers
  */
@@ -481,7 +488,7 @@ static int cbt_ctr(struct dm_target *ti, unsigned int argc, char **argv)
 		goto bad;
 	}
 
-	r = dm_get_device(ti, dm_shift_arg(&as), FMODE_READ | FMODE_WRITE,
+	r = dm_get_device(ti, dm_shift_arg(&as), CBT_OPEN_READ_WRITE,
 			  &metadata);
 	if (r) {
 		ti->error = "Cannot open metadata device";

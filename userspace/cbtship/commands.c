@@ -213,6 +213,39 @@ const struct cbtship_command cbtship_commands[] = {
 		.help = "Reports each missing or corrupt chunk; exits 1 if there is any.",
 	},
 	{
+		.name = "backup-export",
+		.synopsis = "[--format table|json] BACKUP",
+		.summary = "print a backup's record (backup_service, backup_url) for backup-import",
+		.run = cbtship_backup_export,
+		.help = "The backup_url is the backup's manifest, base64-encoded: everything "
+			"needed\n"
+			"to find and restore it (service, container, volume, index), and no "
+			"secret.",
+	},
+	{
+		.name = "backup-import",
+		.synopsis = "[--format table|json] BACKUP_SERVICE BACKUP_URL",
+		.summary = "put an exported backup record back into the catalog",
+		.run = cbtship_backup_import,
+		.help = "Checks that the target holds the backup (its manifest, or its Ceph\n"
+			"snapshot) before the record becomes available. A backup already in the\n"
+			"catalog, a damaged or foreign URL, or a service that disagrees with the\n"
+			"record is refused. An incremental needs no parent record: every backup's\n"
+			"index is complete. BACKUP_SERVICE: posix, swift, ceph, nfs or cinder's\n"
+			"driver class name.",
+	},
+	{
+		.name = "catalog-rebuild",
+		.synopsis = "[--backup-driver posix|swift|nfs] [--container C]",
+		.summary = "put back every backup whose manifest a container holds",
+		.run = cbtship_catalog_rebuild,
+		.help = "After the loss of the catalog: reads every manifest of the container "
+			"(the\n"
+			"configured one by default) and records the backups the catalog lacks, "
+			"with\n"
+			"their volumes. Ceph backups are put back with backup-import.",
+	},
+	{
 		.name = "snapshot-create",
 		.synopsis = "[--name N] [--description D] [--force] [--cow-dir DIR] "
 			    "[--cow-size SIZE] [--format table|json] VOLUME",

@@ -42,6 +42,9 @@ int cbtship_snapshot_create(int argc, char **argv);
 int cbtship_snapshot_list(int argc, char **argv);
 int cbtship_snapshot_delete(int argc, char **argv);
 int cbtship_config_show(int argc, char **argv);
+int cbtship_backup_export(int argc, char **argv);
+int cbtship_backup_import(int argc, char **argv);
+int cbtship_catalog_rebuild(int argc, char **argv);
 
 /* Exit status of a usage error (as getopt-based tools use). */
 #define CBTSHIP_EXIT_USAGE 2

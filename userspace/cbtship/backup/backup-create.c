@@ -689,21 +689,6 @@ static uint32_t default_chunk_size(void)
 	return size ? (uint32_t)size : CBT_CHUNK_SIZE_DEFAULT;
 }
 
-/* The catalog's name for a backup_driver. */
-static enum catalog_service driver_service(enum cbt_backup_driver d)
-{
-	switch (d) {
-	case CBT_BACKUP_DRIVER_SWIFT:
-		return CATALOG_SERVICE_SWIFT;
-	case CBT_BACKUP_DRIVER_CEPH:
-		return CATALOG_SERVICE_CEPH;
-	case CBT_BACKUP_DRIVER_NFS:
-		return CATALOG_SERVICE_NFS;
-	default:
-		return CATALOG_SERVICE_POSIX;
-	}
-}
-
 static int create(const struct create_opts *o)
 {
 	_cleanup_(catalog_freep) struct catalog *c = NULL;
@@ -714,7 +699,7 @@ static int create(const struct create_opts *o)
 	struct cbt_index_stats ist = { 0 };
 	struct cbt_chunk_id root;
 	const char *container = o->container;
-	enum catalog_service service = driver_service(cbtship_config()->backup_driver);
+	enum catalog_service service = cbtship_configured_service();
 	char *err = NULL;
 	int r;
 

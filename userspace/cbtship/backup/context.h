@@ -27,6 +27,9 @@ void cbtship_config_set(struct cbt_config *config);
 /* The same, to change an option for this run (a command-line override). */
 struct cbt_config *cbtship_config_mutable(void);
 
+/* The backup service of the configuration's backup_driver. */
+enum catalog_service cbtship_configured_service(void);
+
 /* The project: --os-project-name, else $OS_PROJECT_NAME, else "admin". */
 void cbtship_project_set(const char *project);
 

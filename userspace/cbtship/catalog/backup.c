@@ -489,3 +489,50 @@ int catalog_backup_children(struct catalog *c, const char *id, struct catalog_ba
 
 	return catalog_backup_list(c, &filter, ret, ret_n);
 }
+
+int catalog_backup_import(struct catalog *c, struct catalog_backup *b)
+{
+	_cleanup_(catalog_rollbackp) struct catalog *txn = NULL;
+	_cleanup_(sqlite3_finalizep) sqlite3_stmt *s = NULL;
+	struct catalog_binder bind;
+	int r;
+
+	if (!b->id[0] || !b->project || !*b->project || !b->volume_id[0])
+		return catalog_fail(c, -EINVAL,
+				    "an imported backup needs an id, a project and a "
+				    "volume");
+	if (!catalog_service_to_string(b->service))
+		return catalog_fail(c, -EINVAL, "bad backup service %d", (int)b->service);
+	b->quota_gigabytes = catalog_size_gib(b->volume_size);
+	if (!b->created_at)
+		b->created_at = catalog_now();
+	if (!b->data_timestamp)
+		b->data_timestamp = b->created_at;
+	r = catalog_begin(c);
+	if (r < 0)
+		return r;
+	txn = c;
+	r = insert_backup(c, b);
+	if (r >= 0)
+		r = catalog_backup_update(c, b);
+	if (r < 0)
+		return r;
+	r = catalog_prepare_bind(
+		c,
+		"UPDATE backups SET status = 'available', quota_state = 'committed',"
+		" owner_pid = NULL, owner_host = NULL, heartbeat_at = NULL"
+		" WHERE id = :id",
+		&s, &bind);
+	if (r < 0)
+		return r;
+	catalog_bind_text(&bind, ":id", b->id);
+	r = catalog_bound_step(&bind);
+	if (r < 0)
+		return r;
+	r = catalog_commit(c);
+	if (r < 0)
+		return r;
+	b->status = CATALOG_BACKUP_AVAILABLE;
+	b->quota_state = CATALOG_QUOTA_COMMITTED;
+	return 0;
+}

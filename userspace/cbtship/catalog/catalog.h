@@ -281,6 +281,15 @@ uint64_t catalog_size_gib(uint64_t bytes);
  */
 int catalog_backup_create(struct catalog *c, struct catalog_backup *b);
 
+/*
+ * Insert the record of a backup that exists in its target (backup-import,
+ * catalog-rebuild): status available, its quota committed (no limit is
+ * checked: the data is stored already), every field as given (b->id
+ * required; created_at 0: now). -EEXIST when the id is in the catalog. A
+ * parent need not be in the catalog.
+ */
+int catalog_backup_import(struct catalog *c, struct catalog_backup *b);
+
 /* By id. -ENOENT. Not scoped to a project: check b->project. */
 int catalog_backup_get(struct catalog *c, const char *id, struct catalog_backup **ret);
 

@@ -1,0 +1,540 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/*
+ * Surviving the loss of the catalog: backup-export prints a backup's
+ * record (backup_service, backup_url: its manifest, base64, no secret),
+ * backup-import puts such a record back into a catalog, and
+ * catalog-rebuild puts back every backup whose manifest a container holds.
+ *
+ * A record needs nothing but the target: every index is logically full,
+ * so an incremental restores without its parents' records (import them
+ * too to restore them). Import checks that the target really holds the
+ * backup (its manifest, or its Ceph snapshot) before the record becomes
+ * available. The volume of an imported backup gets a catalog record too
+ * (same id), with the tracking generation and checkpoint of its newest
+ * backup, so that the next incremental of a tracked volume can still
+ * trust the dirty map.
+ *
+ * Ceph backups keep no manifest in the pool: their record is made from
+ * the catalog, and the image and snapshot follow from the volume and
+ * backup ids (docs/rbd-target.md); catalog-rebuild does not cover them.
+ */
+#include <errno.h>
+#include <getopt.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cbtship/backup/backup-open.h"
+#include "cbtship/backup/ceph-backup.h"
+#include "cbtship/backup/context.h"
+#include "cbtship/commands.h"
+#include "cbtship/output.h"
+#include "cbtship/repo/manifest.h"
+
+/* cinder's driver class names for backup_service, and ours. */
+static int service_from_string(const char *word, enum catalog_service *ret)
+{
+	static const struct {
+		const char *cinder;
+		enum catalog_service service;
+	} names[] = {
+		{ "cinder.backup.drivers.posix.PosixBackupDriver", CATALOG_SERVICE_POSIX },
+		{ "cinder.backup.drivers.swift.SwiftBackupDriver", CATALOG_SERVICE_SWIFT },
+		{ "cinder.backup.drivers.ceph.CephBackupDriver", CATALOG_SERVICE_CEPH },
+		{ "cinder.backup.drivers.nfs.NFSBackupDriver", CATALOG_SERVICE_NFS },
+	};
+
+	for (size_t i = 0; i < ELEMENTSOF(names); i++)
+		if (strcmp(word, names[i].cinder) == 0) {
+			*ret = names[i].service;
+			return 0;
+		}
+	return catalog_service_from_string(word, ret);
+}
+
+/* The catalog record of a manifest (strings borrowed from m). */
+static void record_from_manifest(const struct cbt_manifest *m, struct catalog_backup *b)
+{
+	*b = (struct catalog_backup){ 0 };
+	snprintf(b->id, sizeof(b->id), "%s", m->backup_id);
+	snprintf(b->volume_id, sizeof(b->volume_id), "%s", m->volume.id);
+	b->project = m->project;
+	b->name = m->name;
+	b->description = m->description;
+	if (m->parent_id)
+		snprintf(b->parent_id, sizeof(b->parent_id), "%s", m->parent_id);
+	b->is_incremental = m->incremental;
+	b->container = m->container;
+	b->service = (enum catalog_service)m->service;
+	b->snapshot_id = m->snapshot_id;
+	b->checkpoint = m->tracking.checkpoint;
+	b->generation = m->tracking.generation;
+	b->volume_size = m->volume.size;
+	b->chunk_size = m->chunk_size;
+	b->bytes_read = m->stats.bytes_read;
+	b->bytes_stored = m->stats.bytes_stored;
+	b->chunks_total = m->stats.chunks_total;
+	b->chunks_new = m->stats.chunks_new;
+	b->chunks_zero = m->stats.chunks_zero;
+	b->object_count = m->stats.objects_written;
+	b->data_timestamp = m->data_timestamp;
+	b->created_at = m->created_at;
+	b->started_at = m->created_at;
+	b->finished_at = m->finished_at;
+}
+
+/* A manifest made from the catalog, for a backup that has none (Ceph). */
+static int manifest_from_record(const struct catalog_backup *b, const char *volume_name,
+				struct cbt_manifest **ret)
+{
+	_cleanup_(cbt_manifest_freep) struct cbt_manifest *m = NULL;
+	int r = cbt_manifest_new(&m);
+
+	if (r < 0)
+		return r;
+#define DUP(dst, src)                                \
+	do {                                         \
+		if ((src) && !((dst) = strdup(src))) \
+			return -ENOMEM;              \
+	} while (0)
+	DUP(m->backup_id, b->id);
+	DUP(m->name, b->name);
+	DUP(m->description, b->description);
+	DUP(m->project, b->project);
+	DUP(m->volume.id, b->volume_id);
+	DUP(m->volume.name, volume_name ? volume_name : b->volume_id);
+	if (b->parent_id[0])
+		DUP(m->parent_id, b->parent_id);
+	DUP(m->snapshot_id, b->snapshot_id);
+	DUP(m->tracking.generation, b->generation);
+	DUP(m->container, b->container ? b->container : "");
+#undef DUP
+	m->volume.size = b->volume_size;
+	m->incremental = b->is_incremental;
+	m->created_at = b->created_at;
+	m->data_timestamp = b->data_timestamp;
+	m->finished_at = b->finished_at ? b->finished_at : b->updated_at;
+	m->chunk_size = b->chunk_size;
+	m->nr_chunks = (b->volume_size + b->chunk_size - 1) / b->chunk_size;
+	m->stats.bytes_read = b->bytes_read;
+	m->stats.bytes_stored = b->bytes_stored;
+	m->stats.chunks_total = m->nr_chunks;
+	m->stats.chunks_new = b->chunks_new;
+	m->stats.chunks_zero = b->chunks_zero;
+	m->stats.objects_written = b->object_count;
+	m->tracking.checkpoint = b->checkpoint;
+	m->service = (enum cbt_manifest_service)b->service;
+	*ret = TAKE_PTR(m);
+	return 0;
+}
+
+/*
+ * The volume of an imported backup: a record with its id when the catalog
+ * has none (named after it; suffixed when the name is taken), then its
+ * tracking state from its newest available backup.
+ */
+static int ensure_volume(struct catalog *c, const struct cbt_manifest *m)
+{
+	_cleanup_(catalog_volume_freep) struct catalog_volume *v = NULL;
+	_cleanup_(catalog_backup_freep) struct catalog_backup *latest = NULL;
+	int r;
+
+	if (catalog_volume_get(c, m->volume.id, &v) < 0) {
+		struct catalog_volume nv = { 0 };
+		char name[256], origin[300];
+		bool tracked = m->tracking.generation != NULL;
+
+		snprintf(nv.id, sizeof(nv.id), "%s", m->volume.id);
+		snprintf(name, sizeof(name), "%s", m->volume.name);
+		snprintf(origin, sizeof(origin), "%s%s",
+			 tracked && name[0] != '/' ? "/dev/mapper/" : "", name);
+		nv.name = name;
+		nv.project = m->project;
+		nv.origin_path = origin;
+		nv.origin_size = m->volume.size;
+		nv.origin_uuid = m->volume.origin_uuid;
+		nv.chunk_size = m->chunk_size;
+		nv.tracked = tracked;
+		nv.status = CATALOG_VOLUME_OK;
+		r = catalog_volume_add(c, &nv);
+		if (r == -EEXIST) {
+			snprintf(name, sizeof(name), "%.200s-%.8s", m->volume.name, m->volume.id);
+			r = catalog_volume_add(c, &nv);
+		}
+		if (r < 0)
+			return r;
+		r = catalog_volume_get(c, m->volume.id, &v);
+		if (r < 0)
+			return r;
+	}
+	if (catalog_backup_latest_available(c, v->id, 0, &latest) == 0 && latest->generation &&
+	    latest->checkpoint >= v->last_checkpoint) {
+		free(v->last_generation);
+		v->last_generation = strdup(latest->generation);
+		if (!v->last_generation)
+			return -ENOMEM;
+		v->last_checkpoint = latest->checkpoint;
+		if (v->settled_checkpoint < latest->checkpoint)
+			v->settled_checkpoint = latest->checkpoint;
+		return catalog_volume_update(c, v);
+	}
+	return 0;
+}
+
+/* Does the target hold backup m? 0, or a negative errno with a message. */
+static int check_in_target(const struct cbt_manifest *m, char *err, size_t errlen)
+{
+	enum catalog_service service = (enum catalog_service)m->service;
+	char *msg = NULL;
+	int r;
+
+	if (service == CATALOG_SERVICE_CEPH) {
+		_cleanup_(cbt_rbd_freep) struct cbt_rbd *rbd = NULL;
+		_cleanup_(freep) char *snap = NULL;
+
+		r = cbt_ceph_connect(m->container, &rbd, &msg);
+		if (r >= 0)
+			r = cbt_rbd_snap_find(rbd, m->volume.id, m->backup_id, &snap, &msg);
+		if (r < 0)
+			snprintf(err, errlen, "Ceph pool %s: %s", m->container,
+				 r == -ENOENT ? "no snapshot of this backup on the volume's backup "
+						"image"
+					      : (msg ? msg : strerror(-r)));
+	} else {
+		_cleanup_(cbt_repository_freep) struct cbt_repository *repo = NULL;
+		_cleanup_(cbt_manifest_freep) struct cbt_manifest *there = NULL;
+
+		r = cbt_repository_open(service, m->container, 0, &repo, &msg);
+		if (r >= 0)
+			r = cbt_manifest_read(repo->store, m->backup_id, &there, &msg);
+		if (r >= 0 && !cbt_chunk_id_equal(&there->index.root, &m->index.root))
+			r = -EXDEV;
+		if (r < 0)
+			snprintf(err, errlen, "%s container %s: %s",
+				 catalog_service_to_string(service), m->container,
+				 r == -ENOENT ? "it holds no manifest of this backup"
+				 : r == -EXDEV
+					 ? "its manifest of this backup differs from the record"
+					 : (msg ? msg : strerror(-r)));
+	}
+	free(msg);
+	return r;
+}
+
+/* backup-export ------------------------------------------------------------ */
+
+int cbtship_backup_export(int argc, char **argv)
+{
+	static const struct option options[] = {
+		{ "format", required_argument, NULL, 'f' },
+		{ "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 },
+	};
+	_cleanup_(catalog_freep) struct catalog *c = NULL;
+	_cleanup_(catalog_backup_freep) struct catalog_backup *b = NULL;
+	_cleanup_(cbt_manifest_freep) struct cbt_manifest *m = NULL;
+	_cleanup_(freep) char *url = NULL;
+	enum cbtship_format format = CBTSHIP_FORMAT_TABLE;
+	char *err = NULL;
+	int opt, r;
+
+	optind = 1;
+	while ((opt = getopt_long(argc, argv, "h", options, NULL)) != -1) {
+		switch (opt) {
+		case 'f':
+			if (cbtship_format_parse("backup-export", optarg,
+						 1u << CBTSHIP_FORMAT_TABLE |
+							 1u << CBTSHIP_FORMAT_JSON,
+						 &format) < 0)
+				return CBTSHIP_EXIT_USAGE;
+			break;
+		case 'h':
+			cbtship_command_usage("backup-export", stdout);
+			return EXIT_SUCCESS;
+		default:
+			cbtship_command_usage("backup-export", stderr);
+			return CBTSHIP_EXIT_USAGE;
+		}
+	}
+	if (optind + 1 != argc) {
+		cbtship_command_usage("backup-export", stderr);
+		return CBTSHIP_EXIT_USAGE;
+	}
+	if (cbtship_catalog_open("backup-export", &c) < 0)
+		return EXIT_FAILURE;
+	if (cbtship_backup_lookup("backup-export", c, argv[optind], &b) < 0)
+		return EXIT_FAILURE;
+	if (b->status != CATALOG_BACKUP_AVAILABLE) {
+		fprintf(stderr,
+			"cbtship backup-export: backup %s is %s: only an available backup "
+			"can be exported\n",
+			b->id, catalog_backup_status_to_string(b->status));
+		return EXIT_FAILURE;
+	}
+	if (b->service == CATALOG_SERVICE_CEPH) {
+		_cleanup_(catalog_volume_freep) struct catalog_volume *v = NULL;
+
+		(void)catalog_volume_get(c, b->volume_id, &v);
+		r = manifest_from_record(b, v ? v->name : NULL, &m);
+		if (r < 0) {
+			fprintf(stderr, "cbtship backup-export: %s\n", strerror(-r));
+			return EXIT_FAILURE;
+		}
+	} else {
+		_cleanup_(cbt_repository_freep) struct cbt_repository *repo = NULL;
+
+		if (cbtship_backup_repository("backup-export", b, &repo) < 0)
+			return EXIT_FAILURE;
+		r = cbt_manifest_read(repo->store, b->id, &m, &err);
+		if (r < 0) {
+			fprintf(stderr, "cbtship backup-export: backup %s: its manifest: %s\n",
+				b->id, err ? err : strerror(-r));
+			free(err);
+			return EXIT_FAILURE;
+		}
+	}
+	r = cbt_manifest_export_url(m, &url, &err);
+	if (r < 0) {
+		fprintf(stderr, "cbtship backup-export: backup %s: %s\n", b->id,
+			err ? err : strerror(-r));
+		free(err);
+		return EXIT_FAILURE;
+	}
+	if (format == CBTSHIP_FORMAT_JSON) {
+		_cleanup_(json_decrefp) json_t *o =
+			json_pack("{s:s, s:s}", "backup_service",
+				  catalog_service_to_string(b->service), "backup_url", url);
+
+		return o && cbtship_json_print(o) == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+	}
+	printf("| %-14s | %s |\n", "Property", "Value");
+	printf("| %-14s | %s |\n", "backup_service", catalog_service_to_string(b->service));
+	printf("| %-14s | %s |\n", "backup_url", url);
+	return EXIT_SUCCESS;
+}
+
+/* backup-import ------------------------------------------------------------ */
+
+int cbtship_backup_import(int argc, char **argv)
+{
+	static const struct option options[] = {
+		{ "format", required_argument, NULL, 'f' },
+		{ "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 },
+	};
+	_cleanup_(catalog_freep) struct catalog *c = NULL;
+	_cleanup_(catalog_backup_freep) struct catalog_backup *known = NULL;
+	_cleanup_(cbt_manifest_freep) struct cbt_manifest *m = NULL;
+	enum cbtship_format format = CBTSHIP_FORMAT_TABLE;
+	enum catalog_service service;
+	struct catalog_backup b;
+	char *err = NULL, where[1024];
+	int opt, r;
+
+	optind = 1;
+	while ((opt = getopt_long(argc, argv, "h", options, NULL)) != -1) {
+		switch (opt) {
+		case 'f':
+			if (cbtship_format_parse("backup-import", optarg,
+						 1u << CBTSHIP_FORMAT_TABLE |
+							 1u << CBTSHIP_FORMAT_JSON,
+						 &format) < 0)
+				return CBTSHIP_EXIT_USAGE;
+			break;
+		case 'h':
+			cbtship_command_usage("backup-import", stdout);
+			return EXIT_SUCCESS;
+		default:
+			cbtship_command_usage("backup-import", stderr);
+			return CBTSHIP_EXIT_USAGE;
+		}
+	}
+	if (optind + 2 != argc) {
+		cbtship_command_usage("backup-import", stderr);
+		return CBTSHIP_EXIT_USAGE;
+	}
+	if (service_from_string(argv[optind], &service) < 0) {
+		fprintf(stderr,
+			"cbtship backup-import: unknown backup_service '%s' (posix, swift, ceph, "
+			"nfs, or cinder's driver class name)\n",
+			argv[optind]);
+		return EXIT_FAILURE;
+	}
+	r = cbt_manifest_import_url(argv[optind + 1], &m, &err);
+	if (r < 0) {
+		fprintf(stderr,
+			"cbtship backup-import: the backup_url is not a cbtship backup "
+			"record: %s\n",
+			err ? err : strerror(-r));
+		free(err);
+		return EXIT_FAILURE;
+	}
+	if ((enum catalog_service)m->service != service) {
+		fprintf(stderr,
+			"cbtship backup-import: the record is of a %s backup, not %s: check the "
+			"backup_service\n",
+			cbt_manifest_service_to_string(m->service), argv[optind]);
+		return EXIT_FAILURE;
+	}
+	if (cbtship_catalog_open("backup-import", &c) < 0)
+		return EXIT_FAILURE;
+	if (catalog_backup_get(c, m->backup_id, &known) == 0) {
+		fprintf(stderr,
+			"cbtship backup-import: backup %s is in the catalog already (status %s): "
+			"not imported again\n",
+			m->backup_id, catalog_backup_status_to_string(known->status));
+		return EXIT_FAILURE;
+	}
+	r = check_in_target(m, where, sizeof(where));
+	if (r < 0) {
+		fprintf(stderr, "cbtship backup-import: backup %s cannot be imported: %s\n",
+			m->backup_id, where);
+		return EXIT_FAILURE;
+	}
+	record_from_manifest(m, &b);
+	r = catalog_backup_import(c, &b);
+	if (r >= 0)
+		r = ensure_volume(c, m);
+	if (r < 0) {
+		fprintf(stderr, "cbtship backup-import: %s\n", catalog_error(c));
+		return EXIT_FAILURE;
+	}
+	cbtship_log("import %s: %s backup of volume %s in %s %s", b.id,
+		    b.is_incremental ? "incremental" : "full", b.volume_id,
+		    catalog_service_to_string(b.service), b.container);
+	if (format == CBTSHIP_FORMAT_JSON) {
+		_cleanup_(json_decrefp) json_t *o =
+			json_pack("{s:s, s:s, s:s}", "id", b.id, "volume_id", b.volume_id, "status",
+				  "available");
+
+		return o && cbtship_json_print(o) == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+	}
+	printf("| %-8s | %-36s |\n", "Property", "Value");
+	printf("| %-8s | %-36s |\n", "id", b.id);
+	printf("| %-8s | %-36s |\n", "name", b.name ? b.name : "None");
+	return EXIT_SUCCESS;
+}
+
+/* catalog-rebuild ---------------------------------------------------------- */
+
+struct rebuild {
+	struct catalog *c;
+	struct cbt_repository *repo;
+	uint64_t found, imported, present, failed;
+};
+
+static int rebuild_one(const char *backup_id, void *userdata)
+{
+	struct rebuild *rb = userdata;
+	_cleanup_(cbt_manifest_freep) struct cbt_manifest *m = NULL;
+	_cleanup_(catalog_backup_freep) struct catalog_backup *known = NULL;
+	struct catalog_backup b;
+	char *err = NULL;
+	int r;
+
+	rb->found++;
+	if (catalog_backup_get(rb->c, backup_id, &known) == 0) {
+		rb->present++;
+		return 0;
+	}
+	r = cbt_manifest_read(rb->repo->store, backup_id, &m, &err);
+	if (r < 0) {
+		fprintf(stderr, "cbtship catalog-rebuild: backup %s: its manifest: %s\n", backup_id,
+			err ? err : strerror(-r));
+		free(err);
+		rb->failed++;
+		return 0;
+	}
+	record_from_manifest(m, &b);
+	/* Where it was found now, whatever it was called when written. */
+	b.container = rb->repo->container;
+	b.service = rb->repo->service;
+	r = catalog_backup_import(rb->c, &b);
+	if (r >= 0)
+		r = ensure_volume(rb->c, m);
+	if (r < 0) {
+		fprintf(stderr, "cbtship catalog-rebuild: backup %s: %s\n", backup_id,
+			catalog_error(rb->c));
+		rb->failed++;
+		return 0;
+	}
+	rb->imported++;
+	return 0;
+}
+
+int cbtship_catalog_rebuild(int argc, char **argv)
+{
+	static const struct option options[] = {
+		{ "container", required_argument, NULL, 'c' },
+		{ "backup-driver", required_argument, NULL, 'B' },
+		{ "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 },
+	};
+	_cleanup_(catalog_freep) struct catalog *c = NULL;
+	_cleanup_(cbt_repository_freep) struct cbt_repository *repo = NULL;
+	struct rebuild rb = { 0 };
+	const char *container = NULL;
+	enum catalog_service service;
+	char *err = NULL;
+	int opt, r;
+
+	optind = 1;
+	while ((opt = getopt_long(argc, argv, "h", options, NULL)) != -1) {
+		switch (opt) {
+		case 'c':
+			container = optarg;
+			break;
+		case 'B':
+			if (cbt_config_set(cbtship_config_mutable(), "backup_driver", optarg,
+					   "--backup-driver", &err) < 0) {
+				fprintf(stderr, "cbtship catalog-rebuild: %s\n",
+					err ? err : "bad --backup-driver");
+				free(err);
+				return CBTSHIP_EXIT_USAGE;
+			}
+			break;
+		case 'h':
+			cbtship_command_usage("catalog-rebuild", stdout);
+			return EXIT_SUCCESS;
+		default:
+			cbtship_command_usage("catalog-rebuild", stderr);
+			return CBTSHIP_EXIT_USAGE;
+		}
+	}
+	if (optind != argc) {
+		cbtship_command_usage("catalog-rebuild", stderr);
+		return CBTSHIP_EXIT_USAGE;
+	}
+	service = cbtship_configured_service();
+	if (service == CATALOG_SERVICE_CEPH) {
+		fprintf(stderr, "cbtship catalog-rebuild: Ceph backups keep no manifests: import "
+				"their exported records (backup-import)\n");
+		return EXIT_FAILURE;
+	}
+	r = cbt_repository_open(service, container, 0, &repo, &err);
+	if (r < 0) {
+		fprintf(stderr, "cbtship catalog-rebuild: %s\n", err ? err : strerror(-r));
+		free(err);
+		return EXIT_FAILURE;
+	}
+	if (cbtship_catalog_open("catalog-rebuild", &c) < 0)
+		return EXIT_FAILURE;
+	rb.c = c;
+	rb.repo = repo;
+	r = cbt_manifest_list(repo->store, rebuild_one, &rb);
+	if (r < 0) {
+		fprintf(stderr, "cbtship catalog-rebuild: listing container %s: %s\n",
+			repo->container, strerror(-r));
+		return EXIT_FAILURE;
+	}
+	cbtship_log("catalog-rebuild of %s %s: %" PRIu64 " manifests, %" PRIu64
+		    " imported, %" PRIu64 " already in the catalog, %" PRIu64 " failed",
+		    catalog_service_to_string(service), repo->container, rb.found, rb.imported,
+		    rb.present, rb.failed);
+	printf("container %s (%s): %" PRIu64 " backups found, %" PRIu64 " imported, %" PRIu64
+	       " already in the catalog, %" PRIu64 " failed\n",
+	       repo->container, catalog_service_to_string(service), rb.found, rb.imported,
+	       rb.present, rb.failed);
+	return rb.failed ? EXIT_FAILURE : EXIT_SUCCESS;
+}
