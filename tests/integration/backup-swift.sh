@@ -113,6 +113,25 @@ check "restore the full backup" restored_equals "$b0" "$tmp/v0"
 check "restore the incremental" restored_equals "$b1" "$tmp/v1"
 check "verify the incremental" cbtship backup-verify "$b1"
 
+# Cancel a restore as the guide does: backup-reset-state --state error.
+cp "$tmp/v0" "$tmp/dest.img"
+cbtship backup-restore --workers 1 --volume "$tmp/dest.img" "$b0" 2>"$tmp/r.err" &
+rpid=$!
+for _ in $(seq 100); do
+	[ "$(cbtship backup-show --format json "$b0" | jq -r .status)" = restoring ] && break
+	sleep 0.1
+done
+check "a running restore is listed as restoring" \
+	test "$(cbtship backup-show --format json "$b0" | jq -r .status)" = restoring
+check "backup-reset-state --state error" cbtship backup-reset-state --state error "$b0"
+rc=0
+wait $rpid || rc=$?
+cat "$tmp/r.err"
+check "  the restore stopped (exit $rc)" test $rc -ne 0
+check "  saying the destination is not usable" grep -q 'not usable' "$tmp/r.err"
+check "  the backup is in error" test "$(cbtship backup-show --format json "$b0" | jq -r .status)" = error
+check "reset it to available" cbtship backup-reset-state "$b0"
+
 # ------------------------------------------------------------ faults
 # The proxy killed mid-backup, longer than the retries last.
 cbt-chunk-bench mutate --image "$img" --dirty-out "$tmp/map2" --per-mille 100 --run-blocks 16 \

@@ -246,6 +246,42 @@ const struct cbtship_command cbtship_commands[] = {
 			"their volumes. Ceph backups are put back with backup-import.",
 	},
 	{
+		.name = "backup-reset-state",
+		.synopsis = "[--state available|error] BACKUP...",
+		.summary = "force a backup's status (repairs a stuck state; cancels a restore)",
+		.run = cbtship_backup_reset_state,
+		.help = "The default state is available. A restore running on the backup sees it\n"
+			"leave 'restoring' and stops (its destination is then not usable); a\n"
+			"backup being created sees it leave 'creating', stops and aborts its\n"
+			"checkpoint (no change lost).",
+	},
+	{
+		.name = "quota-show",
+		.synopsis = "[--format table|json] [PROJECT]",
+		.summary = "a project's backup quotas (backups, backup_gigabytes)",
+		.run = cbtship_quota_show,
+		.help = "PROJECT defaults to the project cbtship acts for. -1 means no limit.\n"
+			"Projects without their own limits have quota_backups and\n"
+			"quota_backup_gigabytes from the configuration when it sets them, else\n"
+			"none.",
+	},
+	{
+		.name = "quota-update",
+		.synopsis = "[--backups N] [--backup-gigabytes G] [PROJECT]",
+		.summary = "set a project's backup quotas",
+		.run = cbtship_quota_update,
+		.help = "N and G are counts, -1 for no limit. A backup-create that would exceed a\n"
+			"limit is refused before any I/O, with the numbers in the message.",
+	},
+	{
+		.name = "quota-usage",
+		.synopsis = "[--format table|json] [PROJECT]",
+		.summary = "a project's backup quota usage: in use, reserved, limit",
+		.run = cbtship_quota_usage,
+		.help = "In use: available backups (and those restoring, deleting, or in error\n"
+			"after being available); reserved: backups being created.",
+	},
+	{
 		.name = "snapshot-create",
 		.synopsis = "[--name N] [--description D] [--force] [--cow-dir DIR] "
 			    "[--cow-size SIZE] [--format table|json] VOLUME",

@@ -45,6 +45,10 @@ int cbtship_config_show(int argc, char **argv);
 int cbtship_backup_export(int argc, char **argv);
 int cbtship_backup_import(int argc, char **argv);
 int cbtship_catalog_rebuild(int argc, char **argv);
+int cbtship_backup_reset_state(int argc, char **argv);
+int cbtship_quota_show(int argc, char **argv);
+int cbtship_quota_update(int argc, char **argv);
+int cbtship_quota_usage(int argc, char **argv);
 
 /* Exit status of a usage error (as getopt-based tools use). */
 #define CBTSHIP_EXIT_USAGE 2

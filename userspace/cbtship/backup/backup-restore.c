@@ -40,7 +40,7 @@ static int restore_tick(void *userdata, const struct cbt_restore_progress *p)
 	double now = cbtship_seconds();
 
 	cbtship_progress("restore", p->bytes_written, t->size, now - t->start);
-	if (now - t->last_heartbeat < 5)
+	if (now - t->last_heartbeat < 1)
 		return 0;
 	t->last_heartbeat = now;
 	(void)catalog_backup_heartbeat(t->c, t->backup_id);

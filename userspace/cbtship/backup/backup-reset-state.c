@@ -1,0 +1,74 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/*
+ * cbtship backup-reset-state: force a backup's status to available or
+ * error, as cinder's backup-reset-state does (the operator guide's way to
+ * repair a stuck state, and to cancel a restore: a running restore sees
+ * its backup leave 'restoring', stops, and says its destination is not
+ * usable; a running backup sees it leave 'creating', stops and aborts its
+ * checkpoint).
+ */
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cbtship/backup/backup-open.h"
+#include "cbtship/backup/context.h"
+#include "cbtship/commands.h"
+
+int cbtship_backup_reset_state(int argc, char **argv)
+{
+	static const struct option options[] = {
+		{ "state", required_argument, NULL, 's' },
+		{ "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 },
+	};
+	_cleanup_(catalog_freep) struct catalog *c = NULL;
+	enum catalog_backup_status to = CATALOG_BACKUP_AVAILABLE;
+	int opt, failed = 0;
+
+	optind = 1;
+	while ((opt = getopt_long(argc, argv, "h", options, NULL)) != -1) {
+		switch (opt) {
+		case 's':
+			if (catalog_backup_status_from_string(optarg, &to) < 0 ||
+			    (to != CATALOG_BACKUP_AVAILABLE && to != CATALOG_BACKUP_ERROR)) {
+				fprintf(stderr, "cbtship backup-reset-state: --state: available or "
+						"error\n");
+				return CBTSHIP_EXIT_USAGE;
+			}
+			break;
+		case 'h':
+			cbtship_command_usage("backup-reset-state", stdout);
+			return EXIT_SUCCESS;
+		default:
+			cbtship_command_usage("backup-reset-state", stderr);
+			return CBTSHIP_EXIT_USAGE;
+		}
+	}
+	if (optind == argc) {
+		cbtship_command_usage("backup-reset-state", stderr);
+		return CBTSHIP_EXIT_USAGE;
+	}
+	if (cbtship_catalog_open("backup-reset-state", &c) < 0)
+		return EXIT_FAILURE;
+	for (int i = optind; i < argc; i++) {
+		_cleanup_(catalog_backup_freep) struct catalog_backup *b = NULL;
+
+		if (cbtship_backup_lookup("backup-reset-state", c, argv[i], &b) < 0) {
+			failed = 1;
+			continue;
+		}
+		if (catalog_backup_set_status(c, b->id, to, CATALOG_TRANSITION_RESET,
+					      to == CATALOG_BACKUP_ERROR ? "reset by the operator"
+									 : NULL) < 0) {
+			fprintf(stderr, "cbtship backup-reset-state: %s\n", catalog_error(c));
+			failed = 1;
+			continue;
+		}
+		cbtship_log("reset-state %s: %s -> %s", b->id,
+			    catalog_backup_status_to_string(b->status),
+			    catalog_backup_status_to_string(to));
+	}
+	return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+}
