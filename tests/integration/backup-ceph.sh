@@ -70,6 +70,8 @@ img=$tmp/vol.img
 cbt-chunk-bench make-image --image "$img" --size 48M --seed 9 >/dev/null
 cp --sparse=always "$img" "$tmp/v0"
 
+check "service-list: ceph, up" \
+	test "$(cbtship service-list --format json | jq -r '.[0].backend + " " + .[0].state')" = "ceph up"
 check "full backup to Ceph" bash -c "cbtship backup-create --format json '$img' >'$tmp/b0.json'"
 b0=$(field "$tmp/b0.json" id)
 vol=$(field "$tmp/b0.json" volume_id)

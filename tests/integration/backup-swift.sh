@@ -94,6 +94,9 @@ chmod 600 "$conf"
 check "config-show masks the key" bash -c "cbtship config-show | grep -q 'backup_swift_key = \*\*\*'"
 check "  and never prints it" bash -c "! cbtship config-show --format json | grep -q '$SWIFT_KEY'"
 
+check "service-list: swift, up" \
+	test "$(cbtship service-list --format json | jq -r '.[0].backend + " " + .[0].state')" = "swift up"
+
 # ------------------------------------------------------------ full, incremental
 check "full backup to Swift" bash -c "cbtship backup-create --format json '$img' >'$tmp/b0.json'"
 b0=$(field "$tmp/b0.json" id)
@@ -144,6 +147,8 @@ for _ in $(seq 100); do
 	sleep 0.1
 done
 swift_server_kill proxy
+check "service-list: swift, down, saying why" \
+	bash -c "cbtship service-list --format json | jq -e '.[0].state == \"down\" and (.[0].problem | test(\"refused\"))' >/dev/null"
 rc=0
 wait $bpid || rc=$?
 check "a backup whose server died fails (exit $rc)" test $rc -ne 0

@@ -315,6 +315,16 @@ const struct cbtship_command cbtship_commands[] = {
 		.help = "Refused while a backup reads the snapshot.",
 	},
 	{
+		.name = "service-list",
+		.synopsis = "[--format table|json]",
+		.summary = "this host's backup service, its back end and whether it answers",
+		.run = cbtship_service_list,
+		.help = "State is up when the configured target answers now: a POSIX directory\n"
+			"that can be written, an NFS share that mounts, a Swift account that\n"
+			"authenticates and has the container, a Ceph pool whose OSDs answer; down\n"
+			"with the reason otherwise.",
+	},
+	{
 		.name = "config-show",
 		.synopsis = "[--format table|json]",
 		.summary = "print the effective configuration (secrets masked)",

@@ -49,6 +49,7 @@ int cbtship_backup_reset_state(int argc, char **argv);
 int cbtship_quota_show(int argc, char **argv);
 int cbtship_quota_update(int argc, char **argv);
 int cbtship_quota_usage(int argc, char **argv);
+int cbtship_service_list(int argc, char **argv);
 
 /* Exit status of a usage error (as getopt-based tools use). */
 #define CBTSHIP_EXIT_USAGE 2
