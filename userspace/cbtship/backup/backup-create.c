@@ -42,6 +42,7 @@
 #include "cbtship/backup/context.h"
 #include "cbtship/backup/dirty-chunks.h"
 #include "cbtship/backup/gc.h"
+#include "cbtship/backup/notify.h"
 #include "cbtship/backup/tracked-recovery.h"
 #include "cbtship/backup/volume-source.h"
 #include "cbtship/commands.h"
@@ -102,6 +103,7 @@ struct create_run {
 	char full_reason[256];
 	/* progress */
 	double start, last_beat;
+	struct cbt_notifier notify;
 	char error[1024];
 };
 
@@ -395,6 +397,7 @@ static int create_tick(void *userdata, const struct cbt_backup_progress *p)
 	int r;
 
 	cbtship_progress("backup", p->bytes_read, p->bytes_todo, now - run->start);
+	cbt_notify_progress(&run->notify, run->c, run->b, p->bytes_read, p->bytes_todo);
 	if (now - run->last_beat < HEARTBEAT_SECONDS)
 		return 0;
 	run->last_beat = now;
@@ -639,6 +642,15 @@ static void run_cleanup_failed(struct create_run *run, int error)
 	cbtship_log("backup %s: failed: %s", run->b->id, run->error);
 }
 
+/* backup.create.end, with the record as it ended (available, error, deleting). */
+static void notify_end(struct create_run *run, const struct cbt_backup_progress *p)
+{
+	_cleanup_(catalog_backup_freep) struct catalog_backup *now = NULL;
+
+	if (catalog_backup_get(run->c, run->b->id, &now) == 0)
+		cbt_notify(&run->notify, "end", run->c, now, p->bytes_read, p->bytes_todo);
+}
+
 static void print_result(struct create_run *run, const struct cbt_backup_progress *p,
 			 double seconds)
 {
@@ -837,6 +849,8 @@ record:
 	}
 	run.b = b;
 	run.start = run.last_beat = cbtship_seconds();
+	run.notify.kind = "create";
+	cbt_notify(&run.notify, "start", c, b, 0, run.src.size);
 	b->started_at = catalog_now();
 	cbtship_log("backup %s of %s (%s): started%s%s", b->id, run.src.volume->name, run.src.path,
 		    run.parent ? ", incremental on " : ", full", run.parent ? run.parent->id : "");
@@ -866,6 +880,7 @@ record:
 		run_cleanup_failed(&run, r);
 		fprintf(stderr, "cbtship backup-create: backup %s of %s failed: %s\n", b->id,
 			run.src.volume->name, run.error[0] ? run.error : strerror(-r));
+		notify_end(&run, &prog);
 		goto fail;
 	}
 
@@ -896,6 +911,7 @@ record:
 		    " bytes, %" PRIu64 " new chunks%s%s",
 		    b->id, prog.bytes_read, b->bytes_stored, prog.chunks_new,
 		    run.full_reason[0] ? "; full read because " : "", run.full_reason);
+	notify_end(&run, &prog);
 	print_result(&run, &prog, cbtship_seconds() - run.start);
 	r = EXIT_SUCCESS;
 	goto out;

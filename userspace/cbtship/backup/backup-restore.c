@@ -18,6 +18,7 @@
 #include "cbtship/backup/backup-open.h"
 #include "cbtship/backup/ceph-backup.h"
 #include "cbtship/backup/context.h"
+#include "cbtship/backup/notify.h"
 #include "cbtship/backup/volume-source.h"
 #include "cbtship/commands.h"
 #include "cbtship/output.h"
@@ -27,6 +28,8 @@
 
 struct restore_tick {
 	struct catalog *c;
+	const struct catalog_backup *b;
+	struct cbt_notifier notify;
 	const char *backup_id;
 	double start;
 	uint64_t size;
@@ -40,6 +43,7 @@ static int restore_tick(void *userdata, const struct cbt_restore_progress *p)
 	double now = cbtship_seconds();
 
 	cbtship_progress("restore", p->bytes_written, t->size, now - t->start);
+	cbt_notify_progress(&t->notify, t->c, t->b, p->bytes_written, t->size);
 	if (now - t->last_heartbeat < 1)
 		return 0;
 	t->last_heartbeat = now;
@@ -272,7 +276,11 @@ int cbtship_backup_restore(int argc, char **argv)
 	cbtship_log("restore %s to %s: started", b->id, path);
 
 	t.c = c;
+	t.b = b;
+	t.notify.kind = "restore";
 	t.backup_id = b->id;
+	b->status = CATALOG_BACKUP_RESTORING;
+	cbt_notify(&t.notify, "start", c, b, 0, b->volume_size);
 	t.start = t.last_heartbeat = cbtship_seconds();
 	t.size = b->volume_size;
 	if (rbd) {
@@ -300,6 +308,18 @@ int cbtship_backup_restore(int argc, char **argv)
 		snprintf(err, sizeof(err), "%s: flushing: %s", path, strerror(errno));
 	}
 	cbtship_progress_done();
+	{
+		_cleanup_(catalog_backup_freep) struct catalog_backup *now = NULL;
+
+		/* backup.restore.end: the record is still 'restoring' until below. */
+		if (catalog_backup_get(c, b->id, &now) == 0) {
+			if (r >= 0 && now->status == CATALOG_BACKUP_RESTORING)
+				now->status = CATALOG_BACKUP_AVAILABLE;
+			if (r < 0 && !now->fail_reason)
+				now->fail_reason = strdup(err);
+			cbt_notify(&t.notify, "end", c, now, prog.bytes_written, b->volume_size);
+		}
+	}
 	if (r < 0) {
 		/* A chunk missing or corrupt is the backup's fault; anything else is not. */
 		bool damaged = strstr(err, "chunk") && (r != -ENOSPC && r != -EIO);
