@@ -126,6 +126,9 @@ for _ in $(seq 100); do
 done
 check "a running restore is listed as restoring" \
 	test "$(cbtship backup-show --format json "$b0" | jq -r .status)" = restoring
+sleep 1.5
+check "  backup-show reports its progress" bash -c \
+	"cbtship backup-show --format json $b0 | jq -e '.progress.bytes_total == .volume_size and .progress.bytes_done > 0' >/dev/null"
 check "backup-reset-state --state error" cbtship backup-reset-state --state error "$b0"
 rc=0
 wait $rpid || rc=$?

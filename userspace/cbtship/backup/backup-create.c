@@ -401,7 +401,7 @@ static int create_tick(void *userdata, const struct cbt_backup_progress *p)
 	if (now - run->last_beat < HEARTBEAT_SECONDS)
 		return 0;
 	run->last_beat = now;
-	(void)catalog_backup_heartbeat(run->c, run->b->id);
+	(void)catalog_backup_progress(run->c, run->b->id, p->bytes_read, p->bytes_todo);
 	if (catalog_backup_get(run->c, run->b->id, &b) == 0 && b->status != CATALOG_BACKUP_CREATING)
 		return run_fail(run, -ECANCELED, "cancelled (the backup became %s)",
 				catalog_backup_status_to_string(b->status));

@@ -47,7 +47,7 @@ static int restore_tick(void *userdata, const struct cbt_restore_progress *p)
 	if (now - t->last_heartbeat < 1)
 		return 0;
 	t->last_heartbeat = now;
-	(void)catalog_backup_heartbeat(t->c, t->backup_id);
+	(void)catalog_backup_progress(t->c, t->backup_id, p->bytes_written, t->size);
 	/* backup-reset-state moved it out of restoring: that is a cancel. */
 	if (catalog_backup_get(t->c, t->backup_id, &b) == 0 &&
 	    b->status != CATALOG_BACKUP_RESTORING)

@@ -74,6 +74,23 @@ json_t *catalog_backup_to_json(const struct catalog_backup *b)
 		set(owner, "heartbeat_at", time_or_null(b->heartbeat_at), &failed);
 	}
 	set(o, "owner", owner, &failed);
+	/* The running job's progress: a backup being made, or a restore. */
+	if (b->status == CATALOG_BACKUP_CREATING || b->status == CATALOG_BACKUP_RESTORING) {
+		json_t *p = json_object();
+
+		if (p) {
+			set(p, "bytes_done", cbtship_json_u64(b->progress_done), &failed);
+			set(p, "bytes_total", cbtship_json_u64(b->progress_total), &failed);
+			set(p, "percent",
+			    json_real(b->progress_total ? 100.0 * (double)b->progress_done /
+								  (double)b->progress_total
+							: 0.0),
+			    &failed);
+		}
+		set(o, "progress", p, &failed);
+	} else {
+		set(o, "progress", json_null(), &failed);
+	}
 	if (failed)
 		return NULL;
 	return TAKE_PTR(o);

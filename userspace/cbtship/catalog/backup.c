@@ -15,7 +15,8 @@
 	" b.snapshot_id, b.checkpoint, b.generation, b.volume_size, b.chunk_size, b.bytes_read," \
 	" b.bytes_stored, b.chunks_total, b.chunks_new, b.chunks_zero, b.object_count,"          \
 	" b.quota_gigabytes, b.quota_state, b.data_timestamp, b.created_at, b.updated_at,"       \
-	" b.started_at, b.finished_at, b.owner_pid, b.owner_host, b.heartbeat_at"
+	" b.started_at, b.finished_at, b.owner_pid, b.owner_host, b.heartbeat_at,"               \
+	" b.progress_done, b.progress_total"
 
 struct catalog_backup *catalog_backup_free(struct catalog_backup *b)
 {
@@ -90,6 +91,8 @@ static int backup_from_row(sqlite3_stmt *s, struct catalog_backup **ret)
 	b->finished_at = sqlite3_column_int64(s, 29);
 	b->owner_pid = (pid_t)sqlite3_column_int64(s, 30);
 	b->heartbeat_at = sqlite3_column_int64(s, 32);
+	b->progress_done = catalog_column_u64(s, 33);
+	b->progress_total = catalog_column_u64(s, 34);
 	*ret = TAKE_PTR(b);
 	return 0;
 }

@@ -75,6 +75,9 @@
  *                   the snapshot to commit it), volume_size, owner_pid,
  *                   owner_host, created_at, updated_at. The snapshot's data
  *                   is the live dm device <volume>-view-<id> (libcbt).
+ *   backups         (version 4) progress_done, progress_total: bytes of
+ *                   the running backup or restore done and to do, written
+ *                   with each heartbeat (catalog_backup_progress()).
  */
 #ifndef CBTSHIP_CATALOG_H
 #define CBTSHIP_CATALOG_H
@@ -89,7 +92,7 @@
 #include "cbt-cleanup.h"
 
 #define CBTSHIP_CATALOG_DEFAULT "/var/lib/cbtship/catalog.db"
-#define CATALOG_SCHEMA_VERSION	3
+#define CATALOG_SCHEMA_VERSION	4
 #define CATALOG_APPLICATION_ID	0x43425453 /* "CBTS" */
 #define CATALOG_BUSY_TIMEOUT_MS 30000
 #define CATALOG_ID_MAX		37 /* a UUID's text and its NUL */
@@ -260,6 +263,8 @@ struct catalog_backup {
 	pid_t owner_pid;
 	char *owner_host;
 	int64_t heartbeat_at;
+	uint64_t progress_done;	 /* bytes of the running job done, */
+	uint64_t progress_total; /* of these (0: none running yet) */
 };
 
 struct catalog_backup *catalog_backup_free(struct catalog_backup *b);
@@ -387,6 +392,8 @@ int catalog_backup_claim(struct catalog *c, const char *id, pid_t pid);
 
 /* The owner is alive: heartbeat_at := now. */
 int catalog_backup_heartbeat(struct catalog *c, const char *id);
+/* The same, with the running job's progress (bytes done of total). */
+int catalog_backup_progress(struct catalog *c, const char *id, uint64_t done, uint64_t total);
 
 /*
  * Is b a stale 'creating' (or 'restoring') record: its owner is on this

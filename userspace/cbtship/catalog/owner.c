@@ -116,3 +116,27 @@ int catalog_backup_list_stale(struct catalog *c, unsigned max_age, struct catalo
 	*ret_n = st.n;
 	return 0;
 }
+
+int catalog_backup_progress(struct catalog *c, const char *id, uint64_t done, uint64_t total)
+{
+	_cleanup_(sqlite3_finalizep) sqlite3_stmt *s = NULL;
+	struct catalog_binder b;
+	int r;
+
+	r = catalog_prepare_bind(c,
+				 "UPDATE backups SET heartbeat_at = :now, progress_done = :done,"
+				 " progress_total = :total WHERE id = :id",
+				 &s, &b);
+	if (r < 0)
+		return r;
+	catalog_bind_int64(&b, ":now", catalog_now());
+	catalog_bind_u64(&b, ":done", done);
+	catalog_bind_u64(&b, ":total", total);
+	catalog_bind_text(&b, ":id", id);
+	r = catalog_bound_step(&b);
+	if (r < 0)
+		return r;
+	if (sqlite3_changes(c->db) == 0)
+		return catalog_fail(c, -ENOENT, "no backup %s in the catalog", id);
+	return 0;
+}

@@ -128,6 +128,9 @@ static const char *const migrations[] = {
 	"  updated_at INTEGER NOT NULL"
 	");"
 	"CREATE INDEX snapshots_volume ON snapshots (volume_id);",
+	/* 3 -> 4 */
+	"ALTER TABLE backups ADD COLUMN progress_done INTEGER NOT NULL DEFAULT 0;"
+	"ALTER TABLE backups ADD COLUMN progress_total INTEGER NOT NULL DEFAULT 0;",
 };
 
 _Static_assert(ELEMENTSOF(migrations) == CATALOG_SCHEMA_VERSION,
