@@ -1,5 +1,7 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 /* The subcommand table and the usage text built from it. */
+#include <getopt.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -374,4 +376,37 @@ static int cmd_help(int argc, char **argv)
 	}
 	fprintf(stderr, "cbtship: no command '%s'\n", argv[1]);
 	return EXIT_FAILURE;
+}
+
+int cbtship_parse_format_only(const char *command, int argc, char **argv, unsigned formats,
+			      enum cbtship_format *format, int nargs)
+{
+	static const struct option options[] = {
+		{ "format", required_argument, NULL, 'f' },
+		{ "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 },
+	};
+	int opt;
+
+	*format = CBTSHIP_FORMAT_TABLE;
+	optind = 1;
+	while ((opt = getopt_long(argc, argv, "h", options, NULL)) != -1) {
+		switch (opt) {
+		case 'f':
+			if (cbtship_format_parse(command, optarg, formats, format) < 0)
+				return CBTSHIP_EXIT_USAGE;
+			break;
+		case 'h':
+			cbtship_command_usage(command, stdout);
+			return -1;
+		default:
+			cbtship_command_usage(command, stderr);
+			return CBTSHIP_EXIT_USAGE;
+		}
+	}
+	if (argc - optind != nargs) {
+		cbtship_command_usage(command, stderr);
+		return CBTSHIP_EXIT_USAGE;
+	}
+	return 0;
 }

@@ -7,6 +7,8 @@
 
 #include <dm-cbt.h>
 
+#include "cbtship/output.h"
+
 struct cbtship_command {
 	const char *name;
 	const char *synopsis;		   /* arguments, for --help */
@@ -50,6 +52,15 @@ int cbtship_quota_show(int argc, char **argv);
 int cbtship_quota_update(int argc, char **argv);
 int cbtship_quota_usage(int argc, char **argv);
 int cbtship_service_list(int argc, char **argv);
+
+/*
+ * The options of a command that has only --format (among formats, a mask
+ * of 1 << CBTSHIP_FORMAT_*) and --help, and exactly nargs arguments (from
+ * argv[optind]). 0; -1 when --help was printed (exit successfully);
+ * CBTSHIP_EXIT_USAGE after printing the usage.
+ */
+int cbtship_parse_format_only(const char *command, int argc, char **argv, unsigned formats,
+			      enum cbtship_format *format, int nargs);
 
 /* Exit status of a usage error (as getopt-based tools use). */
 #define CBTSHIP_EXIT_USAGE 2

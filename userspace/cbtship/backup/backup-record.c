@@ -226,41 +226,18 @@ static int check_in_target(const struct cbt_manifest *m, char *err, size_t errle
 
 int cbtship_backup_export(int argc, char **argv)
 {
-	static const struct option options[] = {
-		{ "format", required_argument, NULL, 'f' },
-		{ "help", no_argument, NULL, 'h' },
-		{ NULL, 0, NULL, 0 },
-	};
 	_cleanup_(catalog_freep) struct catalog *c = NULL;
 	_cleanup_(catalog_backup_freep) struct catalog_backup *b = NULL;
 	_cleanup_(cbt_manifest_freep) struct cbt_manifest *m = NULL;
 	_cleanup_(freep) char *url = NULL;
-	enum cbtship_format format = CBTSHIP_FORMAT_TABLE;
+	enum cbtship_format format;
 	char *err = NULL;
-	int opt, r;
+	int r = cbtship_parse_format_only("backup-export", argc, argv,
+					  1u << CBTSHIP_FORMAT_TABLE | 1u << CBTSHIP_FORMAT_JSON,
+					  &format, 1);
 
-	optind = 1;
-	while ((opt = getopt_long(argc, argv, "h", options, NULL)) != -1) {
-		switch (opt) {
-		case 'f':
-			if (cbtship_format_parse("backup-export", optarg,
-						 1u << CBTSHIP_FORMAT_TABLE |
-							 1u << CBTSHIP_FORMAT_JSON,
-						 &format) < 0)
-				return CBTSHIP_EXIT_USAGE;
-			break;
-		case 'h':
-			cbtship_command_usage("backup-export", stdout);
-			return EXIT_SUCCESS;
-		default:
-			cbtship_command_usage("backup-export", stderr);
-			return CBTSHIP_EXIT_USAGE;
-		}
-	}
-	if (optind + 1 != argc) {
-		cbtship_command_usage("backup-export", stderr);
-		return CBTSHIP_EXIT_USAGE;
-	}
+	if (r)
+		return r < 0 ? EXIT_SUCCESS : r;
 	if (cbtship_catalog_open("backup-export", &c) < 0)
 		return EXIT_FAILURE;
 	if (cbtship_backup_lookup("backup-export", c, argv[optind], &b) < 0)
@@ -318,42 +295,19 @@ int cbtship_backup_export(int argc, char **argv)
 
 int cbtship_backup_import(int argc, char **argv)
 {
-	static const struct option options[] = {
-		{ "format", required_argument, NULL, 'f' },
-		{ "help", no_argument, NULL, 'h' },
-		{ NULL, 0, NULL, 0 },
-	};
 	_cleanup_(catalog_freep) struct catalog *c = NULL;
 	_cleanup_(catalog_backup_freep) struct catalog_backup *known = NULL;
 	_cleanup_(cbt_manifest_freep) struct cbt_manifest *m = NULL;
-	enum cbtship_format format = CBTSHIP_FORMAT_TABLE;
+	enum cbtship_format format;
 	enum catalog_service service;
 	struct catalog_backup b;
 	char *err = NULL, where[1024];
-	int opt, r;
+	int r = cbtship_parse_format_only("backup-import", argc, argv,
+					  1u << CBTSHIP_FORMAT_TABLE | 1u << CBTSHIP_FORMAT_JSON,
+					  &format, 2);
 
-	optind = 1;
-	while ((opt = getopt_long(argc, argv, "h", options, NULL)) != -1) {
-		switch (opt) {
-		case 'f':
-			if (cbtship_format_parse("backup-import", optarg,
-						 1u << CBTSHIP_FORMAT_TABLE |
-							 1u << CBTSHIP_FORMAT_JSON,
-						 &format) < 0)
-				return CBTSHIP_EXIT_USAGE;
-			break;
-		case 'h':
-			cbtship_command_usage("backup-import", stdout);
-			return EXIT_SUCCESS;
-		default:
-			cbtship_command_usage("backup-import", stderr);
-			return CBTSHIP_EXIT_USAGE;
-		}
-	}
-	if (optind + 2 != argc) {
-		cbtship_command_usage("backup-import", stderr);
-		return CBTSHIP_EXIT_USAGE;
-	}
+	if (r)
+		return r < 0 ? EXIT_SUCCESS : r;
 	if (service_from_string(argv[optind], &service) < 0) {
 		fprintf(stderr,
 			"cbtship backup-import: unknown backup_service '%s' (posix, swift, ceph, "

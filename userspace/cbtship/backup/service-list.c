@@ -8,7 +8,6 @@
  * OSDs answer.
  */
 #include <errno.h>
-#include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -70,39 +69,16 @@ static int probe(enum catalog_service service, char *target, size_t tlen, char *
 
 int cbtship_service_list(int argc, char **argv)
 {
-	static const struct option options[] = {
-		{ "format", required_argument, NULL, 'f' },
-		{ "help", no_argument, NULL, 'h' },
-		{ NULL, 0, NULL, 0 },
-	};
 	_cleanup_(catalog_freep) struct catalog *c = NULL;
-	enum cbtship_format format = CBTSHIP_FORMAT_TABLE;
+	enum cbtship_format format;
 	enum catalog_service service = cbtship_configured_service();
 	char target[1024] = "", why[1024] = "", now[40];
-	int opt, r;
+	int r = cbtship_parse_format_only("service-list", argc, argv,
+					  1u << CBTSHIP_FORMAT_TABLE | 1u << CBTSHIP_FORMAT_JSON,
+					  &format, 0);
 
-	optind = 1;
-	while ((opt = getopt_long(argc, argv, "h", options, NULL)) != -1) {
-		switch (opt) {
-		case 'f':
-			if (cbtship_format_parse("service-list", optarg,
-						 1u << CBTSHIP_FORMAT_TABLE |
-							 1u << CBTSHIP_FORMAT_JSON,
-						 &format) < 0)
-				return CBTSHIP_EXIT_USAGE;
-			break;
-		case 'h':
-			cbtship_command_usage("service-list", stdout);
-			return EXIT_SUCCESS;
-		default:
-			cbtship_command_usage("service-list", stderr);
-			return CBTSHIP_EXIT_USAGE;
-		}
-	}
-	if (optind != argc) {
-		cbtship_command_usage("service-list", stderr);
-		return CBTSHIP_EXIT_USAGE;
-	}
+	if (r)
+		return r < 0 ? EXIT_SUCCESS : r;
 	if (cbtship_catalog_open("service-list", &c) < 0)
 		return EXIT_FAILURE;
 	r = probe(service, target, sizeof(target), why, sizeof(why));
