@@ -173,11 +173,15 @@ cbt-chunk-bench mutate --image "$img" --dirty-out "$tmp/map3" --per-mille 50 --r
 	--seed 8 >/dev/null
 cp --sparse=always "$img" "$tmp/v3"
 swift_server_kill object
-(sleep 3 && swift_server_restart object) &
-rpid=$!
-check "a backup through 503s succeeds (retries)" \
-	bash -c "cbtship backup-create --incremental --dirty-map '$tmp/map3' --format json '$img' >'$tmp/b3.json'"
-wait $rpid
+# The backup in the background; the restart in this shell, so that
+# swift_server_stop knows the new server.
+cbtship backup-create --incremental --dirty-map "$tmp/map3" --format json "$img" >"$tmp/b3.json" &
+bpid=$!
+sleep 3
+swift_server_restart object
+rc=0
+wait $bpid || rc=$?
+check "a backup through 503s succeeds (retries; exit $rc)" test $rc = 0
 b3=$(field "$tmp/b3.json" id)
 check "  and restores" restored_equals "$b3" "$tmp/v3"
 check "  the retries are in the log" grep -q 'swift:' "$CBTSHIP_STATE_DIR/log/cbtship.log"
