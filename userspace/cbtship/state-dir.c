@@ -9,11 +9,16 @@
 
 #include "cbtship/state-dir.h"
 
+/* A copy: the configuration may replace its strings (cbt_config_set()). */
+static char state_dir_copy[PATH_MAX];
 static const char *state_dir_set;
 
 void cbtship_state_dir_set(const char *dir)
 {
-	state_dir_set = dir;
+	state_dir_set = NULL;
+	if (dir && snprintf(state_dir_copy, sizeof(state_dir_copy), "%s", dir) <
+			   (int)sizeof(state_dir_copy))
+		state_dir_set = state_dir_copy;
 }
 
 const char *cbtship_state_dir(void)
