@@ -14,6 +14,8 @@
 
 /* Bytes read from the source, or from a snapshot, at a time. */
 #define CEPH_IO_SIZE (4u << 20)
+/* Zeros shorter than this inside data are written as data. */
+#define CEPH_ZERO_GRAIN (64u << 10)
 
 static int fail(char *err, size_t errlen, int r, const char *fmt, ...)
 	__attribute__((format(printf, 4, 5)));
@@ -55,6 +57,45 @@ static bool bit_set(const uint8_t *bits, uint64_t i)
 }
 
 /*
+ * Write one piece read from the source: its runs of data as writes, its
+ * runs of zeros (at CEPH_ZERO_GRAIN) as write-zeroes, or not at all on a
+ * fresh image (it reads as zeros), so that zeros never travel as data.
+ */
+static int write_piece(const struct cbt_ceph_backup *b, struct cbt_rbd_image *img, bool fresh,
+		       uint64_t off, const uint8_t *buf, size_t len, struct cbt_backup_progress *p,
+		       char **msg)
+{
+	size_t grain = b->unit > CEPH_ZERO_GRAIN ? b->unit : CEPH_ZERO_GRAIN;
+	int r;
+
+	for (size_t at = 0; at < len;) {
+		size_t n = grain < len - at ? grain : len - at;
+		bool zero = cbt_is_zero(buf + at, n);
+
+		/* Extend the run while the kind stays the same. */
+		while (at + n < len) {
+			size_t more = grain < len - at - n ? grain : len - at - n;
+
+			if (cbt_is_zero(buf + at + n, more) != zero)
+				break;
+			n += more;
+		}
+		if (zero) {
+			p->chunks_zero += (n + b->unit - 1) / b->unit;
+			r = fresh ? 0 : cbt_rbd_image_discard(img, off + at, n, msg);
+		} else {
+			p->chunks_new += (n + b->unit - 1) / b->unit;
+			p->bytes_stored += n;
+			r = cbt_rbd_image_write(img, off + at, buf + at, n, msg);
+		}
+		if (r < 0)
+			return r;
+		at += n;
+	}
+	return 0;
+}
+
+/*
  * One run of units [first, first + count) of the source: read in pieces,
  * each written, or zeroed when all zero and the image may hold old data.
  */
@@ -76,14 +117,7 @@ static int write_run(const struct cbt_ceph_backup *b, struct cbt_rbd_image *img,
 			return fail(err, errlen, r, "%s: read at %" PRIu64 ": %s", b->source, off,
 				    strerror(-r));
 		p->bytes_read += len;
-		if (cbt_is_zero(buf, len)) {
-			p->chunks_zero += (len + b->unit - 1) / b->unit;
-			r = fresh ? 0 : cbt_rbd_image_discard(img, off, len, &msg);
-		} else {
-			r = cbt_rbd_image_write(img, off, buf, len, &msg);
-			p->chunks_new += (len + b->unit - 1) / b->unit;
-			p->bytes_stored += len;
-		}
+		r = write_piece(b, img, fresh, off, buf, len, p, &msg);
 		if (r < 0)
 			return fail_rbd(err, errlen, r, msg);
 		p->chunks_done += (len + b->unit - 1) / b->unit;

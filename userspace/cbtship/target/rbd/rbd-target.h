@@ -36,7 +36,7 @@
 #define CBT_RBD_SNAP_NAME_MAX	  256
 #define CBT_RBD_IMAGE_NAME_MAX	  256
 #define CBT_RBD_WRITE_QUEUE	  32	      /* writes in flight per image */
-#define CBT_RBD_WRITE_QUEUE_BYTES (64u << 20) /* bytes in flight per image */
+#define CBT_RBD_WRITE_QUEUE_BYTES (16u << 20) /* bytes in flight per image (memory) */
 
 struct cbt_rbd_config {
 	/*
