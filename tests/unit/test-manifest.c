@@ -453,8 +453,10 @@ static void bad_values(void **state)
 	expect_mutation(m, "hashing", json_string("md5"), -EINVAL, "'hashing'", NULL);
 	expect_mutation(m, "service", json_string("s3"), -EINVAL, "'service'",
 			"posix, swift, ceph, nfs");
-	expect_mutation(m, "encryption", json_string("aes-256-gcm"), -EOPNOTSUPP, "encryption",
-			"not supported");
+	expect_mutation(m, "encryption", json_string("chacha20-poly1305"), -EOPNOTSUPP,
+			"encryption", "not supported");
+	expect_mutation(m, "encryption", json_string("aes-256-gcm"), -EINVAL, "'encryption'",
+			"hmac-sha256");
 	expect_mutation(m, "created_at", json_string("2026-11-24 08:00:00"), -EINVAL,
 			"'created_at'", "YYYY-MM-DDTHH:MM:SS.ffffffZ");
 	expect_mutation(m, "created_at", json_string("2026-02-30T08:00:00.000000Z"), -EINVAL,

@@ -122,7 +122,8 @@ const struct cbtship_command cbtship_commands[] = {
 			    "[--snapshot-id S] [--backup-driver D] [--container C] [--dirty-map "
 			    "FILE] [--chunk-size SIZE] "
 			    "[--compression zstd|zlib|none] [--workers N] [--cow-dir DIR] "
-			    "[--cow-size SIZE] [--format table|json] VOLUME",
+			    "[--cow-size SIZE] [--encryption-key-file FILE] [--format table|json] "
+			    "VOLUME",
 		.summary = "back up a volume, fully or incrementally",
 		.run = cbtship_backup_create,
 		.help = "VOLUME is a volume of the catalog (name or id), a tracked device's name,\n"
@@ -188,7 +189,7 @@ const struct cbtship_command cbtship_commands[] = {
 	{
 		.name = "backup-restore",
 		.synopsis = "[--volume VOLUME|DEVICE|FILE] [--force] [--workers N] "
-			    "[--format table|json] BACKUP",
+			    "[--encryption-key-file FILE] [--format table|json] BACKUP",
 		.summary = "restore a backup to a new image file or over a volume",
 		.run = cbtship_backup_restore,
 		.help = "Without --volume, a new sparse image file is made under\n"
@@ -199,7 +200,7 @@ const struct cbtship_command cbtship_commands[] = {
 	},
 	{
 		.name = "backup-delete",
-		.synopsis = "[--force] BACKUP...",
+		.synopsis = "[--force] [--encryption-key-file FILE] BACKUP...",
 		.summary = "delete backups and the chunks nothing else references",
 		.run = cbtship_backup_delete,
 		.help = "Any backup, in any order: every backup's index is complete. --force\n"
@@ -209,7 +210,7 @@ const struct cbtship_command cbtship_commands[] = {
 	},
 	{
 		.name = "backup-verify",
-		.synopsis = "[--format table|json] BACKUP",
+		.synopsis = "[--encryption-key-file FILE] [--format table|json] BACKUP",
 		.summary = "fetch and check every chunk of a backup",
 		.run = cbtship_backup_verify,
 		.help = "Reports each missing or corrupt chunk; exits 1 if there is any.",

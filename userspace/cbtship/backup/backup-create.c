@@ -418,6 +418,47 @@ static int create_tick(void *userdata, const struct cbt_backup_progress *p)
 	return 0;
 }
 
+/*
+ * An incremental shares its parent's index pages and chunks by id, so it
+ * must use the parent's key: under another key (or none) every id
+ * differs, nothing could be shared, and the parent's sealed pages could
+ * not even be read. Rather than silently turning an --incremental into a
+ * full backup (hours of reading and a full copy's storage, unasked), this
+ * refuses and says how to start a new chain under the new key.
+ */
+static int check_parent_key(struct create_run *run)
+{
+	const struct cbt_manifest *pm = run->parent_manifest;
+	const struct cbt_key *key = run->repo->key;
+	bool parent_encrypted = pm->encryption != CBT_MANIFEST_ENCRYPTION_NONE;
+
+	if (!parent_encrypted && !key)
+		return 0;
+	if (parent_encrypted && key && strcmp(pm->key_fingerprint, key->fingerprint) == 0)
+		return 0;
+	if (parent_encrypted && !key)
+		fprintf(stderr,
+			"cbtship backup-create: --incremental: the parent backup %s is "
+			"encrypted (key fingerprint %s) and no encryption key is given: an "
+			"incremental uses its parent's key (--encryption-key-file)\n",
+			run->parent->id, pm->key_fingerprint);
+	else if (!parent_encrypted)
+		fprintf(stderr,
+			"cbtship backup-create: --incremental: the parent backup %s is not "
+			"encrypted, and an incremental cannot be encrypted when its parent is "
+			"not: make a full backup (without --incremental) to start an encrypted "
+			"chain with the key in %s\n",
+			run->parent->id, key->path);
+	else
+		fprintf(stderr,
+			"cbtship backup-create: --incremental: the parent backup %s was encrypted "
+			"with another key (fingerprint %s; %s has %s): an incremental uses its "
+			"parent's key; make a full backup (without --incremental) to start a "
+			"chain under the new key\n",
+			run->parent->id, pm->key_fingerprint, key->path, key->fingerprint);
+	return -EKEYREJECTED;
+}
+
 static int run_backup(struct create_run *run, struct cbt_backup_progress *prog,
 		      struct cbt_index_stats *ist, struct cbt_chunk_id *root)
 {
@@ -425,6 +466,8 @@ static int run_backup(struct create_run *run, struct cbt_backup_progress *prog,
 	_cleanup_(closep) int fd = -1;
 	uint64_t nr_chunks = (run->src.size + run->b->chunk_size - 1) / run->b->chunk_size;
 	struct cbt_chunk_id zero = { { 0 } };
+	/* Encrypted (a key is loaded): HMAC page ids and sealed pages, as the chunks. */
+	struct cbt_hasher *hasher = run->repo->key ? run->repo->key_hasher : run->repo->hasher;
 	char err[768];
 	int r;
 
@@ -434,14 +477,18 @@ static int run_backup(struct create_run *run, struct cbt_backup_progress *prog,
 	/* Start from the parent's index when it has the same chunking. */
 	if (run->parent_manifest && run->parent_manifest->chunk_size == run->b->chunk_size &&
 	    run->parent_manifest->nr_chunks <= nr_chunks) {
-		r = cbt_index_open(run->repo->store, run->repo->hasher, run->repo->compressor,
+		r = cbt_index_open(run->repo->store, hasher, run->repo->compressor,
 				   &run->parent_manifest->index.root,
 				   run->parent_manifest->nr_chunks, &idx);
+		if (r >= 0)
+			cbt_index_set_cipher(idx, run->repo->cipher);
 		if (r >= 0 && nr_chunks != run->parent_manifest->nr_chunks)
 			r = cbt_index_resize(idx, nr_chunks);
 	} else {
-		r = cbt_index_open(run->repo->store, run->repo->hasher, run->repo->compressor,
-				   &zero, nr_chunks, &idx);
+		r = cbt_index_open(run->repo->store, hasher, run->repo->compressor, &zero,
+				   nr_chunks, &idx);
+		if (r >= 0)
+			cbt_index_set_cipher(idx, run->repo->cipher);
 	}
 	if (r < 0)
 		return run_fail(run, r, "index: %s",
@@ -456,6 +503,7 @@ static int run_backup(struct create_run *run, struct cbt_backup_progress *prog,
 			.chunk_size = run->b->chunk_size,
 			.chunk_bits = run->chunk_bits,
 			.store = run->repo->store,
+			.key = run->repo->key,
 			.compression = run->o->compression,
 			.level = CBT_COMPRESSION_LEVEL_DEFAULT,
 			.index = idx,
@@ -540,6 +588,8 @@ static int write_manifest(struct create_run *run, const struct cbt_backup_progre
 	if (run->full_reason[0])
 		DUP(m->tracking.full_read_reason, run->full_reason);
 	DUP(m->container, run->repo->container);
+	if (run->repo->key)
+		DUP(m->key_fingerprint, run->repo->key->fingerprint);
 #undef DUP
 	m->volume.size = run->src.size;
 	m->incremental = run->parent != NULL;
@@ -549,7 +599,11 @@ static int write_manifest(struct create_run *run, const struct cbt_backup_progre
 	m->chunk_size = run->b->chunk_size;
 	m->nr_chunks = (run->src.size + run->b->chunk_size - 1) / run->b->chunk_size;
 	m->compression = run->o->compression;
-	m->hashing = CBT_MANIFEST_HASH_SHA256;
+	if (run->repo->key) {
+		m->hashing = CBT_MANIFEST_HASH_HMAC_SHA256;
+		m->encryption = CBT_MANIFEST_ENCRYPTION_AES_256_GCM;
+	} else
+		m->hashing = CBT_MANIFEST_HASH_SHA256;
 	m->index.root = *root;
 	m->index.pages = ist->pages_written + ist->pages_present;
 	m->stats.bytes_read = p->bytes_read;
@@ -783,6 +837,17 @@ static int create(const struct create_opts *o)
 		service = run.parent->service;
 	}
 	if (service == CATALOG_SERVICE_CEPH) {
+		const char *key_file = cbtship_key_file();
+
+		/* Never store in the clear what the operator asked to encrypt. */
+		if (key_file) {
+			fprintf(stderr,
+				"cbtship backup-create: the Ceph backup service does not encrypt: "
+				"back up to a chunk repository (posix, nfs, swift) to use the "
+				"encryption key %s\n",
+				key_file);
+			goto fail_early;
+		}
 		r = cbt_ceph_connect(container, &run.rbd, &err);
 		if (r < 0) {
 			fprintf(stderr, "cbtship backup-create: Ceph: %s\n",
@@ -798,6 +863,12 @@ static int create(const struct create_opts *o)
 		free(err);
 		goto fail_early;
 	}
+	r = cbt_repository_load_key(run.repo, &err);
+	if (r < 0) {
+		fprintf(stderr, "cbtship backup-create: %s\n", err ? err : strerror(-r));
+		free(err);
+		goto fail_early;
+	}
 	if (run.parent) {
 		r = cbt_manifest_read(run.repo->store, run.parent->id, &run.parent_manifest, &err);
 		if (r < 0) {
@@ -808,6 +879,8 @@ static int create(const struct create_opts *o)
 			free(err);
 			goto fail_early;
 		}
+		if (check_parent_key(&run) < 0)
+			goto fail_early;
 	}
 	r = cbt_repository_lock(run.repo, false);
 	if (r < 0) {
@@ -947,6 +1020,7 @@ int cbtship_backup_create(int argc, char **argv)
 		{ "cow-dir", required_argument, NULL, 'D' },
 		{ "cow-size", required_argument, NULL, 'S' },
 		{ "format", required_argument, NULL, 'f' },
+		{ "encryption-key-file", required_argument, NULL, 'K' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
@@ -993,6 +1067,10 @@ int cbtship_backup_create(int argc, char **argv)
 		}
 		case 'c':
 			o.container = optarg;
+			break;
+		case 'K':
+			if (cbtship_set_key_file("backup-create", optarg) < 0)
+				return CBTSHIP_EXIT_USAGE;
 			break;
 		case 'm':
 			o.dirty_map = optarg;

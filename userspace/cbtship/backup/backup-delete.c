@@ -178,6 +178,7 @@ int cbtship_backup_delete(int argc, char **argv)
 {
 	static const struct option options[] = {
 		{ "force", no_argument, NULL, 'F' },
+		{ "encryption-key-file", required_argument, NULL, 'K' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
@@ -190,6 +191,10 @@ int cbtship_backup_delete(int argc, char **argv)
 		switch (opt) {
 		case 'F':
 			force = true;
+			break;
+		case 'K':
+			if (cbtship_set_key_file("backup-delete", optarg) < 0)
+				return CBTSHIP_EXIT_USAGE;
 			break;
 		case 'h':
 			cbtship_command_usage("backup-delete", stdout);

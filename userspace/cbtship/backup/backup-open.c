@@ -38,6 +38,49 @@ int cbtship_backup_repository(const char *command, const struct catalog_backup *
 	return r;
 }
 
+int cbtship_backup_check_key(const char *command, const char *backup_id,
+			     struct cbt_repository *repo, const struct cbt_manifest *m)
+{
+	char *err = NULL;
+	int r;
+
+	if (m->encryption == CBT_MANIFEST_ENCRYPTION_NONE) {
+		if (m->hashing == CBT_MANIFEST_HASH_SHA256)
+			return 0;
+		/* Keyed ids without encryption: no cbtship writes that. */
+		fprintf(stderr,
+			"cbtship %s: backup %s has keyed chunk ids but no encryption: not "
+			"supported\n",
+			command, backup_id);
+		return -EOPNOTSUPP;
+	}
+	r = cbt_repository_load_key(repo, &err);
+	if (r < 0) {
+		fprintf(stderr,
+			"cbtship %s: backup %s is encrypted, and its key cannot be used: %s\n",
+			command, backup_id, err ? err : strerror(-r));
+		free(err);
+		return r;
+	}
+	if (r == 0) {
+		fprintf(stderr,
+			"cbtship %s: backup %s is encrypted (%s, key fingerprint %s): give its key "
+			"with --encryption-key-file or backup_encryption_key_file\n",
+			command, backup_id, cbt_manifest_encryption_to_string(m->encryption),
+			m->key_fingerprint);
+		return -ENOKEY;
+	}
+	if (strcmp(repo->key->fingerprint, m->key_fingerprint) != 0) {
+		fprintf(stderr,
+			"cbtship %s: backup %s was encrypted with another key: %s has "
+			"fingerprint %s, the backup's key %s\n",
+			command, backup_id, repo->key->path, repo->key->fingerprint,
+			m->key_fingerprint);
+		return -EKEYREJECTED;
+	}
+	return 0;
+}
+
 int cbtship_backup_open_index(const char *command, const struct catalog_backup *b,
 			      struct cbt_repository *repo, struct cbt_manifest **ret_manifest,
 			      struct cbt_index **ret_index)
@@ -66,13 +109,17 @@ int cbtship_backup_open_index(const char *command, const struct catalog_backup *
 			(unsigned long long)b->volume_size, b->chunk_size);
 		return -EUCLEAN;
 	}
-	if (m->hashing != CBT_MANIFEST_HASH_SHA256) {
-		fprintf(stderr, "cbtship %s: backup %s is encrypted/keyed: not supported yet\n",
-			command, b->id);
-		return -EOPNOTSUPP;
-	}
-	r = cbt_index_open(repo->store, repo->hasher, repo->compressor, &m->index.root,
-			   m->nr_chunks, &idx);
+	r = cbtship_backup_check_key(command, b->id, repo, m);
+	if (r < 0)
+		return r;
+	if (m->encryption != CBT_MANIFEST_ENCRYPTION_NONE) {
+		r = cbt_index_open(repo->store, repo->key_hasher, repo->compressor, &m->index.root,
+				   m->nr_chunks, &idx);
+		if (r >= 0)
+			cbt_index_set_cipher(idx, repo->cipher);
+	} else
+		r = cbt_index_open(repo->store, repo->hasher, repo->compressor, &m->index.root,
+				   m->nr_chunks, &idx);
 	if (r >= 0 && m->nr_chunks)
 		r = cbt_index_get(idx, 0, &probe);
 	if (r < 0) {

@@ -21,7 +21,17 @@ int cbtship_backup_repository(const char *command, const struct catalog_backup *
 			      struct cbt_repository **ret);
 
 /*
- * Read b's manifest from repo and open its index, checking the manifest
+ * Whether repo has the key manifest m needs: none for a plain backup; for
+ * an encrypted one the configured key (loaded into repo) with the
+ * fingerprint m records. Prints why not (missing key: -ENOKEY, another
+ * key: -EKEYREJECTED, unusable key file) before anything is read.
+ */
+int cbtship_backup_check_key(const char *command, const char *backup_id,
+			     struct cbt_repository *repo, const struct cbt_manifest *m);
+
+/*
+ * Read b's manifest from repo (checking the key an encrypted one needs,
+ * see cbtship_backup_check_key) and open its index, checking the manifest
  * against the record (prints the error on failure).
  */
 int cbtship_backup_open_index(const char *command, const struct catalog_backup *b,

@@ -173,6 +173,7 @@ int cbtship_backup_restore(int argc, char **argv)
 		{ "force", no_argument, NULL, 'F' },
 		{ "workers", required_argument, NULL, 'w' },
 		{ "format", required_argument, NULL, 'f' },
+		{ "encryption-key-file", required_argument, NULL, 'K' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
@@ -213,6 +214,10 @@ int cbtship_backup_restore(int argc, char **argv)
 						 1u << CBTSHIP_FORMAT_TABLE |
 							 1u << CBTSHIP_FORMAT_JSON,
 						 &format) < 0)
+				return CBTSHIP_EXIT_USAGE;
+			break;
+		case 'K':
+			if (cbtship_set_key_file("backup-restore", optarg) < 0)
 				return CBTSHIP_EXIT_USAGE;
 			break;
 		case 'h':
@@ -294,6 +299,7 @@ int cbtship_backup_restore(int argc, char **argv)
 			.size = m->volume.size,
 			.chunk_size = m->chunk_size,
 			.store = repo->store,
+			.key = m->encryption != CBT_MANIFEST_ENCRYPTION_NONE ? repo->key : NULL,
 			.index = idx,
 			.backup_id = b->id,
 			.workers = workers,

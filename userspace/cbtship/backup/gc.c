@@ -73,13 +73,47 @@ static int mark_manifest(const char *backup_id, void *userdata)
 		free(msg);
 		return r;
 	}
-	if (m->hashing != CBT_MANIFEST_HASH_SHA256)
+	if (m->encryption != CBT_MANIFEST_ENCRYPTION_NONE) {
+		/*
+		 * An encrypted index can only be walked with its key. Without it
+		 * what this backup references is unknown, so nothing may go: the
+		 * garbage stays until a delete that has every key it needs.
+		 */
+		r = cbt_repository_load_key(g->repo, &msg);
+		if (r < 0) {
+			set_error(g, r,
+				  "backup %s is encrypted and the key cannot be used (%s): nothing "
+				  "was deleted",
+				  backup_id, msg ? msg : strerror(-r));
+			free(msg);
+			return r;
+		}
+		if (r == 0)
+			return set_error(g, -ENOKEY,
+					 "backup %s is encrypted (key fingerprint %s) and no "
+					 "encryption key is given: its index cannot be read, so "
+					 "nothing was deleted (give its key with "
+					 "--encryption-key-file or backup_encryption_key_file)",
+					 backup_id, m->key_fingerprint);
+		if (strcmp(g->repo->key->fingerprint, m->key_fingerprint) != 0)
+			return set_error(g, -EKEYREJECTED,
+					 "backup %s is encrypted with another key (fingerprint %s, "
+					 "not %s's %s): its index cannot be read, so nothing was "
+					 "deleted",
+					 backup_id, m->key_fingerprint, g->repo->key->path,
+					 g->repo->key->fingerprint);
+	} else if (m->hashing != CBT_MANIFEST_HASH_SHA256)
 		return set_error(g, -EOPNOTSUPP,
 				 "backup %s uses a keyed repository: collection needs its key",
 				 backup_id);
 	g->stats.manifests++;
-	r = cbt_index_foreach_page(g->repo->store, g->repo->hasher, g->repo->compressor,
-				   &m->index.root, m->nr_chunks, mark_ref, g, &err);
+	if (m->encryption != CBT_MANIFEST_ENCRYPTION_NONE)
+		r = cbt_index_foreach_page_sealed(g->repo->store, g->repo->key_hasher,
+						  g->repo->compressor, g->repo->cipher,
+						  &m->index.root, m->nr_chunks, mark_ref, g, &err);
+	else
+		r = cbt_index_foreach_page(g->repo->store, g->repo->hasher, g->repo->compressor,
+					   &m->index.root, m->nr_chunks, mark_ref, g, &err);
 	if (r < 0)
 		return set_error(g, r,
 				 "index of backup %s cannot be walked (%s): nothing was deleted",

@@ -10,6 +10,16 @@
  * the container), else a chunk a running backup has just found present
  * could go. A manifest that cannot be read stops the collection before
  * anything is deleted: what it references is unknown.
+ *
+ * Encrypted backups: their index pages are sealed, so walking them needs
+ * the key (repo's configured one, loaded on the first encrypted manifest).
+ * A manifest whose key is missing or another (fingerprints differ) stops
+ * the collection likewise, before anything is deleted: correctness first,
+ * never delete what some manifest may reference. So a container should
+ * hold the backups of one key (and plain ones); in a container shared by
+ * several keys deletes succeed but collection stops (the record is left
+ * error_deleting, the garbage stays). docs/repository-format.md says why
+ * index pages are not left readable without the key instead.
  */
 #ifndef CBTSHIP_BACKUP_GC_H
 #define CBTSHIP_BACKUP_GC_H

@@ -39,6 +39,9 @@ struct cbt_repository *cbt_repository_free(struct cbt_repository *repo)
 	cbt_store_free(repo->store);
 	cbt_hasher_free(repo->hasher);
 	cbt_compressor_free(repo->compressor);
+	cbt_cipher_free(repo->cipher);
+	cbt_hasher_free(repo->key_hasher);
+	cbt_key_free(repo->key);
 	if (repo->lock_fd >= 0)
 		close(repo->lock_fd);
 	free(repo->container);
@@ -202,6 +205,62 @@ int cbt_repository_open(enum catalog_service service, const char *container, uns
 	}
 	*ret = TAKE_PTR(repo);
 	return 0;
+}
+
+int cbt_repository_load_key(struct cbt_repository *repo, char **ret_error)
+{
+	_cleanup_(cbt_key_freep) struct cbt_key *key = NULL;
+	const char *path = cbtship_key_file();
+	int r;
+
+	if (ret_error)
+		*ret_error = NULL;
+	if (repo->key)
+		return 1;
+	if (!path)
+		return 0;
+	r = cbt_key_load(path, &key, ret_error);
+	if (r < 0)
+		return r;
+	r = cbt_hasher_new(key->id_key, CBT_KEY_SIZE, &repo->key_hasher);
+	if (r >= 0)
+		r = cbt_cipher_new(key, &repo->cipher);
+	if (r < 0) {
+		repo->key_hasher = cbt_hasher_free(repo->key_hasher);
+		if (ret_error)
+			*ret_error = strdup_printf("encryption key: %s", strerror(-r));
+		return r;
+	}
+	repo->key = TAKE_PTR(key);
+	return 1;
+}
+
+/*
+ * --encryption-key-file: kept here rather than set with cbt_config_set(),
+ * which re-resolves every path option of the configuration (freeing the
+ * strings others may still point to, the state directory's included).
+ */
+static const char *key_file_override;
+
+int cbtship_set_key_file(const char *command, const char *path)
+{
+	if (!path || !*path) {
+		fprintf(stderr, "cbtship %s: --encryption-key-file needs a file\n", command);
+		return -EINVAL;
+	}
+	key_file_override = path;
+	return 0;
+}
+
+const char *cbtship_key_file(void)
+{
+	const struct cbt_config *cfg = cbtship_config();
+
+	if (key_file_override)
+		return key_file_override;
+	return cfg && cfg->backup_encryption_key_file && *cfg->backup_encryption_key_file
+		       ? cfg->backup_encryption_key_file
+		       : NULL;
 }
 
 /*

@@ -26,6 +26,8 @@
 #include "cbt-cleanup.h"
 #include "cbtship/catalog/catalog.h"
 #include "cbtship/compress/compressor.h"
+#include "cbtship/crypto/cipher.h"
+#include "cbtship/crypto/key.h"
 #include "cbtship/hash/hasher.h"
 #include "cbtship/target/store.h"
 
@@ -35,6 +37,14 @@ struct cbt_repository {
 	struct cbt_store *store;
 	struct cbt_hasher *hasher;	   /* unkeyed SHA-256 */
 	struct cbt_compressor *compressor; /* zstd, for index pages */
+	/*
+	 * The encryption key (backup_encryption_key_file, or a command's
+	 * --encryption-key-file), loaded by cbt_repository_load_key(); with it
+	 * the HMAC hasher and the cipher for encrypted index pages. NULL: none.
+	 */
+	struct cbt_key *key;
+	struct cbt_hasher *key_hasher;
+	struct cbt_cipher *cipher;
 	enum catalog_service service;
 	char *container; /* as recorded in the catalog and manifests */
 	char *path;	 /* POSIX, NFS: the directory; NULL otherwise */
@@ -54,6 +64,24 @@ int cbt_repository_open(enum catalog_service service, const char *container, uns
 			struct cbt_repository **ret, char **ret_error);
 struct cbt_repository *cbt_repository_free(struct cbt_repository *repo);
 CBT_DEFINE_CLEANUP(struct cbt_repository *, cbt_repository_free, cbt_repository_freep)
+
+/*
+ * Load the encryption key in effect (cbtship_key_file()) into
+ * repo, once. 1 when loaded (now or before), 0 when none is configured,
+ * or a negative errno with a message naming the file in *ret_error (to
+ * free()): mode open to group or others, wrong size, unreadable.
+ */
+int cbt_repository_load_key(struct cbt_repository *repo, char **ret_error);
+
+/*
+ * --encryption-key-file FILE: override backup_encryption_key_file for
+ * this run (path is kept, not copied: argv). 0, or -EINVAL (printed,
+ * prefixed by command) for an empty path.
+ */
+int cbtship_set_key_file(const char *command, const char *path);
+
+/* The key file in effect: --encryption-key-file, else the configuration's; NULL: none. */
+const char *cbtship_key_file(void);
 
 /*
  * Take the container's lock, shared or exclusive, waiting for it (a

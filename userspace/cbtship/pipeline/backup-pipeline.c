@@ -31,6 +31,7 @@ struct shared {
 struct worker {
 	struct cbt_hasher *hasher;
 	struct cbt_compressor *compressor;
+	struct cbt_cipher *cipher; /* NULL: not encrypted */
 	uint8_t *raw;
 	uint8_t *obj;
 };
@@ -41,6 +42,7 @@ static void worker_free(struct worker *w)
 		return;
 	cbt_hasher_free(w->hasher);
 	cbt_compressor_free(w->compressor);
+	cbt_cipher_free(w->cipher);
 	free(w->raw);
 	free(w->obj);
 	free(w);
@@ -53,12 +55,15 @@ static int worker_new(const struct cbt_backup_pipeline_config *cfg, struct worke
 
 	if (!w)
 		return -ENOMEM;
-	r = cbt_hasher_new(cfg->key, cfg->key_len, &w->hasher);
+	r = cbt_hasher_new(cfg->key ? cfg->key->id_key : NULL, cfg->key ? CBT_KEY_SIZE : 0,
+			   &w->hasher);
+	if (r >= 0 && cfg->key)
+		r = cbt_cipher_new(cfg->key, &w->cipher);
 	if (r >= 0)
 		r = cbt_compressor_new(cfg->compression, cfg->level, &w->compressor);
 	if (r >= 0) {
 		w->raw = malloc(cfg->chunk_size);
-		w->obj = malloc(cbt_chunk_object_bound(cfg->chunk_size));
+		w->obj = malloc(cbt_chunk_object_max(cfg->chunk_size));
 		if (!w->raw || !w->obj)
 			r = -ENOMEM;
 	}
@@ -117,8 +122,9 @@ static int process_chunk(void *state, const void *item, void *shared)
 			return fail(s, r, "store: checking %s: %s", key, strerror(-r));
 		present = r > 0;
 		if (!present) {
-			r = cbt_chunk_encode(w->compressor, w->hasher, &id, w->raw, len, w->obj,
-					     cbt_chunk_object_bound(len), &obj_len);
+			r = cbt_chunk_encode_sealed(w->compressor, w->hasher, w->cipher, &id,
+						    w->raw, len, w->obj, cbt_chunk_object_max(len),
+						    &obj_len);
 			if (r < 0)
 				return fail(s, r, "encoding chunk %" PRIu64 ": %s", chunk,
 					    cbt_chunk_strerror(r));

@@ -24,6 +24,7 @@
 #include <stdint.h>
 
 #include "cbtship/compress/compression.h"
+#include "cbtship/crypto/key.h"
 #include "cbtship/repo/index.h"
 #include "cbtship/target/store.h"
 
@@ -55,8 +56,8 @@ struct cbt_backup_pipeline_config {
 	/* Chunks to read: bit i (LSB first in each byte) for chunk i; NULL: all. */
 	const uint8_t *chunk_bits;
 	struct cbt_store *store;
-	const uint8_t *key; /* repository key (HMAC ids), NULL: unkeyed */
-	size_t key_len;
+	/* Encryption key: HMAC ids and AES-256-GCM payloads; NULL: plain SHA-256 ids. */
+	const struct cbt_key *key;
 	enum cbt_compression compression;
 	int level;
 	struct cbt_index *index; /* nr_chunks = ceil(size / chunk_size) */

@@ -37,6 +37,7 @@ struct shared {
 struct worker {
 	struct cbt_hasher *hasher;
 	struct cbt_compressor *compressor;
+	struct cbt_cipher *cipher; /* NULL: not encrypted */
 	uint8_t *raw;
 	size_t raw_len;
 	struct cbt_chunk_id last; /* what raw holds; zero id: nothing */
@@ -49,6 +50,7 @@ static void worker_free(struct worker *w)
 		return;
 	cbt_hasher_free(w->hasher);
 	cbt_compressor_free(w->compressor);
+	cbt_cipher_free(w->cipher);
 	free(w->raw);
 	free(w);
 }
@@ -60,7 +62,10 @@ static int worker_new(const struct cbt_restore_pipeline_config *cfg, struct work
 
 	if (!w)
 		return -ENOMEM;
-	r = cbt_hasher_new(cfg->key, cfg->key_len, &w->hasher);
+	r = cbt_hasher_new(cfg->key ? cfg->key->id_key : NULL, cfg->key ? CBT_KEY_SIZE : 0,
+			   &w->hasher);
+	if (r >= 0 && cfg->key)
+		r = cbt_cipher_new(cfg->key, &w->cipher);
 	if (r >= 0)
 		r = cbt_compressor_new(CBT_COMPRESS_NONE, 0, &w->compressor);
 	if (r >= 0) {
@@ -101,6 +106,7 @@ static bool is_damage(int r)
 	case -EMSGSIZE:
 	case -ENOBUFS:
 	case -EBADMSG:
+	case -EBADE:
 	case -EILSEQ:
 	case -EKEYREJECTED:
 	case -EFBIG:
@@ -120,10 +126,10 @@ static int fetch(struct worker *w, struct shared *s, const struct item *it)
 
 	w->have_last = false;
 	cbt_chunk_key(&it->id, key);
-	r = cbt_store_get(cfg->store, key, cbt_chunk_object_bound(cfg->chunk_size), &obj, &obj_len);
+	r = cbt_store_get(cfg->store, key, cbt_chunk_object_max(cfg->chunk_size), &obj, &obj_len);
 	if (r >= 0)
-		r = cbt_chunk_decode(w->compressor, w->hasher, &it->id, obj, obj_len, w->raw,
-				     cfg->chunk_size, &w->raw_len);
+		r = cbt_chunk_decode_sealed(w->compressor, w->hasher, w->cipher, &it->id, obj,
+					    obj_len, w->raw, cfg->chunk_size, &w->raw_len);
 	if (r >= 0) {
 		w->last = it->id;
 		w->have_last = true;

@@ -24,6 +24,7 @@
 #include <stdint.h>
 
 #include "cbtship/hash/chunk-id.h"
+#include "cbtship/crypto/key.h"
 #include "cbtship/repo/index.h"
 #include "cbtship/target/store.h"
 
@@ -53,8 +54,7 @@ struct cbt_restore_pipeline_config {
 	uint64_t size; /* volume bytes */
 	uint32_t chunk_size;
 	struct cbt_store *store;
-	const uint8_t *key; /* NULL: unkeyed */
-	size_t key_len;
+	const struct cbt_key *key; /* encrypted backup's key; NULL: plain */
 	struct cbt_index *index;
 	const char *backup_id; /* for messages */
 	unsigned workers;

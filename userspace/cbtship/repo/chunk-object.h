@@ -21,10 +21,15 @@
  *                     a raw payload whose lengths differ)
  *   -EXDEV            the object holds another chunk than the one expected
  *   -ENOKEY           keyed id (HMAC) read without a key, or plain SHA-256
- *                     read with one: the repository key setting is wrong
+ *                     read with one; an encrypted object read without a
+ *                     key, or a plain one read with a key: the key
+ *                     setting does not match the object
  *   -EMSGSIZE         trailing bytes after the payload
  *   -ENOBUFS          the caller's buffer is smaller than the raw length
  *   -EBADMSG          payload checksum (CRC-32) mismatch (payload corrupt)
+ *   -EBADE            encrypted payload fails AES-GCM authentication
+ *                     (tampered with, or sealed under another key); nothing
+ *                     is decompressed or returned
  *   -EILSEQ           payload does not decompress to the raw length
  *   -EKEYREJECTED     the raw data does not hash to the chunk id (corrupted
  *                     before it was checksummed, or another repository key)
@@ -37,6 +42,7 @@
 #include <stdint.h>
 
 #include "cbtship/compress/compressor.h"
+#include "cbtship/crypto/cipher.h"
 #include "cbtship/hash/chunk-id.h"
 #include "cbtship/hash/hasher.h"
 
@@ -50,8 +56,8 @@
 
 /* Header flags. */
 #define CBT_CHUNK_FLAG_KEYED_ID	 UINT8_C(0x01) /* id is HMAC-SHA256 under a key */
-#define CBT_CHUNK_FLAG_ENCRYPTED UINT8_C(0x02) /* reserved: payload encrypted */
-#define CBT_CHUNK_FLAGS_KNOWN	 CBT_CHUNK_FLAG_KEYED_ID
+#define CBT_CHUNK_FLAG_ENCRYPTED UINT8_C(0x02) /* payload sealed with AES-256-GCM */
+#define CBT_CHUNK_FLAGS_KNOWN	 (CBT_CHUNK_FLAG_KEYED_ID | CBT_CHUNK_FLAG_ENCRYPTED)
 
 /* A parsed header. */
 struct cbt_chunk_header {
@@ -59,15 +65,21 @@ struct cbt_chunk_header {
 	enum cbt_compression compression; /* what the payload actually uses */
 	uint8_t flags;
 	uint32_t raw_len;
-	uint32_t stored_len;  /* payload bytes after the header */
+	uint32_t stored_len;  /* payload bytes after the header (sealed: nonce and tag included) */
 	uint32_t payload_crc; /* zlib crc32 of the payload */
 	struct cbt_chunk_id id;
 };
 
-/* Largest object cbt_chunk_encode() can make for raw_len bytes. */
+/* Largest unencrypted object cbt_chunk_encode() can make for raw_len bytes. */
 static inline size_t cbt_chunk_object_bound(size_t raw_len)
 {
 	return CBT_CHUNK_HEADER_SIZE + raw_len;
+}
+
+/* Largest object of either kind (an encrypted one adds nonce and tag). */
+static inline size_t cbt_chunk_object_max(size_t raw_len)
+{
+	return cbt_chunk_object_bound(raw_len) + CBT_CIPHER_OVERHEAD;
 }
 
 /*
@@ -81,6 +93,17 @@ static inline size_t cbt_chunk_object_bound(size_t raw_len)
 int cbt_chunk_encode(struct cbt_compressor *c, const struct cbt_hasher *h,
 		     const struct cbt_chunk_id *id, const void *raw, size_t raw_len, void *obj,
 		     size_t obj_cap, size_t *ret_len);
+
+/*
+ * The same, sealing the payload with cipher when it is not NULL (then h
+ * must be keyed: -EINVAL otherwise, since plain SHA-256 ids would let
+ * anyone confirm a guessed chunk). The header (with the encrypted flag)
+ * is the associated data; cbt_chunk_object_max() is always enough.
+ */
+int cbt_chunk_encode_sealed(struct cbt_compressor *c, const struct cbt_hasher *h,
+			    struct cbt_cipher *cipher, const struct cbt_chunk_id *id,
+			    const void *raw, size_t raw_len, void *obj, size_t obj_cap,
+			    size_t *ret_len);
 
 /*
  * Parse and check the header alone (magic, version, header CRC, flags,
@@ -99,6 +122,17 @@ int cbt_chunk_header_parse(const void *obj, size_t obj_len, struct cbt_chunk_hea
 int cbt_chunk_decode(struct cbt_compressor *c, struct cbt_hasher *h,
 		     const struct cbt_chunk_id *expected, const void *obj, size_t obj_len,
 		     void *raw, size_t raw_cap, size_t *ret_raw_len);
+
+/*
+ * The same with the key's cipher (NULL: no key). An encrypted object
+ * needs one and a plain object must have none (-ENOKEY): a reader with a
+ * key expects only what that key sealed. The payload is authenticated
+ * (-EBADE) before anything is decompressed.
+ */
+int cbt_chunk_decode_sealed(struct cbt_compressor *c, struct cbt_hasher *h,
+			    struct cbt_cipher *cipher, const struct cbt_chunk_id *expected,
+			    const void *obj, size_t obj_len, void *raw, size_t raw_cap,
+			    size_t *ret_raw_len);
 
 /*
  * A sentence naming the problem, for an error from the codec ("chunk

@@ -13,8 +13,8 @@
 
 #define ENTRY_MASK (CBT_INDEX_PAGE_ENTRIES - 1)
 
-/* Largest object holding a page (a page never grows when compressed). */
-#define PAGE_OBJECT_MAX (CBT_CHUNK_HEADER_SIZE + CBT_INDEX_PAGE_MAX)
+/* Largest object holding a page (never grows when compressed; sealing adds nonce and tag). */
+#define PAGE_OBJECT_MAX cbt_chunk_object_max(CBT_INDEX_PAGE_MAX)
 
 /* One page in memory, at (level, index) in the tree. */
 struct page {
@@ -34,6 +34,7 @@ struct cbt_index {
 	struct cbt_store *store;  /* where pages load from (NULL: none yet) */
 	struct cbt_hasher *hasher;
 	struct cbt_compressor *compressor;
+	struct cbt_cipher *cipher; /* encrypted index: seals and opens pages; NULL: plain */
 
 	struct page **buckets; /* (level, index) -> page */
 	size_t nr_buckets, nr_pages, peak_pages, max_pages;
@@ -50,6 +51,7 @@ struct loader {
 	struct cbt_store *store;
 	struct cbt_hasher *hasher;
 	struct cbt_compressor *compressor;
+	struct cbt_cipher *cipher;
 	uint64_t nr_chunks;
 	uint8_t *raw; /* CBT_INDEX_PAGE_MAX bytes: the page loaded last */
 	struct cbt_index_error *err;
@@ -106,8 +108,8 @@ static int load_page(struct loader *l, const struct cbt_chunk_id *id, unsigned l
 				  "object larger than any index page");
 	if (r < 0)
 		return load_error(l->err, r, id, level, index, "cannot read it: %s", strerror(-r));
-	r = cbt_chunk_decode(l->compressor, l->hasher, id, obj, len, l->raw, CBT_INDEX_PAGE_MAX,
-			     &raw_len);
+	r = cbt_chunk_decode_sealed(l->compressor, l->hasher, l->cipher, id, obj, len, l->raw,
+				    CBT_INDEX_PAGE_MAX, &raw_len);
 	if (r < 0)
 		return load_error(l->err, r, id, level, index, "%s", cbt_chunk_strerror(r));
 	r = cbt_index_page_parse(l->raw, raw_len, &hdr);
@@ -231,6 +233,7 @@ static int get_page(struct cbt_index *idx, unsigned level, uint64_t index, struc
 		.store = idx->store,
 		.hasher = idx->hasher,
 		.compressor = idx->compressor,
+		.cipher = idx->cipher,
 		.nr_chunks = idx->nr_chunks,
 		.raw = idx->raw,
 		.err = &idx->error,
@@ -329,8 +332,9 @@ static int write_page(struct cbt_index *idx, struct cbt_store *store, struct pag
 		if (r > 0)
 			idx->stats.pages_present++;
 		else {
-			r = cbt_chunk_encode(idx->compressor, idx->hasher, &id, idx->raw, len,
-					     idx->obj, PAGE_OBJECT_MAX, &obj_len);
+			r = cbt_chunk_encode_sealed(idx->compressor, idx->hasher, idx->cipher, &id,
+						    idx->raw, len, idx->obj, PAGE_OBJECT_MAX,
+						    &obj_len);
 			if (r < 0)
 				return r;
 			r = cbt_store_put(store, key, idx->obj, obj_len);
@@ -615,9 +619,22 @@ static int walk(struct loader *l, cbt_index_ref_fn fn, void *userdata,
 	return 0;
 }
 
+void cbt_index_set_cipher(struct cbt_index *idx, struct cbt_cipher *cipher)
+{
+	idx->cipher = cipher;
+}
+
 int cbt_index_foreach_page(struct cbt_store *store, struct cbt_hasher *h, struct cbt_compressor *c,
 			   const struct cbt_chunk_id *root, uint64_t nr_chunks, cbt_index_ref_fn fn,
 			   void *userdata, struct cbt_index_error *err)
+{
+	return cbt_index_foreach_page_sealed(store, h, c, NULL, root, nr_chunks, fn, userdata, err);
+}
+
+int cbt_index_foreach_page_sealed(struct cbt_store *store, struct cbt_hasher *h,
+				  struct cbt_compressor *c, struct cbt_cipher *cipher,
+				  const struct cbt_chunk_id *root, uint64_t nr_chunks,
+				  cbt_index_ref_fn fn, void *userdata, struct cbt_index_error *err)
 {
 	_cleanup_(freep) uint8_t *raw = NULL;
 	struct cbt_index_error dummy;
@@ -625,6 +642,7 @@ int cbt_index_foreach_page(struct cbt_store *store, struct cbt_hasher *h, struct
 		.store = store,
 		.hasher = h,
 		.compressor = c,
+		.cipher = cipher,
 		.nr_chunks = nr_chunks,
 		.err = err ? err : &dummy,
 	};

@@ -40,6 +40,7 @@
 
 #include "cbt-cleanup.h"
 #include "cbtship/compress/compressor.h"
+#include "cbtship/crypto/cipher.h"
 #include "cbtship/hash/chunk-id.h"
 #include "cbtship/hash/hasher.h"
 #include "cbtship/repo/index-page.h"
@@ -84,6 +85,13 @@ int cbt_index_new(struct cbt_hasher *h, struct cbt_compressor *c, uint64_t nr_ch
  */
 int cbt_index_open(struct cbt_store *store, struct cbt_hasher *h, struct cbt_compressor *c,
 		   const struct cbt_chunk_id *root, uint64_t nr_chunks, struct cbt_index **ret);
+
+/*
+ * An encrypted index: pages are sealed with cipher (borrowed) when
+ * written and must be sealed with it when loaded; h must then be keyed.
+ * Call it before the first get, set or write.
+ */
+void cbt_index_set_cipher(struct cbt_index *idx, struct cbt_cipher *cipher);
 
 /* Always returns NULL. Unwritten changes are dropped. */
 struct cbt_index *cbt_index_free(struct cbt_index *idx);
@@ -166,5 +174,11 @@ typedef int (*cbt_index_ref_fn)(enum cbt_index_ref kind, const struct cbt_chunk_
 int cbt_index_foreach_page(struct cbt_store *store, struct cbt_hasher *h, struct cbt_compressor *c,
 			   const struct cbt_chunk_id *root, uint64_t nr_chunks, cbt_index_ref_fn fn,
 			   void *userdata, struct cbt_index_error *err);
+
+/* The same for an encrypted index (cipher NULL: plain, as above). */
+int cbt_index_foreach_page_sealed(struct cbt_store *store, struct cbt_hasher *h,
+				  struct cbt_compressor *c, struct cbt_cipher *cipher,
+				  const struct cbt_chunk_id *root, uint64_t nr_chunks,
+				  cbt_index_ref_fn fn, void *userdata, struct cbt_index_error *err);
 
 #endif

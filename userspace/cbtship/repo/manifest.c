@@ -23,6 +23,7 @@ static const char *const hashing_names[_CBT_MANIFEST_HASH_MAX] = {
 
 static const char *const encryption_names[_CBT_MANIFEST_ENCRYPTION_MAX] = {
 	[CBT_MANIFEST_ENCRYPTION_NONE] = "none",
+	[CBT_MANIFEST_ENCRYPTION_AES_256_GCM] = "aes-256-gcm",
 };
 
 static const char *const service_names[_CBT_MANIFEST_SERVICE_MAX] = {
@@ -320,6 +321,12 @@ int cbt_manifest_check(const struct cbt_manifest *m, char **ret_error)
 	if (!cbt_manifest_encryption_to_string(m->encryption))
 		return fail(ret_error, -EINVAL, "field 'encryption' is out of range (%d)",
 			    (int)m->encryption);
+	/* Plain SHA-256 ids of encrypted data would let anyone confirm a guessed chunk. */
+	if (m->encryption != CBT_MANIFEST_ENCRYPTION_NONE &&
+	    m->hashing != CBT_MANIFEST_HASH_HMAC_SHA256)
+		return fail(ret_error, -EINVAL,
+			    "field 'encryption' is %s, which needs 'hashing' hmac-sha256",
+			    cbt_manifest_encryption_to_string(m->encryption));
 
 	if ((r = check_u64("index.pages", m->index.pages, ret_error)) < 0 ||
 	    (r = check_u64("statistics.bytes_read", m->stats.bytes_read, ret_error)) < 0 ||

@@ -19,7 +19,7 @@
  *   -EMEDIUMTYPE      JSON, but not a cbtship manifest / backup record
  *   -EPROTONOSUPPORT  a newer version of the format
  *   -EINVAL           a field missing, of the wrong type or out of range
- *   -EOPNOTSUPP       a feature this build does not support (encryption)
+ *   -EOPNOTSUPP       a feature this build does not support (an unknown encryption scheme)
  *   -ENOENT           no manifest for that backup
  *   -EXDEV            the manifest holds another backup than its key says
  *   -EFBIG            larger than CBT_MANIFEST_MAX_SIZE
@@ -57,9 +57,10 @@ enum cbt_manifest_hashing {
 	_CBT_MANIFEST_HASH_MAX,
 };
 
-/* Reserved: only "none" in version 1. */
+/* Payload encryption; "aes-256-gcm" needs "hmac-sha256" hashing. */
 enum cbt_manifest_encryption {
 	CBT_MANIFEST_ENCRYPTION_NONE,
+	CBT_MANIFEST_ENCRYPTION_AES_256_GCM, /* "aes-256-gcm": chunks and index pages sealed */
 	_CBT_MANIFEST_ENCRYPTION_MAX,
 };
 
