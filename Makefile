@@ -6,6 +6,9 @@
 #   make check        unit tests (ASan+UBSan) then guest tests; see tests/run
 #   make format       clang-format the userspace sources
 #   make lint         checkpatch on kmod/, clang-format --dry-run on userspace
+#   make man          man pages build/man/cbtship.8 and dm-cbt.4 (scdoc)
+#   make deb          build/deb/dm-cbt-dkms_VERSION_all.deb and
+#                     cbtship_VERSION_ARCH.deb (scripts/build-deb)
 #   make clean        remove every build output
 #
 # The module is built for the newest Debian kernel in /lib/modules/*-amd64
@@ -52,10 +55,13 @@ UNIT_BINS := $(patsubst tests/unit/%.c,$(BUILD)/tests/%,$(UNIT_SRC))
 HELPER_BINS := $(patsubst tests/helpers/%.c,$(BUILD)/bin/%,$(TEST_HELPERS_SRC))
 
 MODULE := kmod/dm-cbt.ko
-MODULE_DEPS := Kbuild kmod/Kbuild $(wildcard kmod/*.c kmod/*.h include/uapi/*.h)
+MODULE_DEPS := Kbuild kmod/Kbuild $(wildcard kmod/*.c kmod/*.h kmod/probes/*.c include/uapi/*.h)
 
-.PHONY: all module userspace check unit-tests format lint clean
-all: module userspace
+.PHONY: all module userspace man deb check unit-tests format lint clean
+# The man pages are part of `all` only where scdoc is installed.
+SCDOC ?= scdoc
+HAVE_SCDOC := $(shell command -v $(SCDOC) >/dev/null 2>&1 && echo y)
+all: module userspace $(if $(HAVE_SCDOC),man)
 
 # ---------------------------------------------------------------- kernel
 module: $(MODULE)
@@ -96,6 +102,29 @@ $(BUILD)/bin/cbtship: $(call obj,obj,$(CBTSHIP_MAIN)) $(BUILD)/lib/libcbtship.a 
 $(BUILD)/bin/%: $(BUILD)/obj/tests/helpers/%.o $(BUILD)/lib/libcbtship.a $(BUILD)/lib/libcbt.a
 	@mkdir -p $(@D)
 	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
+
+# ---------------------------------------------------------------- man pages
+# Sources are scdoc (man/*.scd). cbtship(8)'s COMMANDS section is made from
+# the built program's own help (man/gen-commands), so it cannot drift.
+MAN_PAGES := $(BUILD)/man/cbtship.8 $(BUILD)/man/dm-cbt.4
+man: $(MAN_PAGES)
+
+$(BUILD)/man/cbtship.8: man/cbtship.8.scd man/gen-commands $(BUILD)/bin/cbtship
+	@mkdir -p $(@D)
+	@command -v $(SCDOC) >/dev/null || { echo "make man: scdoc is not installed (scripts/setup)" >&2; exit 1; }
+	man/gen-commands $(BUILD)/bin/cbtship >$@.commands
+	awk -v f=$@.commands '/^@COMMANDS@$$/ { while ((getline l < f) > 0) print l; next } { print }' \
+		man/cbtship.8.scd | $(SCDOC) >$@.tmp
+	rm -f $@.commands && mv $@.tmp $@
+
+$(BUILD)/man/%.4: man/%.4.scd
+	@mkdir -p $(@D)
+	@command -v $(SCDOC) >/dev/null || { echo "make man: scdoc is not installed (scripts/setup)" >&2; exit 1; }
+	$(SCDOC) <$< >$@.tmp && mv $@.tmp $@
+
+# ---------------------------------------------------------------- packages
+deb: $(BUILD)/bin/cbtship man
+	scripts/build-deb $(BUILD)/deb
 
 # ---------------------------------------------------------------- tests
 # Unit tests link the sanitizer build of the libraries.
