@@ -50,6 +50,7 @@
 #include "cbtship/pipeline/backup-pipeline.h"
 #include "cbtship/repo/chunk-object.h"
 #include "cbtship/state-dir.h"
+#include "cbtship/target/known-keys.h"
 #include "libcbt.h"
 
 CBT_DEFINE_CLEANUP(struct cbt_map *, cbt_map_free, cbt_map_freep)
@@ -861,6 +862,13 @@ static int create(const struct create_opts *o)
 	if (r < 0) {
 		fprintf(stderr, "cbtship backup-create: %s\n", err ? err : strerror(-r));
 		free(err);
+		goto fail_early;
+	}
+	/* Swift: one listing instead of a HEAD before every chunk (target/known-keys.h). */
+	if (service == CATALOG_SERVICE_SWIFT &&
+	    cbt_known_keys_store_new(run.repo->store, 0, &run.repo->store) < 0) {
+		run.repo->store = NULL;
+		fprintf(stderr, "cbtship backup-create: out of memory\n");
 		goto fail_early;
 	}
 	r = cbt_repository_load_key(run.repo, &err);
