@@ -196,7 +196,9 @@ const struct cbtship_command cbtship_commands[] = {
 			"$CBTSHIP_STATE_DIR/restore and its path printed; zero chunks stay holes.\n"
 			"With --volume, the target must be at least as large as the backup's\n"
 			"volume; one in use is refused unless --force. Every chunk is fetched\n"
-			"once and its hash checked; a bad chunk stops the restore, naming it.",
+			"once and its hash checked; a bad chunk stops the restore, naming it.\n"
+			"--workers: parallel fetches (default 4 per core, fewer for large chunks:\n"
+			"a restore waits on reads, not on the CPU).",
 	},
 	{
 		.name = "backup-delete",
