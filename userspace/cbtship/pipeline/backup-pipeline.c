@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 /* The backup data path: workers read, hash, compress and store chunks. */
 #include <errno.h>
+#include <fcntl.h>
 #include <inttypes.h>
 #include <pthread.h>
 #include <stdarg.h>
@@ -156,6 +157,35 @@ static int process_chunk(void *state, const void *item, void *shared)
 	return 0;
 }
 
+#define READ_AHEAD_CHUNKS 64
+
+/* Chunks advised to the kernel ahead of the one submitted. */
+struct read_ahead {
+	uint64_t next;	 /* first chunk not looked at yet */
+	unsigned window; /* advised and not submitted yet */
+};
+
+/*
+ * Chunk i (set in the map) is being submitted: keep READ_AHEAD_CHUNKS of
+ * the set chunks after it advised (POSIX_FADV_WILLNEED). Only a hint:
+ * errors do not matter.
+ */
+static void read_ahead(const struct cbt_backup_pipeline_config *cfg, uint64_t nr, uint64_t i,
+		       struct read_ahead *ra)
+{
+	if (i < ra->next && ra->window)
+		ra->window--;
+	if (ra->next <= i)
+		ra->next = i + 1;
+	for (; ra->next < nr && ra->window < READ_AHEAD_CHUNKS; ra->next++) {
+		if (!cbt_chunk_bit_test(cfg->chunk_bits, ra->next))
+			continue;
+		(void)posix_fadvise(cfg->fd, (off_t)(ra->next * cfg->chunk_size),
+				    (off_t)cfg->chunk_size, POSIX_FADV_WILLNEED);
+		ra->window++;
+	}
+}
+
 static int tick(struct shared *s)
 {
 	struct cbt_backup_progress p;
@@ -205,6 +235,8 @@ int cbt_backup_pipeline_run(const struct cbt_backup_pipeline_config *cfg,
 	}
 
 	last_tick = cbt_monotonic_ms();
+	struct read_ahead ra = { 0 };
+
 	for (uint64_t i = 0; i < nr; i++) {
 		if (cfg->chunk_bits) {
 			/* Skip clear bytes of the bitmap quickly. */
@@ -215,6 +247,14 @@ int cbt_backup_pipeline_run(const struct cbt_backup_pipeline_config *cfg,
 			if (!cbt_chunk_bit_test(cfg->chunk_bits, i))
 				continue;
 		}
+		/*
+		 * The chunks of a dirty map are scattered reads, each one waited
+		 * for by a worker: ask the kernel for the next ones now, so that
+		 * many reads are in flight (a full read is sequential and has
+		 * the kernel's own readahead).
+		 */
+		if (cfg->chunk_bits)
+			read_ahead(cfg, nr, i, &ra);
 		r = cbt_worker_pool_submit(pool, &i);
 		if (r < 0)
 			break;
