@@ -76,6 +76,7 @@ struct create_opts {
 	uint32_t chunk_size;
 	enum cbt_compression compression;
 	unsigned workers;
+	bool workers_given; /* --workers, or backup_workers in the configuration */
 	const char *cow_dir;
 	uint64_t cow_bytes;
 	enum cbtship_format format;
@@ -105,6 +106,7 @@ struct create_run {
 	/* progress */
 	double start, last_beat;
 	struct cbt_notifier notify;
+	unsigned workers;
 	char error[1024];
 };
 
@@ -508,7 +510,7 @@ static int run_backup(struct create_run *run, struct cbt_backup_progress *prog,
 			.compression = run->o->compression,
 			.level = CBT_COMPRESSION_LEVEL_DEFAULT,
 			.index = idx,
-			.workers = run->o->workers,
+			.workers = run->workers,
 			.tick = create_tick,
 			.userdata = run,
 		};
@@ -756,6 +758,20 @@ static uint32_t default_chunk_size(void)
 	return size ? (uint32_t)size : CBT_CHUNK_SIZE_DEFAULT;
 }
 
+/*
+ * Workers for a store where each object is a network round trip (Swift):
+ * they mostly wait, so by default 4 per core (64 at most) keep more
+ * requests in flight; elsewhere, and when set, o->workers.
+ */
+static unsigned remote_workers(const struct create_opts *o, enum catalog_service service)
+{
+	long cores = sysconf(_SC_NPROCESSORS_ONLN);
+
+	if (service != CATALOG_SERVICE_SWIFT || o->workers_given || cores <= 0)
+		return o->workers;
+	return cores >= 16 ? 64 : (unsigned)(4 * cores);
+}
+
 static int create(const struct create_opts *o)
 {
 	_cleanup_(catalog_freep) struct catalog *c = NULL;
@@ -898,6 +914,7 @@ static int create(const struct create_opts *o)
 	}
 
 record:
+	run.workers = remote_workers(o, service);
 	/* The record: creating, quota reserved. */
 	record.project = (char *)cbtship_project();
 	snprintf(record.volume_id, sizeof(record.volume_id), "%s", run.src.volume->id);
@@ -1043,6 +1060,7 @@ int cbtship_backup_create(int argc, char **argv)
 					    : 1;
 	if (o.workers > 64)
 		o.workers = 64;
+	o.workers_given = strncmp(cbt_config_origin(cfg, "backup_workers"), "default", 7) != 0;
 	optind = 1;
 	while ((opt = getopt_long(argc, argv, "h", options, NULL)) != -1) {
 		switch (opt) {
@@ -1106,6 +1124,7 @@ int cbtship_backup_create(int argc, char **argv)
 			break;
 		case 'w':
 			o.workers = (unsigned)strtoul(optarg, NULL, 10);
+			o.workers_given = true;
 			if (!o.workers || o.workers > 64) {
 				fprintf(stderr, "cbtship backup-create: --workers: 1 to 64\n");
 				return CBTSHIP_EXIT_USAGE;
