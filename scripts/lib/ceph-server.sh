@@ -29,6 +29,9 @@
 # seconds (60). Every ceph, rbd and radosgw-admin call is wrapped in
 # `timeout`: they block forever when the mon is down.
 
+# shellcheck source=scripts/lib/ports.sh
+. "$(dirname "${BASH_SOURCE[0]}")/ports.sh"
+
 CEPH_START_TIMEOUT=${CEPH_START_TIMEOUT:-60}
 CEPH_CMD_TIMEOUT=${CEPH_CMD_TIMEOUT:-20}
 CEPH_MEMSTORE_BYTES=${CEPH_MEMSTORE_BYTES:-$((2 << 30))}
@@ -76,27 +79,6 @@ _radosgw_admin() {
 	timeout -k 2 "$CEPH_CMD_TIMEOUT" radosgw-admin "$@"
 }
 
-# Print a free TCP port on 127.0.0.1 for each preferred port given (the
-# preferred one when it can be bound).
-_ceph_pick_ports() {
-	"$CEPH_PYTHON" - "$@" <<-'EOF'
-		import socket, sys
-		taken = []
-		for want in sys.argv[1:]:
-		    for port in (int(want), 0):
-		        s = socket.socket()
-		        try:
-		            s.bind(("127.0.0.1", port))
-		        except OSError:
-		            s.close()
-		            continue
-		        taken.append(s)
-		        print(s.getsockname()[1])
-		        break
-		for s in taken:
-		    s.close()
-	EOF
-}
 
 # ceph_server_start DIR
 ceph_server_start() {
@@ -110,7 +92,7 @@ ceph_server_start() {
 	mkdir -p "$dir"/{mon,osd/ceph-0,log,run,rgw} || return 1
 	ceph_dir=$(cd "$dir" && pwd)
 
-	mapfile -t ports < <(_ceph_pick_ports 3300 6789)
+	mapfile -t ports < <(pick_free_ports 3300 6789)
 	[ ${#ports[@]} -eq 2 ] || { echo "ceph_server_start: no free ports" >&2; ceph_dir=; return 1; }
 	ceph_ports=([mon2]=${ports[0]} [mon1]=${ports[1]})
 	fsid=$(uuidgen)
@@ -318,7 +300,7 @@ ceph_server_start_rgw() {
 		return 1
 	fi
 	[ -z "${ceph_pids[rgw]:-}" ] || return 0
-	port=$(_ceph_pick_ports 7480) || return 1
+	port=$(pick_free_ports 7480) || return 1
 	ceph_ports[rgw]=$port
 	sed -i "s/endpoint=127.0.0.1:[^ ]*\$/endpoint=127.0.0.1:$port/" "$ceph_dir/ceph.conf"
 	_ceph_spawn rgw || return 1

@@ -26,6 +26,9 @@
 # Swift's Python is /usr/bin/python3 (Debian's python3-swift), not
 # whatever python3 is first on PATH.
 
+# shellcheck source=scripts/lib/ports.sh
+. "$(dirname "${BASH_SOURCE[0]}")/ports.sh"
+
 SWIFT_PYTHON=${SWIFT_PYTHON:-/usr/bin/python3}
 SWIFT_START_TIMEOUT=${SWIFT_START_TIMEOUT:-30}
 
@@ -49,28 +52,6 @@ swift_server_available() {
 	return 1
 }
 
-# Print a free TCP port on 127.0.0.1 for each preferred port given (the
-# preferred one when it can be bound). A port found free can still be
-# taken before the server binds it; start-up then fails clearly.
-_swift_pick_ports() {
-	"$SWIFT_PYTHON" - "$@" <<-'EOF'
-		import socket, sys
-		taken = []
-		for want in sys.argv[1:]:
-		    for port in (int(want), 0):
-		        s = socket.socket()
-		        try:
-		            s.bind(("127.0.0.1", port))
-		        except OSError:
-		            s.close()
-		            continue
-		        taken.append(s)
-		        print(s.getsockname()[1])
-		        break
-		for s in taken:
-		    s.close()
-	EOF
-}
 
 # swift_server_start DIR
 swift_server_start() {
@@ -86,7 +67,7 @@ swift_server_start() {
 	_swift_ensure_swift_conf || return 1
 	_swift_check_xattr || return 1
 
-	mapfile -t ports < <(_swift_pick_ports 8080 6200 6201 6202 11211)
+	mapfile -t ports < <(pick_free_ports 8080 6200 6201 6202 11211)
 	[ ${#ports[@]} -eq 5 ] || { echo "swift_server_start: no free ports" >&2; return 1; }
 	swift_ports=([proxy]=${ports[0]} [object]=${ports[1]} [container]=${ports[2]}
 		[account]=${ports[3]} [memcached]=${ports[4]})
