@@ -51,11 +51,6 @@ int cbt_ceph_connect(const char *pool, struct cbt_rbd **ret, char **ret_error)
 	return cbt_rbd_open(&rc, ret, ret_error);
 }
 
-static bool bit_set(const uint8_t *bits, uint64_t i)
-{
-	return bits[i / 8] & (1u << (i % 8));
-}
-
 /*
  * Write one piece read from the source: its runs of data as writes, its
  * runs of zeros (at CEPH_ZERO_GRAIN) as write-zeroes, or not at all on a
@@ -149,7 +144,7 @@ int cbt_ceph_backup_run(const struct cbt_ceph_backup *b, struct cbt_backup_progr
 	if (r < 0)
 		return fail_rbd(err, errlen, r, msg);
 	for (uint64_t i = 0; i < nr_units; i++)
-		if (!b->bits || bit_set(b->bits, i)) {
+		if (!b->bits || cbt_chunk_bit_test(b->bits, i)) {
 			p->chunks_todo++;
 			p->bytes_todo += b->unit;
 		}
@@ -157,7 +152,7 @@ int cbt_ceph_backup_run(const struct cbt_ceph_backup *b, struct cbt_backup_progr
 	for (uint64_t i = 0; i < nr_units;) {
 		uint64_t n = 0;
 
-		while (i + n < nr_units && (!b->bits || bit_set(b->bits, i + n)))
+		while (i + n < nr_units && (!b->bits || cbt_chunk_bit_test(b->bits, i + n)))
 			n++;
 		if (n) {
 			r = write_run(b, img, fresh, i, n, buf, p, err, errlen);
