@@ -171,6 +171,9 @@ static void volume_crud(void **state)
 	v.last_generation = (char *)"0f1e2d3c-4b5a-6978-8796-a5b4c3d2e1f0";
 	v.last_checkpoint = 7;
 	v.settled_checkpoint = 9;
+	v.metadata_path = (char *)"/var/lib/cbtship/metadata/vol1.meta";
+	v.origin_identity = (char *)"size=11811160064 uuid=b9e0a1c4";
+	v.full_read_reason = (char *)"the target invalidated the map";
 	assert_int_equal(catalog_volume_update(f->c, &v), 0);
 	assert_int_equal(catalog_volume_get(f->c, "vol1", &got), 0);
 	assert_string_equal(got->origin_uuid, v.origin_uuid);
@@ -181,6 +184,9 @@ static void volume_crud(void **state)
 	assert_string_equal(got->last_generation, v.last_generation);
 	assert_int_equal(got->last_checkpoint, 7);
 	assert_int_equal(got->settled_checkpoint, 9);
+	assert_string_equal(got->metadata_path, v.metadata_path);
+	assert_string_equal(got->origin_identity, v.origin_identity);
+	assert_string_equal(got->full_read_reason, v.full_read_reason);
 	assert_true(got->updated_at >= got->created_at);
 	got = catalog_volume_free(got);
 
@@ -793,6 +799,87 @@ static void jobs(void **state)
 	assert_int_equal(catalog_job_add(f->c, CATALOG_JOB_RESTORE, c.id, &id), -ENOENT);
 }
 
+/* catalog_job_start(): in turn, at most max_running; reap the dead. */
+static void jobs_in_turn(void **state)
+{
+	struct fixture *f = *state;
+	_cleanup_(catalog_job_freep) struct catalog_job *j = NULL;
+	struct catalog_volume v;
+	struct catalog_backup a, b, c;
+	int64_t ja, jb, jc;
+	unsigned n;
+
+	catalog_quota_set_defaults(f->c, CATALOG_UNLIMITED, CATALOG_UNLIMITED);
+	fixture_volume(f, "vol", "p1", GIB, &v);
+	assert_int_equal(fixture_backup(f, &v, "a", NULL, &a), 0);
+	assert_int_equal(fixture_backup(f, &v, "b", NULL, &b), 0);
+	assert_int_equal(fixture_backup(f, &v, "c", NULL, &c), 0);
+	assert_int_equal(catalog_job_add(f->c, CATALOG_JOB_BACKUP, a.id, &ja), 0);
+	assert_int_equal(catalog_job_add(f->c, CATALOG_JOB_BACKUP, b.id, &jb), 0);
+	assert_int_equal(catalog_job_add(f->c, CATALOG_JOB_RESTORE, c.id, &jc), 0);
+	assert_int_equal(catalog_job_set_pid(f->c, ja, getpid()), 0);
+	assert_int_equal(catalog_job_set_pid(f->c, jb, getppid()), 0);
+	assert_int_equal(catalog_job_set_pid(f->c, jc, 0x7ffffff0), 0); /* gone */
+
+	/* b waits behind a, queued in a live process. */
+	assert_int_equal(catalog_job_start(f->c, jb, 2, getppid()), -EAGAIN);
+	assert_int_equal(catalog_job_start(f->c, ja, 2, getpid()), 0);
+	assert_int_equal(catalog_job_start(f->c, ja, 2, getpid()), -ECANCELED);
+	/* a runs: b may start with 2 slots, not with 1. */
+	assert_int_equal(catalog_job_start(f->c, jb, 1, getppid()), -EAGAIN);
+	assert_non_null(strstr(catalog_error(f->c), "at most 1"));
+	assert_int_equal(catalog_job_start(f->c, jb, 2, getppid()), 0);
+	assert_int_equal(catalog_job_get(f->c, jb, &j), 0);
+	assert_int_equal(j->state, CATALOG_JOB_RUNNING);
+	assert_int_equal(j->pid, getppid());
+	j = catalog_job_free(j);
+
+	/* A cancelled queued job never starts. */
+	assert_int_equal(catalog_job_request_cancel(f->c, jc), 0);
+	assert_int_equal(catalog_job_start(f->c, jc, 8, getpid()), -ECANCELED);
+
+	/* Reaping ends the jobs of dead processes only. */
+	assert_int_equal(catalog_job_add(f->c, CATALOG_JOB_RESTORE, c.id, &jc), 0);
+	assert_int_equal(catalog_job_set_pid(f->c, jc, 0x7ffffff0), 0);
+	assert_int_equal(catalog_job_reap(f->c, &n), 0);
+	assert_int_equal(n, 1);
+	assert_int_equal(catalog_job_get(f->c, jc, &j), 0);
+	assert_int_equal(j->state, CATALOG_JOB_FAILED);
+	assert_non_null(strstr(j->error, "gone"));
+	j = catalog_job_free(j);
+	assert_int_equal(catalog_job_get(f->c, ja, &j), 0);
+	assert_int_equal(j->state, CATALOG_JOB_RUNNING);
+}
+
+static void workers_heartbeat(void **state)
+{
+	struct fixture *f = *state;
+	struct catalog_worker **w = NULL;
+	size_t n = 0;
+	int64_t first;
+
+	assert_int_equal(catalog_worker_list(f->c, &w, &n), 0);
+	assert_int_equal(n, 0);
+	catalog_worker_array_free(w, n);
+	assert_int_equal(catalog_worker_heartbeat(f->c, "cbtship-backup", "1.0"), 0);
+	assert_int_equal(catalog_worker_list(f->c, &w, &n), 0);
+	assert_int_equal(n, 1);
+	assert_string_equal(w[0]->host, catalog_host(f->c));
+	assert_string_equal(w[0]->binary, "cbtship-backup");
+	assert_int_equal(w[0]->pid, getpid());
+	first = w[0]->heartbeat_at;
+	assert_true(w[0]->started_at == first);
+	catalog_worker_array_free(w, n);
+	usleep(2000);
+	assert_int_equal(catalog_worker_heartbeat(f->c, "cbtship-backup", "1.0"), 0);
+	assert_int_equal(catalog_worker_list(f->c, &w, &n), 0);
+	assert_int_equal(n, 1);
+	assert_true(w[0]->heartbeat_at > first);
+	assert_true(w[0]->started_at == first); /* the same process */
+	catalog_worker_array_free(w, n);
+	assert_int_equal(catalog_worker_heartbeat(f->c, "", NULL), -EINVAL);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -814,6 +901,8 @@ int main(void)
 		cmocka_unit_test_setup_teardown(json_fields, fixture_setup, fixture_teardown),
 		cmocka_unit_test(time_format),
 		cmocka_unit_test_setup_teardown(jobs, fixture_setup, fixture_teardown),
+		cmocka_unit_test_setup_teardown(jobs_in_turn, fixture_setup, fixture_teardown),
+		cmocka_unit_test_setup_teardown(workers_heartbeat, fixture_setup, fixture_teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -78,6 +78,18 @@
  *   backups         (version 4) progress_done, progress_total: bytes of
  *                   the running backup or restore done and to do, written
  *                   with each heartbeat (catalog_backup_progress()).
+ *   volumes         (version 5) metadata_path (a tracked volume's dm-cbt
+ *                   metadata device or file, recorded by `cbtship track`
+ *                   so that the agent can re-create it at boot),
+ *                   origin_identity (what identifies the origin device:
+ *                   size and blkid/sysfs identity, as text; a changed one
+ *                   is refused at boot), full_read_reason (set when the
+ *                   target reported the map invalid or its metadata
+ *                   failed: the next backup reads everything and says
+ *                   why; cleared when a backup becomes available).
+ *   workers         (version 5) host, binary (PRIMARY KEY together), pid,
+ *                   version, started_at, heartbeat_at: the heartbeats of
+ *                   this host's agent and job workers, for service-list.
  */
 #ifndef CBTSHIP_CATALOG_H
 #define CBTSHIP_CATALOG_H
@@ -92,7 +104,7 @@
 #include "cbt-cleanup.h"
 
 #define CBTSHIP_CATALOG_DEFAULT "/var/lib/cbtship/catalog.db"
-#define CATALOG_SCHEMA_VERSION	4
+#define CATALOG_SCHEMA_VERSION	5
 #define CATALOG_APPLICATION_ID	0x43425453 /* "CBTS" */
 #define CATALOG_BUSY_TIMEOUT_MS 30000
 #define CATALOG_ID_MAX		37 /* a UUID's text and its NUL */
@@ -168,6 +180,9 @@ struct catalog_volume {
 	char *status_reason;
 	int64_t created_at;
 	int64_t updated_at;
+	char *metadata_path;	/* tracked: its metadata device or file, NULL unknown */
+	char *origin_identity;	/* text identity of the origin, NULL unknown */
+	char *full_read_reason; /* the next backup must read everything: why */
 };
 
 struct catalog_volume *catalog_volume_free(struct catalog_volume *v);
@@ -568,6 +583,21 @@ int catalog_job_get_active(struct catalog *c, const char *backup_id, struct cata
  */
 int catalog_job_claim_next(struct catalog *c, unsigned max_running, pid_t pid, int64_t *ret_id);
 
+/*
+ * Start queued job id in process pid, in turn: -EAGAIN while max_running
+ * jobs run on this host (their pids alive) or an older queued job waits
+ * here in a live process; -ECANCELED when the job is no longer queued
+ * (cancelled). One transaction.
+ */
+int catalog_job_start(struct catalog *c, int64_t id, unsigned max_running, pid_t pid);
+
+/* The process (on this host) that waits on or runs job id. -ENOENT. */
+int catalog_job_set_pid(struct catalog *c, int64_t id, pid_t pid);
+
+/* End as failed the queued and running jobs of this host whose process
+ * is gone; *ret_n (when not NULL) counts them. */
+int catalog_job_reap(struct catalog *c, unsigned *ret_n);
+
 /* Progress of a running job; also the heartbeat of its backup. */
 int catalog_job_progress(struct catalog *c, int64_t id, uint64_t bytes_done, uint64_t bytes_total);
 
@@ -580,5 +610,27 @@ int catalog_job_should_stop(struct catalog *c, int64_t id);
 /* End a running (or queued) job: done, failed or cancelled. -EINVAL else. */
 int catalog_job_finish(struct catalog *c, int64_t id, enum catalog_job_state state,
 		       const char *error);
+
+/* Workers: heartbeats of this host's agent and job workers --------------- */
+
+struct catalog_worker {
+	char *host;
+	char *binary; /* "cbtship-backup" */
+	pid_t pid;    /* the last process that beat */
+	char *version;
+	int64_t started_at;
+	int64_t heartbeat_at;
+};
+
+struct catalog_worker *catalog_worker_free(struct catalog_worker *w);
+CBT_DEFINE_CLEANUP(struct catalog_worker *, catalog_worker_free, catalog_worker_freep)
+void catalog_worker_array_free(struct catalog_worker **array, size_t n);
+
+/* binary on this host, process getpid(), is alive now (heartbeat_at := now;
+ * started_at := now when another process beat last). */
+int catalog_worker_heartbeat(struct catalog *c, const char *binary, const char *version);
+
+/* Every worker of every host, by host and binary. */
+int catalog_worker_list(struct catalog *c, struct catalog_worker ***ret, size_t *ret_n);
 
 #endif

@@ -194,6 +194,134 @@ int catalog_job_claim_next(struct catalog *c, unsigned max_running, pid_t pid, i
 	return 0;
 }
 
+int catalog_job_set_pid(struct catalog *c, int64_t id, pid_t pid)
+{
+	_cleanup_(sqlite3_finalizep) sqlite3_stmt *s = NULL;
+	struct catalog_binder b;
+	int r;
+
+	r = catalog_prepare_bind(c,
+				 "UPDATE jobs SET pid = :pid, host = :host, updated_at = :now"
+				 " WHERE id = :id AND state IN ('queued', 'running')",
+				 &s, &b);
+	if (r < 0)
+		return r;
+	catalog_bind_int64(&b, ":pid", pid);
+	catalog_bind_text(&b, ":host", c->host);
+	catalog_bind_int64(&b, ":now", catalog_now());
+	catalog_bind_int64(&b, ":id", id);
+	r = catalog_bound_step(&b);
+	if (r < 0)
+		return r;
+	if (sqlite3_changes(c->db) == 0)
+		return catalog_fail(c, -ENOENT, "job %lld is not queued or running", (long long)id);
+	return 0;
+}
+
+/* Is an older queued job of this host waiting in a live process? */
+static int older_waiting_locked(struct catalog *c, int64_t id, bool *ret)
+{
+	_cleanup_(sqlite3_finalizep) sqlite3_stmt *s = NULL;
+	struct catalog_binder b;
+	int r;
+
+	*ret = false;
+	r = catalog_prepare_bind(c,
+				 "SELECT pid FROM jobs WHERE state = 'queued' AND host = :host"
+				 " AND id < :id",
+				 &s, &b);
+	if (r < 0)
+		return r;
+	catalog_bind_text(&b, ":host", c->host);
+	catalog_bind_int64(&b, ":id", id);
+	if (b.r < 0)
+		return b.r;
+	while ((r = catalog_step(c, s)) > 0)
+		if (catalog_pid_alive((pid_t)sqlite3_column_int64(s, 0)))
+			*ret = true;
+	return r;
+}
+
+int catalog_job_start(struct catalog *c, int64_t id, unsigned max_running, pid_t pid)
+{
+	_cleanup_(catalog_rollbackp) struct catalog *txn = NULL;
+	_cleanup_(catalog_job_freep) struct catalog_job *j = NULL;
+	_cleanup_(sqlite3_finalizep) sqlite3_stmt *s = NULL;
+	struct catalog_binder b;
+	unsigned running;
+	bool older;
+	int r;
+
+	r = catalog_begin(c);
+	if (r < 0)
+		return r;
+	txn = c;
+	r = catalog_job_get(c, id, &j);
+	if (r < 0)
+		return r;
+	if (j->state != CATALOG_JOB_QUEUED)
+		return catalog_fail(c, -ECANCELED, "job %lld is %s, no longer queued",
+				    (long long)id, catalog_job_state_to_string(j->state));
+	r = count_running_locked(c, &running);
+	if (r < 0)
+		return r;
+	if (running >= max_running)
+		return catalog_fail(c, -EAGAIN, "%u jobs run on %s already (at most %u)", running,
+				    c->host, max_running);
+	r = older_waiting_locked(c, id, &older);
+	if (r < 0)
+		return r;
+	if (older)
+		return catalog_fail(c, -EAGAIN, "older jobs wait on %s", c->host);
+	r = catalog_prepare_bind(c,
+				 "UPDATE jobs SET state = 'running', pid = :pid, host = :host,"
+				 " started_at = :now, updated_at = :now WHERE id = :id",
+				 &s, &b);
+	if (r < 0)
+		return r;
+	catalog_bind_int64(&b, ":pid", pid);
+	catalog_bind_text(&b, ":host", c->host);
+	catalog_bind_int64(&b, ":now", catalog_now());
+	catalog_bind_int64(&b, ":id", id);
+	r = catalog_bound_step(&b);
+	if (r < 0)
+		return r;
+	return catalog_commit(c);
+}
+
+int catalog_job_reap(struct catalog *c, unsigned *ret_n)
+{
+	_cleanup_(sqlite3_finalizep) sqlite3_stmt *s = NULL;
+	struct catalog_binder b;
+	int64_t ids[256];
+	unsigned n = 0, done = 0;
+	int r;
+
+	r = catalog_prepare_bind(c,
+				 "SELECT id, pid FROM jobs WHERE state IN ('queued', 'running')"
+				 " AND host = :host",
+				 &s, &b);
+	if (r < 0)
+		return r;
+	catalog_bind_text(&b, ":host", c->host);
+	if (b.r < 0)
+		return b.r;
+	while ((r = catalog_step(c, s)) > 0 && n < ELEMENTSOF(ids))
+		if (!catalog_pid_alive((pid_t)sqlite3_column_int64(s, 1)))
+			ids[n++] = sqlite3_column_int64(s, 0);
+	if (r < 0)
+		return r;
+	sqlite3_finalize(TAKE_PTR(s));
+	for (unsigned i = 0; i < n; i++)
+		if (catalog_job_finish(
+			    c, ids[i], CATALOG_JOB_FAILED,
+			    "its worker process is gone (killed, or the host restarted)") == 0)
+			done++;
+	if (ret_n)
+		*ret_n = done;
+	return 0;
+}
+
 /* Run an UPDATE on one job; -ENOENT when it matched nothing. */
 static int job_update(struct catalog *c, sqlite3_stmt *s, int64_t id)
 {

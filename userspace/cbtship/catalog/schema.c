@@ -131,6 +131,19 @@ static const char *const migrations[] = {
 	/* 3 -> 4 */
 	"ALTER TABLE backups ADD COLUMN progress_done INTEGER NOT NULL DEFAULT 0;"
 	"ALTER TABLE backups ADD COLUMN progress_total INTEGER NOT NULL DEFAULT 0;",
+	/* 4 -> 5 */
+	"ALTER TABLE volumes ADD COLUMN metadata_path TEXT;"
+	"ALTER TABLE volumes ADD COLUMN origin_identity TEXT;"
+	"ALTER TABLE volumes ADD COLUMN full_read_reason TEXT;"
+	"CREATE TABLE workers ("
+	"  host TEXT NOT NULL,"
+	"  binary TEXT NOT NULL,"
+	"  pid INTEGER,"
+	"  version TEXT,"
+	"  started_at INTEGER NOT NULL,"
+	"  heartbeat_at INTEGER NOT NULL,"
+	"  PRIMARY KEY (host, binary)"
+	");",
 };
 
 _Static_assert(ELEMENTSOF(migrations) == CATALOG_SCHEMA_VERSION,

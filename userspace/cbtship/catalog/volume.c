@@ -9,7 +9,7 @@
 #define VOLUME_COLUMNS                                                                      \
 	"id, name, project, origin_path, origin_size, origin_uuid, block_size, chunk_size," \
 	" tracked, last_generation, last_checkpoint, status, status_reason, created_at,"    \
-	" updated_at, settled_checkpoint"
+	" updated_at, settled_checkpoint, metadata_path, origin_identity, full_read_reason"
 
 struct catalog_volume *catalog_volume_free(struct catalog_volume *v)
 {
@@ -21,6 +21,9 @@ struct catalog_volume *catalog_volume_free(struct catalog_volume *v)
 	free(v->origin_uuid);
 	free(v->last_generation);
 	free(v->status_reason);
+	free(v->metadata_path);
+	free(v->origin_identity);
+	free(v->full_read_reason);
 	free(v);
 	return NULL;
 }
@@ -45,7 +48,10 @@ static int volume_from_row(sqlite3_stmt *s, struct catalog_volume **ret)
 	    catalog_column_strdup(s, 3, &v->origin_path) < 0 ||
 	    catalog_column_strdup(s, 5, &v->origin_uuid) < 0 ||
 	    catalog_column_strdup(s, 9, &v->last_generation) < 0 ||
-	    catalog_column_strdup(s, 12, &v->status_reason) < 0)
+	    catalog_column_strdup(s, 12, &v->status_reason) < 0 ||
+	    catalog_column_strdup(s, 16, &v->metadata_path) < 0 ||
+	    catalog_column_strdup(s, 17, &v->origin_identity) < 0 ||
+	    catalog_column_strdup(s, 18, &v->full_read_reason) < 0)
 		return -ENOMEM;
 	v->origin_size = catalog_column_u64(s, 4);
 	v->block_size = (uint32_t)sqlite3_column_int64(s, 6);
@@ -78,6 +84,9 @@ static void bind_volume(struct catalog_binder *b, const struct catalog_volume *v
 	catalog_bind_text(b, ":status", catalog_volume_status_to_string(v->status));
 	catalog_bind_text(b, ":status_reason", v->status_reason);
 	catalog_bind_int64(b, ":updated_at", v->updated_at);
+	catalog_bind_text(b, ":metadata_path", v->metadata_path);
+	catalog_bind_text(b, ":origin_identity", v->origin_identity);
+	catalog_bind_text(b, ":full_read_reason", v->full_read_reason);
 }
 
 static int check_volume(struct catalog *c, const struct catalog_volume *v)
@@ -110,7 +119,8 @@ int catalog_volume_add(struct catalog *c, struct catalog_volume *v)
 		"INSERT INTO volumes (" VOLUME_COLUMNS ") VALUES (:id, :name, :project,"
 		" :origin_path, :origin_size, :origin_uuid, :block_size, :chunk_size,"
 		" :tracked, :last_generation, :last_checkpoint, :status,"
-		" :status_reason, :created_at, :updated_at, :settled_checkpoint)",
+		" :status_reason, :created_at, :updated_at, :settled_checkpoint,"
+		" :metadata_path, :origin_identity, :full_read_reason)",
 		&s, &b);
 	if (r < 0)
 		return r;
@@ -173,6 +183,8 @@ int catalog_volume_update(struct catalog *c, struct catalog_volume *v)
 		" last_generation = :last_generation, last_checkpoint = :last_checkpoint,"
 		" settled_checkpoint = :settled_checkpoint,"
 		" status = :status, status_reason = :status_reason,"
+		" metadata_path = :metadata_path, origin_identity = :origin_identity,"
+		" full_read_reason = :full_read_reason,"
 		" updated_at = :updated_at WHERE id = :id",
 		&s);
 	if (r < 0)
