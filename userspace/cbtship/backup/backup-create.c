@@ -76,7 +76,7 @@ struct create_opts {
 	uint32_t chunk_size;
 	enum cbt_compression compression;
 	unsigned workers;
-	bool workers_given; /* --workers, or backup_workers in the configuration */
+	bool workers_given; /* --workers, or backup_native_threads_pool_size configured */
 	const char *cow_dir;
 	uint64_t cow_bytes;
 	enum cbtship_format format;
@@ -1055,12 +1055,14 @@ int cbtship_backup_create(int argc, char **argv)
 	uint64_t size;
 	int opt;
 
-	o.workers = cfg->backup_workers > 0 ? (unsigned)cfg->backup_workers
-		    : cores > 0		    ? (unsigned)cores
-					    : 1;
+	o.workers = cfg->backup_native_threads_pool_size > 0
+			    ? (unsigned)cfg->backup_native_threads_pool_size
+		    : cores > 0 ? (unsigned)cores
+				: 1;
 	if (o.workers > 64)
 		o.workers = 64;
-	o.workers_given = strncmp(cbt_config_origin(cfg, "backup_workers"), "default", 7) != 0;
+	o.workers_given = strncmp(cbt_config_origin(cfg, "backup_native_threads_pool_size"),
+				  "default", 7) != 0;
 	optind = 1;
 	while ((opt = getopt_long(argc, argv, "h", options, NULL)) != -1) {
 		switch (opt) {

@@ -74,6 +74,8 @@ static const struct opt options[] = {
 	{ "backup_compression_algorithm", T_COMPRESSION, OFF(backup_compression_algorithm), "zstd",
 	  0, 0, 0, G_GENERAL },
 	{ "backup_workers", T_INT, OFF(backup_workers), NULL, 1, 1024, F_COMPUTED, G_GENERAL },
+	{ "backup_native_threads_pool_size", T_INT, OFF(backup_native_threads_pool_size), NULL, 1,
+	  1024, F_COMPUTED, G_GENERAL },
 	{ "backup_file_size", T_SIZE, OFF(backup_file_size), "1999994880", 1, INT64_MAX, F_IGNORED,
 	  G_GENERAL },
 	{ "backup_sha_block_size_bytes", T_CHUNK, OFF(backup_sha_block_size_bytes), "32768", 0, 0,
@@ -88,6 +90,8 @@ static const struct opt options[] = {
 	{ "quota_backup_gigabytes", T_I64, OFF(quota_backup_gigabytes), "1000", -1, INT32_MAX, 0,
 	  G_GENERAL },
 	{ "host", T_HOST, OFF(host), NULL, 0, 0, F_COMPUTED, G_GENERAL },
+	{ "report_interval", T_INT, OFF(report_interval), "10", 1, 3600, 0, G_GENERAL },
+	{ "service_down_time", T_INT, OFF(service_down_time), "60", 1, 86400, 0, G_GENERAL },
 	{ "backup_events_file", T_PATH, OFF(backup_events_file), NULL, 0, 0, 0, G_GENERAL },
 	{ "backup_encryption_key_file", T_PATH, OFF(backup_encryption_key_file), NULL, 0, 0, 0,
 	  G_GENERAL },
@@ -741,7 +745,8 @@ static const char *default_text(const struct opt *o, char *buf, size_t len, cons
 		buf[len - 1] = '\0';
 		return buf;
 	}
-	if (strcmp(o->name, "backup_workers") == 0) {
+	if (strcmp(o->name, "backup_workers") == 0 ||
+	    strcmp(o->name, "backup_native_threads_pool_size") == 0) {
 		long n = sysconf(_SC_NPROCESSORS_ONLN);
 
 		if (n < o->min)

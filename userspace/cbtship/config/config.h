@@ -95,18 +95,21 @@ struct cbt_config {
 	char *backup_container;		      /* posix/nfs container; "volumebackups" */
 	char *backup_posix_path;	      /* $state_path/backup */
 	enum cbt_compression backup_compression_algorithm; /* zstd */
-	int backup_workers;				   /* default: online CPUs; 1..1024 */
-	uint64_t backup_file_size;			   /* ignored (cinder's 1999994880) */
-	uint64_t backup_sha_block_size_bytes;		   /* chunk size: 32768, 4K..16M, 2^n */
-	bool backup_enable_progress_timer;		   /* true */
-	int backup_timer_interval;			   /* seconds, 120; 1..86400 */
-	char *state_path;				   /* cbtship_state_dir() */
-	char *catalog;					   /* $state_path/catalog.db */
-	int64_t quota_backups;				   /* 10; -1 unlimited */
-	int64_t quota_backup_gigabytes;			   /* 1000; -1 unlimited */
-	char *host;					   /* default gethostname() */
-	char *backup_events_file;			   /* JSON-line notifications; NULL none */
-	char *backup_encryption_key_file;		   /* NULL: no encryption */
+	int backup_workers; /* jobs at once on this host; default online CPUs; 1..1024 */
+	int backup_native_threads_pool_size;  /* threads of one job; default online CPUs */
+	uint64_t backup_file_size;	      /* ignored (cinder's 1999994880) */
+	uint64_t backup_sha_block_size_bytes; /* chunk size: 32768, 4K..16M, 2^n */
+	bool backup_enable_progress_timer;    /* true */
+	int backup_timer_interval;	      /* seconds, 120; 1..86400 */
+	char *state_path;		      /* cbtship_state_dir() */
+	char *catalog;			      /* $state_path/catalog.db */
+	int64_t quota_backups;		      /* 10; -1 unlimited */
+	int64_t quota_backup_gigabytes;	      /* 1000; -1 unlimited */
+	char *host;			      /* default gethostname() */
+	int report_interval;		      /* seconds between the agent's heartbeats: 10 */
+	int service_down_time;		      /* a worker silent this long (seconds, 60) is down */
+	char *backup_events_file;	      /* JSON-line notifications; NULL none */
+	char *backup_encryption_key_file;     /* NULL: no encryption */
 
 	/* Swift (cinder.backup.drivers.swift). */
 	char *backup_swift_url;
