@@ -56,7 +56,7 @@ export CBTSHIP_CONFIG=$tmp/cbtship.conf
 field() { jq -r ".$2" "$1"; }
 restored_equals() { # BACKUP FILE
 	local img rc
-	img=$(cbtship backup-restore "$1" 2>/dev/null)
+	img=$(cbtship backup-restore --wait "$1" 2>/dev/null)
 	cmp "$img" "$2"
 	rc=$?
 	rm -f "$img"
@@ -71,8 +71,8 @@ cbt-chunk-bench make-image --image "$img" --size 48M --seed 9 >/dev/null
 cp --sparse=always "$img" "$tmp/v0"
 
 check "service-list: ceph, up" \
-	test "$(cbtship service-list --format json | jq -r '.[0].backend + " " + .[0].state')" = "ceph up"
-check "full backup to Ceph" bash -c "cbtship backup-create --format json '$img' >'$tmp/b0.json'"
+	test "$(cbtship service-list --format json | jq -r '.[0].backend + " " + (.[0].target_answers|tostring)')" = "ceph true"
+check "full backup to Ceph" bash -c "cbtship backup-create --wait --format json '$img' >'$tmp/b0.json'"
 b0=$(field "$tmp/b0.json" id)
 vol=$(field "$tmp/b0.json" volume_id)
 check "  the record says ceph, pool backups" \
@@ -89,7 +89,7 @@ for i in 1 2; do
 		--seed $((10 + i)) >/dev/null
 	cp --sparse=always "$img" "$tmp/v$i"
 	check "incremental $i" \
-		bash -c "cbtship backup-create --incremental --dirty-map '$tmp/map$i' --format json '$img' >'$tmp/b$i.json'"
+		bash -c "cbtship backup-create --wait --incremental --dirty-map '$tmp/map$i' --format json '$img' >'$tmp/b$i.json'"
 	id=$(field "$tmp/b$i.json" id)
 	check "  it wrote only the dirty extents ($(field "$tmp/b$i.json" bytes_stored) of $(map_bytes "$tmp/map$i") dirty bytes)" \
 		test "$(field "$tmp/b$i.json" bytes_stored)" -le "$(map_bytes "$tmp/map$i")"
@@ -109,7 +109,7 @@ for i in 0 1 2; do
 done
 head -c $((48 << 20)) /dev/urandom >"$tmp/over.img"
 check "backup 0 restores over an existing file of garbage" \
-	cbtship backup-restore --volume "$tmp/over.img" "${ids[0]}"
+	cbtship backup-restore --wait --volume "$tmp/over.img" "${ids[0]}"
 check "  identical" cmp "$tmp/over.img" "$tmp/v0"
 check "verify" cbtship backup-verify "${ids[1]}"
 
@@ -134,7 +134,7 @@ cbt-chunk-bench mutate --image "$img" --dirty-out "$tmp/map3" --per-mille 100 --
 ceph_server_stop_osd
 start=$SECONDS
 rc=0
-cbtship backup-create --incremental --dirty-map "$tmp/map3" "$img" >/dev/null 2>"$tmp/b3.err" || rc=$?
+cbtship backup-create --wait --incremental --dirty-map "$tmp/map3" "$img" >/dev/null 2>"$tmp/b3.err" || rc=$?
 cat "$tmp/b3.err"
 check "a backup with the OSD down fails (exit $rc) within the timeout ($((SECONDS - start)) s)" \
 	test $rc -ne 0 -a $((SECONDS - start)) -lt 90
@@ -142,7 +142,7 @@ check "  naming the cluster's silence" grep -q -i 'ceph\|timed out' "$tmp/b3.err
 check "  nothing new available" test "$(available)" = 3
 ceph_server_start_osd
 check "the next backup works" \
-	bash -c "cbtship backup-create --incremental --dirty-map '$tmp/map3' --format json '$img' >'$tmp/b3.json'"
+	bash -c "cbtship backup-create --wait --incremental --dirty-map '$tmp/map3' --format json '$img' >'$tmp/b3.json'"
 cp --sparse=always "$img" "$tmp/v3"
 ids+=("$(field "$tmp/b3.json" id)")
 copies+=("$tmp/v3")

@@ -37,7 +37,7 @@ cp --sparse=always "$img" "$tmp/vol.v0"
 
 # ------------------------------------------------------------ full
 check "full backup of an image file" \
-	bash -c "cbtship backup-create --name full0 --format json '$img' >'$tmp/b0.json'"
+	bash -c "cbtship backup-create --wait --name full0 --format json '$img' >'$tmp/b0.json'"
 b0=$(field "$tmp/b0.json" id)
 check "available" test "$(field "$tmp/b0.json" status)" = available
 check "read the whole image" test "$(field "$tmp/b0.json" bytes_read)" = $((64 << 20))
@@ -47,7 +47,7 @@ check "stored less than the image (zstd, zero chunks)" \
 container=$CBTSHIP_STATE_DIR/backup/volumebackups
 check "manifest written" test -f "$container/manifests/$b0.json"
 
-out=$(cbtship backup-restore "$b0")
+out=$(cbtship backup-restore --wait "$b0")
 check "restore to a new file prints its path" test -f "$out"
 check "restored full equals the image" cmp "$out" "$img"
 check "zero chunks are holes in the new file" \
@@ -55,12 +55,12 @@ check "zero chunks are holes in the new file" \
 rm -f "$out"
 
 # ------------------------------------------------------------ incremental
-refuse "--dirty-map without --incremental" cbtship backup-create --dirty-map /dev/null "$img"
+refuse "--dirty-map without --incremental" cbtship backup-create --wait --dirty-map /dev/null "$img"
 cbt-chunk-bench mutate --image "$img" --dirty-out "$tmp/map1" --per-mille 10 --run-blocks 1 \
 	--seed 3 >/dev/null
 cp --sparse=always "$img" "$tmp/vol.v1"
 check "incremental given the dirty map" bash -c \
-	"cbtship backup-create --incremental --dirty-map '$tmp/map1' --format json '$img' >'$tmp/b1.json'"
+	"cbtship backup-create --wait --incremental --dirty-map '$tmp/map1' --format json '$img' >'$tmp/b1.json'"
 b1=$(field "$tmp/b1.json" id)
 dirty_chunks=$(awk '{ f = int($1 / 65536); l = int(($1 + $2 - 1) / 65536); for (i = f; i <= l; i++) c[i] = 1 } END { print length(c) }' "$tmp/map1")
 check "incremental read only the dirty chunks ($dirty_chunks)" \
@@ -69,32 +69,32 @@ check "incremental read something" test "$(field "$tmp/b1.json" bytes_read)" -gt
 check "is incremental, parent is the full" \
 	test "$(field "$tmp/b1.json" is_incremental) $(field "$tmp/b1.json" parent_id)" = "true $b0"
 check "restored incremental equals the changed image" \
-	bash -c "cmp \$(cbtship backup-restore '$b1') '$img'"
+	bash -c "cmp \$(cbtship backup-restore --wait '$b1') '$img'"
 check "the full still restores the original" \
-	bash -c "cmp \$(cbtship backup-restore '$b0') '$tmp/vol.v0'"
+	bash -c "cmp \$(cbtship backup-restore --wait '$b0') '$tmp/vol.v0'"
 rm -f "$CBTSHIP_STATE_DIR"/restore/*
 
 check "incremental without a map reads everything, stores nothing new" bash -c \
-	"cbtship backup-create --incremental --format json '$img' >'$tmp/b2.json'"
+	"cbtship backup-create --wait --incremental --format json '$img' >'$tmp/b2.json'"
 b2=$(field "$tmp/b2.json" id)
 check "  (full read, with the reason)" test "$(field "$tmp/b2.json" full_read)" = true
 check "  (no new chunk)" test "$(field "$tmp/b2.json" chunks_new)" = 0
 
 # Restore over an existing file: it must be large enough.
 truncate -s 1M "$tmp/small.img"
-refuse "restore over a smaller file" cbtship backup-restore --volume "$tmp/small.img" "$b1"
+refuse "restore over a smaller file" cbtship backup-restore --wait --volume "$tmp/small.img" "$b1"
 truncate -s 64M "$tmp/exist.img"
 dd if=/dev/urandom of="$tmp/exist.img" bs=1M count=64 conv=notrunc status=none
 check "restore over an existing file (zero chunks written)" \
-	cbtship backup-restore --volume "$tmp/exist.img" "$b1"
+	cbtship backup-restore --wait --volume "$tmp/exist.img" "$b1"
 check "  equals the image" cmp "$tmp/exist.img" "$img"
 
 # ------------------------------------------------------------ compression
 for alg in none zlib; do
-	check "full backup with $alg" bash -c "cbtship backup-create --compression $alg \
+	check "full backup with $alg" bash -c "cbtship backup-create --wait --compression $alg \
 		--container '$tmp/c-$alg' --format json '$tmp/vol.v0' >'$tmp/z-$alg.json'"
 	id=$(field "$tmp/z-$alg.json" id)
-	check "  restores" bash -c "cmp \$(cbtship backup-restore $id) '$tmp/vol.v0'"
+	check "  restores" bash -c "cmp \$(cbtship backup-restore --wait $id) '$tmp/vol.v0'"
 done
 check "zlib stores less than none" \
 	test "$(field "$tmp/z-zlib.json" bytes_stored)" -lt "$(field "$tmp/z-none.json" bytes_stored)"
@@ -110,7 +110,7 @@ refuse "verify finds the corrupt chunk" cbtship backup-verify "$zid"
 check "  and names it" bash -c \
 	"cbtship backup-verify --format json $zid | jq -e '.chunks_corrupt == 1 and (.bad[0].chunk | length) == 64'"
 check "restore stops at the corrupt chunk, naming chunk and backup" bash -c \
-	"! cbtship backup-restore $zid 2>'$tmp/err' && grep -q 'backup $zid: chunk [0-9a-f]\{64\}' '$tmp/err'"
+	"! cbtship backup-restore --wait $zid 2>'$tmp/err' && grep -q 'backup $zid: chunk [0-9a-f]\{64\}' '$tmp/err'"
 check "  and leaves no restored file" test -z "$(ls "$CBTSHIP_STATE_DIR/restore")"
 rm -f "$victim"
 check "a missing chunk is reported" bash -c \
@@ -118,18 +118,18 @@ check "a missing chunk is reported" bash -c \
 
 nid=$(field "$tmp/z-none.json" id)
 truncate -s 100 "$tmp/c-none/manifests/$nid.json"
-refuse "restore with a truncated manifest" cbtship backup-restore "$nid"
-check "  naming the manifest" bash -c "cbtship backup-restore $nid 2>&1 | grep -q 'manifest'"
+refuse "restore with a truncated manifest" cbtship backup-restore --wait "$nid"
+check "  naming the manifest" bash -c "cbtship backup-restore --wait $nid 2>&1 | grep -q 'manifest'"
 
 # ------------------------------------------------------------ incremental refusals
 other=$tmp/other.img
 truncate -s 8M "$other"
-refuse "--incremental with no available backup" cbtship backup-create --incremental "$other"
+refuse "--incremental with no available backup" cbtship backup-create --wait --incremental "$other"
 
 # ------------------------------------------------------------ delete, any order
 before=$(objects "$container")
 check "delete the full (parent of the others)" cbtship backup-delete "$b0"
-check "the incremental still restores" bash -c "cmp \$(cbtship backup-restore '$b1') '$img'"
+check "the incremental still restores" bash -c "cmp \$(cbtship backup-restore --wait '$b1') '$img'"
 check "delete the last incremental" cbtship backup-delete "$b2"
 check "delete the middle one" cbtship backup-delete "$b1"
 check "container has no chunk left (was $before)" test "$(objects "$container")" = 0
@@ -140,7 +140,7 @@ rm -f "$CBTSHIP_STATE_DIR"/restore/*
 # ------------------------------------------------------------ killed mid-backup
 big=$tmp/big.img
 head -c $((512 << 20)) /dev/urandom >"$big"
-cbtship backup-create --workers 1 --compression zlib --container "$tmp/ck" "$big" \
+cbtship backup-create --wait --workers 1 --compression zlib --container "$tmp/ck" "$big" \
 	>/dev/null 2>&1 &
 pid=$!
 for _ in $(seq 100); do
@@ -157,8 +157,8 @@ refuse "delete without --force" cbtship backup-delete "$killed"
 check "delete --force removes it" cbtship backup-delete --force "$killed"
 check "and every chunk it wrote" test "$(objects "$tmp/ck")" = 0
 check "the next backup works" bash -c \
-	"cbtship backup-create --container '$tmp/ck' --format json '$tmp/vol.v0' >'$tmp/b3.json'"
-check "  and restores" bash -c "cmp \$(cbtship backup-restore $(field "$tmp/b3.json" id)) '$tmp/vol.v0'"
+	"cbtship backup-create --wait --container '$tmp/ck' --format json '$tmp/vol.v0' >'$tmp/b3.json'"
+check "  and restores" bash -c "cmp \$(cbtship backup-restore --wait $(field "$tmp/b3.json" id)) '$tmp/vol.v0'"
 rm -f "$CBTSHIP_STATE_DIR"/restore/* "$big"
 
 # ------------------------------------------------------------ full target
@@ -166,7 +166,7 @@ mkdir -p "$full_mnt"
 mount -t tmpfs -o size=8m tmpfs "$full_mnt"
 head -c $((32 << 20)) /dev/urandom >"$tmp/rand.img"
 refuse "a backup to a full target fails" bash -c \
-	"cbtship backup-create --container '$full_mnt' '$tmp/rand.img' 2>'$tmp/err'"
+	"cbtship backup-create --wait --container '$full_mnt' '$tmp/rand.img' 2>'$tmp/err'"
 check "  saying so" grep -q -i "no space left" "$tmp/err"
 bad=$(cbtship backup-list --format json | jq -r '[.[] | select(.status == "error")][0].id')
 check "  the record is in error with the reason" bash -c \

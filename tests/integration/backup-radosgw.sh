@@ -56,7 +56,7 @@ export CBTSHIP_CONFIG=$tmp/cbtship.conf
 field() { jq -r ".$2" "$1"; }
 restored_equals() { # BACKUP FILE
 	local img rc
-	img=$(cbtship backup-restore "$1" 2>/dev/null)
+	img=$(cbtship backup-restore --wait "$1" 2>/dev/null)
 	cmp "$img" "$2"
 	rc=$?
 	rm -f "$img"
@@ -68,7 +68,7 @@ img=$tmp/vol.img
 cbt-chunk-bench make-image --image "$img" --size 32M --seed 3 >/dev/null
 cp --sparse=always "$img" "$tmp/v0"
 check "full backup to radosgw (Swift API)" \
-	bash -c "cbtship backup-create --format json '$img' >'$tmp/b0.json'"
+	bash -c "cbtship backup-create --wait --format json '$img' >'$tmp/b0.json'"
 b0=$(field "$tmp/b0.json" id)
 check "  the record says swift, container cbt-rgw" \
 	test "$(cbtship backup-show --format json "$b0" | jq -r '.service + " " + .container')" = "swift cbt-rgw"
@@ -76,7 +76,7 @@ cbt-chunk-bench mutate --image "$img" --dirty-out "$tmp/map1" --per-mille 20 --r
 	--seed 4 >/dev/null
 cp --sparse=always "$img" "$tmp/v1"
 check "incremental" \
-	bash -c "cbtship backup-create --incremental --dirty-map '$tmp/map1' --format json '$img' >'$tmp/b1.json'"
+	bash -c "cbtship backup-create --wait --incremental --dirty-map '$tmp/map1' --format json '$img' >'$tmp/b1.json'"
 b1=$(field "$tmp/b1.json" id)
 check "restore the full backup" restored_equals "$b0" "$tmp/v0"
 check "restore the incremental" restored_equals "$b1" "$tmp/v1"
@@ -84,7 +84,7 @@ check "verify" cbtship backup-verify "$b1"
 
 ceph_server_stop_osd
 rc=0
-timeout 300 cbtship backup-create --incremental --dirty-map "$tmp/map1" "$img" >/dev/null \
+timeout 300 cbtship backup-create --wait --incremental --dirty-map "$tmp/map1" "$img" >/dev/null \
 	2>"$tmp/err" || rc=$?
 tail -n 2 "$tmp/err"
 check "with the OSD down, a backup fails (exit $rc)" test $rc -ne 0 -a $rc -ne 124

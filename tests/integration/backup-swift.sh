@@ -73,7 +73,7 @@ objects() { # the objects of the container, counted through the Swift API
 }
 restored_equals() { # BACKUP FILE
 	local img rc
-	img=$(cbtship backup-restore "$1" 2>/dev/null)
+	img=$(cbtship backup-restore --wait "$1" 2>/dev/null)
 	cmp "$img" "$2"
 	rc=$?
 	rm -f "$img"
@@ -95,10 +95,10 @@ check "config-show masks the key" bash -c "cbtship config-show | grep -q 'backup
 check "  and never prints it" bash -c "! cbtship config-show --format json | grep -q '$SWIFT_KEY'"
 
 check "service-list: swift, up" \
-	test "$(cbtship service-list --format json | jq -r '.[0].backend + " " + .[0].state')" = "swift up"
+	test "$(cbtship service-list --format json | jq -r '.[0].backend + " " + (.[0].target_answers|tostring)')" = "swift true"
 
 # ------------------------------------------------------------ full, incremental
-check "full backup to Swift" bash -c "cbtship backup-create --format json '$img' >'$tmp/b0.json'"
+check "full backup to Swift" bash -c "cbtship backup-create --wait --format json '$img' >'$tmp/b0.json'"
 b0=$(field "$tmp/b0.json" id)
 check "  the record says swift, container cbt-backups" \
 	test "$(cbtship backup-show --format json "$b0" | jq -r '.service + " " + .container')" = "swift cbt-backups"
@@ -108,7 +108,7 @@ cbt-chunk-bench mutate --image "$img" --dirty-out "$tmp/map1" --per-mille 20 --r
 	--seed 6 >/dev/null
 cp --sparse=always "$img" "$tmp/v1"
 check "incremental with a dirty map" \
-	bash -c "cbtship backup-create --incremental --dirty-map '$tmp/map1' --format json '$img' >'$tmp/b1.json'"
+	bash -c "cbtship backup-create --wait --incremental --dirty-map '$tmp/map1' --format json '$img' >'$tmp/b1.json'"
 b1=$(field "$tmp/b1.json" id)
 check "  read only the changed chunks ($(field "$tmp/b1.json" bytes_read) bytes)" \
 	test "$(field "$tmp/b1.json" bytes_read)" -lt $((8 << 20))
@@ -118,7 +118,7 @@ check "verify the incremental" cbtship backup-verify "$b1"
 
 # Cancel a restore as the guide does: backup-reset-state --state error.
 cp "$tmp/v0" "$tmp/dest.img"
-cbtship backup-restore --workers 1 --volume "$tmp/dest.img" "$b0" 2>"$tmp/r.err" &
+cbtship backup-restore --wait --workers 1 --volume "$tmp/dest.img" "$b0" 2>"$tmp/r.err" &
 rpid=$!
 for _ in $(seq 100); do
 	[ "$(cbtship backup-show --format json "$b0" | jq -r .status)" = restoring ] && break
@@ -142,7 +142,7 @@ check "reset it to available" cbtship backup-reset-state "$b0"
 # The proxy killed mid-backup, longer than the retries last.
 cbt-chunk-bench mutate --image "$img" --dirty-out "$tmp/map2" --per-mille 100 --run-blocks 16 \
 	--seed 7 >/dev/null
-cbtship backup-create --incremental --dirty-map "$tmp/map2" --workers 1 --format json "$img" \
+cbtship backup-create --wait --incremental --dirty-map "$tmp/map2" --workers 1 --format json "$img" \
 	>"$tmp/b2.json" 2>"$tmp/b2.err" &
 bpid=$!
 for _ in $(seq 100); do
@@ -151,7 +151,7 @@ for _ in $(seq 100); do
 done
 swift_server_kill proxy
 check "service-list: swift, down, saying why" \
-	bash -c "cbtship service-list --format json | jq -e '.[0].state == \"down\" and (.[0].problem | test(\"refused\"))' >/dev/null"
+	bash -c "cbtship service-list --format json | jq -e '.[0].target_answers == false and (.[0].problem | test(\"refused\"))' >/dev/null"
 rc=0
 wait $bpid || rc=$?
 check "a backup whose server died fails (exit $rc)" test $rc -ne 0
@@ -164,7 +164,7 @@ swift_server_restart proxy
 check "  it deletes once the server is back" cbtship backup-delete "$failed"
 cp --sparse=always "$img" "$tmp/v2"
 check "the next incremental works" \
-	bash -c "cbtship backup-create --incremental --dirty-map '$tmp/map2' --format json '$img' >'$tmp/b2.json'"
+	bash -c "cbtship backup-create --wait --incremental --dirty-map '$tmp/map2' --format json '$img' >'$tmp/b2.json'"
 b2=$(field "$tmp/b2.json" id)
 check "  and restores" restored_equals "$b2" "$tmp/v2"
 
@@ -175,7 +175,7 @@ cp --sparse=always "$img" "$tmp/v3"
 swift_server_kill object
 # The backup in the background; the restart in this shell, so that
 # swift_server_stop knows the new server.
-cbtship backup-create --incremental --dirty-map "$tmp/map3" --format json "$img" >"$tmp/b3.json" &
+cbtship backup-create --wait --incremental --dirty-map "$tmp/map3" --format json "$img" >"$tmp/b3.json" &
 bpid=$!
 sleep 3
 swift_server_restart object
@@ -189,7 +189,7 @@ check "  the retries are in the log" grep -q 'swift:' "$CBTSHIP_STATE_DIR/log/cb
 # A wrong key.
 write_conf "$tmp/bad.conf" not-the-key
 rc=0
-CBTSHIP_CONFIG=$tmp/bad.conf cbtship backup-create "$img" >/dev/null 2>"$tmp/bad.err" || rc=$?
+CBTSHIP_CONFIG=$tmp/bad.conf cbtship backup-create --wait "$img" >/dev/null 2>"$tmp/bad.err" || rc=$?
 cat "$tmp/bad.err"
 check "a wrong key fails (exit $rc)" test $rc -ne 0
 check "  saying the credentials were refused" grep -q '401' "$tmp/bad.err"

@@ -32,7 +32,7 @@ trap on_exit EXIT
 field() { jq -r ".$2" "$1"; }
 restored_equals() { # BACKUP FILE
 	local img rc
-	img=$(cbtship backup-restore "$1" 2>/dev/null)
+	img=$(cbtship backup-restore --wait "$1" 2>/dev/null)
 	cmp "$img" "$2"
 	rc=$?
 	rm -f "$img"
@@ -43,13 +43,13 @@ lose_catalog() { rm -f "$catalog" "$catalog-wal" "$catalog-shm"; }
 img=$tmp/vol.img
 cbt-chunk-bench make-image --image "$img" --size 32M --seed 11 >/dev/null
 cp --sparse=always "$img" "$tmp/v0"
-check "full backup" bash -c "cbtship backup-create --name full --format json '$img' >'$tmp/b0.json'"
+check "full backup" bash -c "cbtship backup-create --wait --name full --format json '$img' >'$tmp/b0.json'"
 ids=("$(field "$tmp/b0.json" id)")
 for i in 1 2; do
 	cbt-chunk-bench mutate --image "$img" --dirty-out "$tmp/map$i" --per-mille 30 \
 		--run-blocks 8 --seed $((20 + i)) >/dev/null
 	cp --sparse=always "$img" "$tmp/v$i"
-	check "incremental $i" bash -c "cbtship backup-create --incremental --dirty-map '$tmp/map$i' \
+	check "incremental $i" bash -c "cbtship backup-create --wait --incremental --dirty-map '$tmp/map$i' \
 		--name inc$i --format json '$img' >'$tmp/b$i.json'"
 	ids+=("$(field "$tmp/b$i.json" id)")
 done
@@ -99,7 +99,7 @@ check "a second rebuild imports nothing" bash -c "cbtship catalog-rebuild | grep
 cbt-chunk-bench mutate --image "$img" --dirty-out "$tmp/map3" --per-mille 30 --run-blocks 8 \
 	--seed 30 >/dev/null
 cp --sparse=always "$img" "$tmp/v3"
-check "the next incremental works on the rebuilt catalog" bash -c "cbtship backup-create \
+check "the next incremental works on the rebuilt catalog" bash -c "cbtship backup-create --wait \
 	--incremental --dirty-map '$tmp/map3' --format json '$img' >'$tmp/b3.json'"
 check "  based on the newest backup" test "$(field "$tmp/b3.json" parent_id)" = "${ids[2]}"
 check "  and restores" restored_equals "$(field "$tmp/b3.json" id)" "$tmp/v3"

@@ -46,20 +46,20 @@ chmod 400 "$tmp/other.key"
 # ------------------------------------------------------------ key file checks
 chmod 644 "$tmp/key"
 refuse "a key file readable by others" bash -c \
-	"cbtship backup-create --encryption-key-file '$tmp/key' '$img' 2>'$tmp/err'"
+	"cbtship backup-create --wait --encryption-key-file '$tmp/key' '$img' 2>'$tmp/err'"
 check "  naming the file and its mode" grep -q "$tmp/key has mode 0644" "$tmp/err"
 chmod 600 "$tmp/key"
 head -c 31 /dev/urandom >"$tmp/short.key"
 chmod 600 "$tmp/short.key"
 refuse "a key file of the wrong length" bash -c \
-	"cbtship backup-create --encryption-key-file '$tmp/short.key' '$img' 2>'$tmp/err'"
+	"cbtship backup-create --wait --encryption-key-file '$tmp/short.key' '$img' 2>'$tmp/err'"
 check "  saying so" grep -q "31 bytes" "$tmp/err"
 check "no backup record left by the refusals" \
 	test "$(cbtship backup-list --format json | jq length)" = 0
 
 # ------------------------------------------------------------ full + incremental
 check "encrypted full backup" bash -c \
-	"cbtship backup-create --encryption-key-file '$tmp/key' --format json '$img' >'$tmp/e0.json'"
+	"cbtship backup-create --wait --encryption-key-file '$tmp/key' --format json '$img' >'$tmp/e0.json'"
 e0=$(field "$tmp/e0.json" id)
 check "manifest: hmac-sha256, aes-256-gcm, a fingerprint" bash -c \
 	"jq -e '.hashing == \"hmac-sha256\" and .encryption == \"aes-256-gcm\" and (.key_fingerprint | length) == 64' '$container/manifests/$e0.json'"
@@ -69,21 +69,21 @@ cp --sparse=always "$img" "$tmp/vol.v0"
 cbt-chunk-bench mutate --image "$img" --dirty-out "$tmp/map1" --per-mille 10 --run-blocks 1 \
 	--seed 5 >/dev/null
 check "encrypted incremental" bash -c \
-	"cbtship backup-create --incremental --dirty-map '$tmp/map1' --encryption-key-file '$tmp/key' \
+	"cbtship backup-create --wait --incremental --dirty-map '$tmp/map1' --encryption-key-file '$tmp/key' \
 		--format json '$img' >'$tmp/e1.json'"
 e1=$(field "$tmp/e1.json" id)
 check "  is incremental on the full" test "$(field "$tmp/e1.json" parent_id)" = "$e0"
 refuse "an incremental under another key" bash -c \
-	"cbtship backup-create --incremental --encryption-key-file '$tmp/other.key' '$img' 2>'$tmp/err'"
+	"cbtship backup-create --wait --incremental --encryption-key-file '$tmp/other.key' '$img' 2>'$tmp/err'"
 check "  saying why" grep -q "another key" "$tmp/err"
 refuse "an incremental without the key" bash -c \
-	"cbtship backup-create --incremental '$img' 2>'$tmp/err'"
+	"cbtship backup-create --wait --incremental '$img' 2>'$tmp/err'"
 check "  saying why" grep -q "encrypted" "$tmp/err"
 
 check "restored full equals the original" bash -c \
-	"cmp \$(cbtship backup-restore --encryption-key-file '$tmp/key' '$e0') '$tmp/vol.v0'"
+	"cmp \$(cbtship backup-restore --wait --encryption-key-file '$tmp/key' '$e0') '$tmp/vol.v0'"
 check "restored incremental equals the changed image" bash -c \
-	"cmp \$(cbtship backup-restore --encryption-key-file '$tmp/key' '$e1') '$img'"
+	"cmp \$(cbtship backup-restore --wait --encryption-key-file '$tmp/key' '$e1') '$img'"
 rm -f "$CBTSHIP_STATE_DIR"/restore/*
 check "verify with the key" cbtship backup-verify --encryption-key-file "$tmp/key" "$e1"
 check "the key from the configuration works too" bash -c \
@@ -107,19 +107,19 @@ sys.exit(bad != 0)
 PY
 
 # ------------------------------------------------------------ missing, wrong key
-refuse "restore without the key" bash -c "cbtship backup-restore '$e0' 2>'$tmp/err'"
+refuse "restore without the key" bash -c "cbtship backup-restore --wait '$e0' 2>'$tmp/err'"
 check "  says the backup is encrypted and how to give the key" \
 	grep -q "is encrypted.*--encryption-key-file" "$tmp/err"
 check "  and created no file" test -z "$(ls "$CBTSHIP_STATE_DIR/restore" 2>/dev/null)"
 refuse "restore with the wrong key" bash -c \
-	"cbtship backup-restore --encryption-key-file '$tmp/other.key' '$e0' 2>'$tmp/err'"
+	"cbtship backup-restore --wait --encryption-key-file '$tmp/other.key' '$e0' 2>'$tmp/err'"
 check "  says it is another key" grep -q "another key" "$tmp/err"
 check "  and created no file" test -z "$(ls "$CBTSHIP_STATE_DIR/restore" 2>/dev/null)"
 head -c $((32 << 20)) /dev/zero >"$tmp/dest.img"
-refuse "restore over a file with the wrong key" cbtship backup-restore \
+refuse "restore over a file with the wrong key" cbtship backup-restore --wait \
 	--encryption-key-file "$tmp/other.key" --volume "$tmp/dest.img" "$e0"
 check "  left it untouched" cmp "$tmp/dest.img" <(head -c $((32 << 20)) /dev/zero)
-refuse "restore over a file without a key" cbtship backup-restore --volume "$tmp/dest.img" "$e0"
+refuse "restore over a file without a key" cbtship backup-restore --wait --volume "$tmp/dest.img" "$e0"
 check "  left it untouched" cmp "$tmp/dest.img" <(head -c $((32 << 20)) /dev/zero)
 refuse "verify without the key" cbtship backup-verify "$e0"
 refuse "verify with the wrong key" cbtship backup-verify --encryption-key-file "$tmp/other.key" "$e0"
@@ -128,14 +128,14 @@ check "the backups are still available" bash -c \
 
 # ------------------------------------------------------------ an unencrypted backup alongside
 check "an unencrypted backup in the same container" bash -c \
-	"cbtship backup-create --format json '$tmp/vol.v0' >'$tmp/p0.json'"
+	"cbtship backup-create --wait --format json '$tmp/vol.v0' >'$tmp/p0.json'"
 p0=$(field "$tmp/p0.json" id)
 check "  manifest says sha256, none" bash -c \
 	"jq -e '.hashing == \"sha256\" and .encryption == \"none\" and .key_fingerprint == null' '$container/manifests/$p0.json'"
-check "  restores without a key" bash -c "cmp \$(cbtship backup-restore '$p0') '$tmp/vol.v0'"
+check "  restores without a key" bash -c "cmp \$(cbtship backup-restore --wait '$p0') '$tmp/vol.v0'"
 rm -f "$CBTSHIP_STATE_DIR"/restore/*
 refuse "an encrypted incremental on an unencrypted parent" \
-	cbtship backup-create --incremental --encryption-key-file "$tmp/key" "$tmp/vol.v0"
+	cbtship backup-create --wait --incremental --encryption-key-file "$tmp/key" "$tmp/vol.v0"
 
 # ------------------------------------------------------------ tampering
 # What an attacker would do: change a ciphertext byte and fix both CRCs.
@@ -158,7 +158,7 @@ refuse "verify finds the tampered chunk" bash -c \
 check "  as failing authentication" bash -c \
 	"jq -e '.chunks_corrupt >= 1 and ([.bad[] | select(.chunk == \"$vid\" and (.problem | test(\"authentication\")))] | length) == 1' '$tmp/v.json'"
 refuse "restore stops at it" bash -c \
-	"cbtship backup-restore --encryption-key-file '$tmp/key' $e1 2>'$tmp/err'"
+	"cbtship backup-restore --wait --encryption-key-file '$tmp/key' $e1 2>'$tmp/err'"
 check "  naming the chunk: failed authentication" \
 	grep -q "chunk $vid.*failed authentication" "$tmp/err"
 check "  and leaves no restored file" test -z "$(ls "$CBTSHIP_STATE_DIR/restore")"
@@ -185,7 +185,7 @@ check "delete the encrypted full" cbtship backup-delete --encryption-key-file "$
 check "the incremental still has every object it references" \
 	cbtship backup-verify --encryption-key-file "$tmp/key" "$e1"
 check "  and restores" bash -c \
-	"cmp \$(cbtship backup-restore --encryption-key-file '$tmp/key' '$e1') '$img'"
+	"cmp \$(cbtship backup-restore --wait --encryption-key-file '$tmp/key' '$e1') '$img'"
 rm -f "$CBTSHIP_STATE_DIR"/restore/*
 check "delete the encrypted incremental" cbtship backup-delete --encryption-key-file "$tmp/key" "$e1"
 check "container has no chunk or index page left" test "$(objects "$container")" = 0

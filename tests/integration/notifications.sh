@@ -36,7 +36,7 @@ export CBTSHIP_CONFIG=$tmp/cbtship.conf
 names() { jq -r .event "$1" | uniq | tr '\n' ' '; }
 
 head -c $((96 << 20)) /dev/urandom >"$tmp/vol.img"
-check "a backup" bash -c "cbtship backup-create --workers 1 --compression zlib --format json \
+check "a backup" bash -c "cbtship backup-create --wait --workers 1 --compression zlib --format json \
 	'$tmp/vol.img' >'$tmp/b.json'"
 b=$(jq -r .id "$tmp/b.json")
 names "$events"
@@ -48,7 +48,7 @@ check "  the end says available, all bytes done" \
 	test "$(tail -n 1 "$events" | jq -r '.status + " " + (.bytes_done == .bytes_total | tostring)')" = "available true"
 
 : >"$events"
-img=$(cbtship backup-restore "$b")
+img=$(cbtship backup-restore --wait "$b")
 check "a restore: start and end" \
 	bash -c "[[ '$(names "$events")' =~ ^backup.restore.start\ (backup.restore.progress\ )*backup.restore.end\ $ ]]"
 check "  the end says available" test "$(tail -n 1 "$events" | jq -r .status)" = available
@@ -58,7 +58,7 @@ rm -f "$img"
 : >"$events"
 mkdir -p "$tmp/full"
 if mount -t tmpfs -o size=4m tmpfs "$tmp/full" 2>/dev/null; then
-	refuse "a backup to a full target fails" cbtship backup-create --container "$tmp/full" "$tmp/vol.img"
+	refuse "a backup to a full target fails" cbtship backup-create --wait --container "$tmp/full" "$tmp/vol.img"
 	umount "$tmp/full"
 	check "  its end says error, with the reason" \
 		test "$(tail -n 1 "$events" | jq -r '.event + " " + .status + " " + (.fail_reason | test("space") | tostring)')" = "backup.create.end error true"
@@ -82,12 +82,12 @@ PY
 listener=$!
 for _ in $(seq 50); do [ -S "$sock" ] && break; sleep 0.1; done
 conf "$sock"
-check "a backup notifying a socket" cbtship backup-create --incremental "$tmp/vol.img"
+check "a backup notifying a socket" cbtship backup-create --wait --incremental "$tmp/vol.img"
 sleep 0.5
 check "  the listener got start and end" \
 	bash -c "[[ '$(names "$tmp/from-socket")' =~ ^backup.create.start\ .*backup.create.end\ $ ]]"
 
 conf /nonexistent-dir/events.jsonl
 check "an events file that cannot be written does not fail a backup" \
-	cbtship backup-create --incremental "$tmp/vol.img"
+	cbtship backup-create --wait --incremental "$tmp/vol.img"
 check "  the log says so" grep -q 'notifications to /nonexistent-dir' "$CBTSHIP_STATE_DIR/log/cbtship.log"

@@ -33,7 +33,7 @@ for v in a b c; do
 done
 
 check "project alpha backs up its volume" \
-	bash -c "OS_PROJECT_NAME=alpha cbtship backup-create --format json '$tmp/a.img' >'$tmp/a.json'"
+	bash -c "OS_PROJECT_NAME=alpha cbtship backup-create --wait --format json '$tmp/a.img' >'$tmp/a.json'"
 a=$(jq -r .id "$tmp/a.json")
 check "  it belongs to alpha" \
 	test "$(jq -r '."os-backup-project-attr:project_id"' "$tmp/a.json")" = alpha
@@ -42,7 +42,7 @@ check "project beta does not see it" \
 refuse "  nor show it" env OS_PROJECT_NAME=beta cbtship backup-show "$a"
 refuse "  nor delete it" env OS_PROJECT_NAME=beta cbtship backup-delete "$a"
 check "the admin backs up for beta (--os-project-name)" \
-	bash -c "cbtship --os-project-name beta backup-create --format json '$tmp/b.img' >'$tmp/b.json'"
+	bash -c "cbtship --os-project-name beta backup-create --wait --format json '$tmp/b.img' >'$tmp/b.json'"
 b=$(jq -r .id "$tmp/b.json")
 check "  it belongs to beta" \
 	test "$(jq -r '."os-backup-project-attr:project_id"' "$tmp/b.json")" = beta
@@ -58,7 +58,7 @@ check "  quota-show says 1" test "$(cbtship quota-show --format json beta | jq .
 objects() { find "$CBTSHIP_STATE_DIR/backup" -type f ! -name '.*' | wc -l; }
 before=$(objects)
 rc=0
-OS_PROJECT_NAME=beta cbtship backup-create "$tmp/c.img" >/dev/null 2>"$tmp/q.err" || rc=$?
+OS_PROJECT_NAME=beta cbtship backup-create --wait "$tmp/c.img" >/dev/null 2>"$tmp/q.err" || rc=$?
 cat "$tmp/q.err"
 check "a backup over beta's quota is refused (exit $rc)" test $rc -ne 0
 check "  with the numbers" grep -q 'allowed (1) exceeded: 1 in use' "$tmp/q.err"
@@ -68,9 +68,9 @@ refuse "a bad quota value is refused" cbtship quota-update --backups lots beta
 
 # Two creates racing for the last slot.
 check "quota-update --backups 2 beta" cbtship quota-update --backups 2 beta
-OS_PROJECT_NAME=beta cbtship backup-create "$tmp/a.img" >/dev/null 2>"$tmp/r1" &
+OS_PROJECT_NAME=beta cbtship backup-create --wait "$tmp/a.img" >/dev/null 2>"$tmp/r1" &
 p1=$!
-OS_PROJECT_NAME=beta cbtship backup-create "$tmp/c.img" >/dev/null 2>"$tmp/r2" &
+OS_PROJECT_NAME=beta cbtship backup-create --wait "$tmp/c.img" >/dev/null 2>"$tmp/r2" &
 p2=$!
 rc1=0 rc2=0
 wait $p1 || rc1=$?
@@ -86,9 +86,9 @@ printf '[DEFAULT]\nquota_backups = 1\n' >"$tmp/cbtship.conf"
 check "with quota_backups = 1 in the configuration, gamma gets limit 1" \
 	test "$(CBTSHIP_CONFIG=$tmp/cbtship.conf cbtship quota-show --format json gamma | jq .backups)" = 1
 check "  gamma's first backup goes" \
-	env CBTSHIP_CONFIG="$tmp/cbtship.conf" OS_PROJECT_NAME=gamma cbtship backup-create "$tmp/a.img"
+	env CBTSHIP_CONFIG="$tmp/cbtship.conf" OS_PROJECT_NAME=gamma cbtship backup-create --wait "$tmp/a.img"
 refuse "  its second is refused" \
-	env CBTSHIP_CONFIG="$tmp/cbtship.conf" OS_PROJECT_NAME=gamma cbtship backup-create "$tmp/c.img"
+	env CBTSHIP_CONFIG="$tmp/cbtship.conf" OS_PROJECT_NAME=gamma cbtship backup-create --wait "$tmp/c.img"
 
 # A stuck state repaired.
 sqlite3 "$CBTSHIP_STATE_DIR/catalog.db" "UPDATE backups SET status = 'restoring' WHERE id = '$a'" 2>/dev/null ||

@@ -57,12 +57,12 @@ stop_load() {
 backup() { # backup OUT-JSON ARGS...: a forced backup; prints nothing
 	local out=$1
 	shift
-	cbtship backup-create --force --format json "$@" $name >"$out"
+	cbtship backup-create --wait --force --format json "$@" $name >"$out"
 }
 field() { jq -r ".$2" "$1"; }
 restored_equals_view() { # BACKUP-ID
 	local img
-	img=$(cbtship backup-restore "$1" 2>/dev/null)
+	img=$(cbtship backup-restore --wait "$1" 2>/dev/null)
 	cmp "$img" "$views/$1.img"
 	local rc=$?
 	rm -f "$img"
@@ -72,7 +72,7 @@ restored_equals_view() { # BACKUP-ID
 dd if=/dev/urandom of=/dev/vdb bs=1M count=24 status=none
 check "track /dev/vdb" cbtship track /dev/vdb --name $name --metadata /dev/vdc --block-size 4K
 start_load
-refuse "a volume in use needs --force" cbtship backup-create $name
+refuse "a volume in use needs --force" cbtship backup-create --wait $name
 
 ids=()
 check "forced full backup under load" backup /tmp/b0.json
@@ -93,7 +93,7 @@ done
 
 # A cancelled backup: its hook holds it while backup-delete --force cancels it.
 CBTSHIP_VIEW_HOOK="sleep 4; $CBTSHIP_VIEW_HOOK" \
-	cbtship backup-create --force --incremental $name >/dev/null 2>&1 &
+	cbtship backup-create --wait --force --incremental $name >/dev/null 2>&1 &
 bpid=$!
 sleep 2
 cancelled=$(cbtship backup-list --format json | jq -r '.[] | select(.status == "creating") | .id')
@@ -107,7 +107,7 @@ check "the next incremental" backup /tmp/b4.json --incremental
 ids+=("$(field /tmp/b4.json id)")
 
 # A killed shipper: the next backup recovers.
-CBTSHIP_VIEW_HOOK="sleep 30" cbtship backup-create --force --incremental $name >/dev/null 2>&1 &
+CBTSHIP_VIEW_HOOK="sleep 30" cbtship backup-create --wait --force --incremental $name >/dev/null 2>&1 &
 bpid=$!
 sleep 3
 kill -9 $bpid

@@ -94,7 +94,7 @@ nfs_mounts() { awk -v p="$1" '$5 == p && / - nfs4? /' /proc/self/mountinfo | wc 
 available() { cbtship backup-list --format json | jq '[.[] | select(.status == "available")] | length'; }
 restored_equals_view() { # BACKUP-ID CONF
 	local img rc
-	img=$(cbtship --config "$2" backup-restore "$1" 2>/dev/null)
+	img=$(cbtship --config "$2" backup-restore --wait "$1" 2>/dev/null)
 	cmp "$img" "$views/$1.img"
 	rc=$?
 	rm -f "$img"
@@ -105,7 +105,7 @@ restored_equals_view() { # BACKUP-ID CONF
 fails_clearly() {
 	local conf=$1 text=$2 max=$3 t0=$SECONDS rc=0 shown
 	shown=$(sed -n 's/^backup_share = //p' "$conf")
-	cbtship --config "$conf" backup-create --force $name >$tmp/out 2>$tmp/err || rc=$?
+	cbtship --config "$conf" backup-create --wait --force $name >$tmp/out 2>$tmp/err || rc=$?
 	echo "   ($((SECONDS - t0)) s, exit $rc) $(head -c 400 $tmp/err)"
 	[ $rc -ne 0 ] && [ $((SECONDS - t0)) -le "$max" ] &&
 		grep -qF "$shown" $tmp/err && grep -qF -- "$text" $tmp/err
@@ -179,7 +179,7 @@ umount "$hp"
 # ------------------------------------------------ full and incremental to the share
 t0=$SECONDS
 check "forced full backup to the NFS share" \
-	bash -c "cbtship --config $tmp/good.conf backup-create --force --format json $name >$tmp/b0.json"
+	bash -c "cbtship --config $tmp/good.conf backup-create --wait --force --format json $name >$tmp/b0.json"
 echo "   ($((SECONDS - t0)) s)"
 b0=$(field $tmp/b0.json id)
 check "  available, full read" \
@@ -193,7 +193,7 @@ dd if=/dev/urandom of=$dev bs=4k seek=100 count=64 oflag=direct conv=notrunc sta
 dd if=/dev/urandom of=$dev bs=4k seek=5000 count=3 oflag=direct conv=notrunc status=none
 t0=$SECONDS
 check "forced incremental to the NFS share (a second run)" \
-	bash -c "cbtship --config $tmp/good.conf backup-create --force --incremental --format json $name >$tmp/b1.json"
+	bash -c "cbtship --config $tmp/good.conf backup-create --wait --force --incremental --format json $name >$tmp/b1.json"
 echo "   ($((SECONDS - t0)) s)"
 b1=$(field $tmp/b1.json id)
 check "  available, read only the changed chunks ($(field $tmp/b1.json bytes_read) bytes)" \

@@ -37,7 +37,7 @@ put() { # put OFFSET-IN-4K-BLOCKS COUNT: random data
 }
 restored_equals() { # BACKUP FILE
 	local img rc
-	img=$(cbtship backup-restore "$1" 2>/dev/null)
+	img=$(cbtship backup-restore --wait "$1" 2>/dev/null)
 	cmp "$img" "$2"
 	rc=$?
 	rm -f "$img"
@@ -66,9 +66,9 @@ refuse "a second snapshot is refused while s1 holds the checkpoint" \
 check "  the refusal names s1" \
 	bash -c "cbtship snapshot-create $name 2>&1 | grep -q 'snapshot $s1 holds checkpoint'"
 refuse "a forced backup of the live volume is refused too" \
-	cbtship backup-create --force $name
+	cbtship backup-create --wait --force $name
 check "full backup from the snapshot" \
-	bash -c "cbtship backup-create --snapshot-id $s1 --format json $name >$tmp/b1.json"
+	bash -c "cbtship backup-create --wait --snapshot-id $s1 --format json $name >$tmp/b1.json"
 b1=$(field $tmp/b1.json id)
 check "  it records the snapshot" test "$(field $tmp/b1.json snapshot_id)" = "$s1"
 check "  the checkpoint was shipped (none outstanding)" test "$(frozen)" = -
@@ -85,7 +85,7 @@ s2=$(field $tmp/s2.json id)
 dd if=$dev of=$tmp/s2.img bs=1M iflag=direct status=none
 put 200 8
 check "incremental from the snapshot" \
-	bash -c "cbtship backup-create --incremental --snapshot-id $s2 --format json $name >$tmp/b2.json"
+	bash -c "cbtship backup-create --wait --incremental --snapshot-id $s2 --format json $name >$tmp/b2.json"
 b2=$(field $tmp/b2.json id)
 # Blocks 0-15 and 100-107 (64K tracking blocks 0 and 6) changed before s2.
 check "  no full read" test "$(field $tmp/b2.json full_read)" = false
@@ -101,7 +101,7 @@ s3=$(field $tmp/s3.json id)
 check "deleting it unshipped merges its changes back" cbtship snapshot-delete "$s3"
 check "  no checkpoint outstanding" test "$(frozen)" = -
 check "forced incremental of the live volume" \
-	bash -c "cbtship backup-create --force --incremental --format json $name >$tmp/b3.json"
+	bash -c "cbtship backup-create --wait --force --incremental --format json $name >$tmp/b3.json"
 # Block 200 (chunk 12) was written after s2; it must be read now.
 check "  it holds the block written while s3 held the checkpoint" \
 	test "$(field $tmp/b3.json bytes_read)" = 65536
@@ -114,15 +114,15 @@ s4=$(field $tmp/s4.json id)
 put 300 1
 # As after a reboot: the view is gone, its checkpoint still outstanding.
 check "remove its view behind cbtship's back" cbt-view remove $name "$s4"
-refuse "a backup from it fails" cbtship backup-create --snapshot-id "$s4" $name
+refuse "a backup from it fails" cbtship backup-create --wait --snapshot-id "$s4" $name
 check "  the snapshot is in error" \
 	test "$(cbtship snapshot-list --format json | jq -r ".[] | select(.id == \"$s4\") | .status")" = error
 check "  its checkpoint was merged back" test "$(frozen)" = -
 check "the next incremental" \
-	bash -c "cbtship backup-create --force --incremental --format json $name >$tmp/b4.json"
+	bash -c "cbtship backup-create --wait --force --incremental --format json $name >$tmp/b4.json"
 check "  reads block 300's chunk" test "$(field $tmp/b4.json bytes_read)" = 65536
 check "snapshot-delete removes the record" cbtship snapshot-delete "$s4"
 check "no snapshots left" test "$(cbtship snapshot-list --format json | jq length)" = 0
 refuse "a snapshot of an untracked file is refused" cbtship snapshot-create $tmp/s1.img
-refuse "an unknown snapshot id is refused" cbtship backup-create --snapshot-id nope $name
+refuse "an unknown snapshot id is refused" cbtship backup-create --wait --snapshot-id nope $name
 check "untrack" cbtship untrack $name

@@ -122,8 +122,8 @@ const struct cbtship_command cbtship_commands[] = {
 			    "[--snapshot-id S] [--backup-driver D] [--container C] [--dirty-map "
 			    "FILE] [--chunk-size SIZE] "
 			    "[--compression zstd|zlib|none] [--workers N] [--cow-dir DIR] "
-			    "[--cow-size SIZE] [--encryption-key-file FILE] [--format table|json] "
-			    "VOLUME",
+			    "[--cow-size SIZE] [--encryption-key-file FILE] [--wait] "
+			    "[--format table|json] VOLUME",
 		.summary = "back up a volume, fully or incrementally",
 		.run = cbtship_backup_create,
 		.help = "VOLUME is a volume of the catalog (name or id), a tracked device's name,\n"
@@ -138,6 +138,14 @@ const struct cbtship_command cbtship_commands[] = {
 			"of\n"
 			"the view aborts it, so no change is lost.\n"
 			"\n"
+			"It returns once the record exists (status creating) and prints it; a\n"
+			"background worker does the backup (its messages go to\n"
+			"$CBTSHIP_STATE_DIR/log/cbtship.log, its end to the record: available,\n"
+			"or error with the reason). At most backup_workers jobs run at once on a\n"
+			"host; the others wait in the queue. backup-show reports the progress.\n"
+			"\n"
+			"  --wait            do the backup in the foreground, with progress, and\n"
+			"                    print the result (exit status 1 when it failed)\n"
 			"  --incremental     base it on the volume's latest available backup; a\n"
 			"                    tracked volume then reads only the chunks its dirty\n"
 			"                    map touches (else, and when the map cannot be\n"
@@ -162,7 +170,8 @@ const struct cbtship_command cbtship_commands[] = {
 			"                    ranges, one \"OFFSET LENGTH\" in bytes per line\n"
 			"  --chunk-size SIZE chunk size of a volume's first backup (4K..16M,\n"
 			"                    default 32K)\n"
-			"  --workers N       parallel read/hash/compress/store workers (default:\n"
+			"  --workers N       parallel read/hash/compress/store threads of this\n"
+			"                    backup (default: backup_native_threads_pool_size,\n"
 			"                    the number of cores)\n"
 			"  --cow-size SIZE   size of the view's copy-on-write store (default: the\n"
 			"                    volume's size; sparse)\n"
@@ -189,7 +198,7 @@ const struct cbtship_command cbtship_commands[] = {
 	{
 		.name = "backup-restore",
 		.synopsis = "[--volume VOLUME|DEVICE|FILE] [--force] [--workers N] "
-			    "[--encryption-key-file FILE] [--format table|json] BACKUP",
+			    "[--encryption-key-file FILE] [--wait] [--format table|json] BACKUP",
 		.summary = "restore a backup to a new image file or over a volume",
 		.run = cbtship_backup_restore,
 		.help = "Without --volume, a new sparse image file is made under\n"
@@ -198,7 +207,13 @@ const struct cbtship_command cbtship_commands[] = {
 			"volume; one in use is refused unless --force. Every chunk is fetched\n"
 			"once and its hash checked; a bad chunk stops the restore, naming it.\n"
 			"--workers: parallel fetches (default 4 per core, fewer for large chunks:\n"
-			"a restore waits on reads, not on the CPU).",
+			"a restore waits on reads, not on the CPU).\n"
+			"\n"
+			"It returns once the backup is restoring, printing the destination; a\n"
+			"background worker writes it (queued like backups, at most\n"
+			"backup_workers jobs at once) and the backup becomes available again when\n"
+			"it ends. backup-reset-state --state error BACKUP cancels it, leaving\n"
+			"the destination unusable. --wait restores in the foreground.",
 	},
 	{
 		.name = "backup-delete",

@@ -42,6 +42,7 @@
 #include "cbtship/backup/context.h"
 #include "cbtship/backup/dirty-chunks.h"
 #include "cbtship/backup/gc.h"
+#include "cbtship/backup/job.h"
 #include "cbtship/backup/notify.h"
 #include "cbtship/backup/tracked-recovery.h"
 #include "cbtship/backup/volume-source.h"
@@ -80,6 +81,7 @@ struct create_opts {
 	const char *cow_dir;
 	uint64_t cow_bytes;
 	enum cbtship_format format;
+	bool wait; /* --wait: in the foreground, with progress */
 	const char *volume;
 };
 
@@ -107,6 +109,7 @@ struct create_run {
 	double start, last_beat;
 	struct cbt_notifier notify;
 	unsigned workers;
+	struct cbt_job job;
 	char error[1024];
 };
 
@@ -405,6 +408,7 @@ static int create_tick(void *userdata, const struct cbt_backup_progress *p)
 		return 0;
 	run->last_beat = now;
 	(void)catalog_backup_progress(run->c, run->b->id, p->bytes_read, p->bytes_todo);
+	cbt_job_beat(run->c, &run->job, p->bytes_read, p->bytes_todo);
 	if (catalog_backup_get(run->c, run->b->id, &b) == 0 && b->status != CATALOG_BACKUP_CREATING)
 		return run_fail(run, -ECANCELED, "cancelled (the backup became %s)",
 				catalog_backup_status_to_string(b->status));
@@ -708,6 +712,23 @@ static void notify_end(struct create_run *run, const struct cbt_backup_progress 
 		cbt_notify(&run->notify, "end", run->c, now, p->bytes_read, p->bytes_todo);
 }
 
+/* The record as cinder prints a new backup: id, name, volume_id (and status). */
+static void print_record(const struct catalog_backup *b, enum cbtship_format format)
+{
+	if (format == CBTSHIP_FORMAT_JSON) {
+		_cleanup_(json_decrefp) json_t *o = catalog_backup_to_json(b);
+
+		if (o)
+			cbtship_json_print(o);
+		return;
+	}
+	printf("| %-10s | %-60s |\n", "Property", "Value");
+	printf("| %-10s | %-60s |\n", "id", b->id);
+	printf("| %-10s | %-60s |\n", "name", b->name ? b->name : "None");
+	printf("| %-10s | %-60s |\n", "volume_id", b->volume_id);
+	printf("| %-10s | %-60s |\n", "status", catalog_backup_status_to_string(b->status));
+}
+
 static void print_result(struct create_run *run, const struct cbt_backup_progress *p,
 			 double seconds)
 {
@@ -733,10 +754,7 @@ static void print_result(struct create_run *run, const struct cbt_backup_progres
 		}
 		return;
 	}
-	printf("| %-10s | %-60s |\n", "Property", "Value");
-	printf("| %-10s | %-60s |\n", "id", b->id);
-	printf("| %-10s | %-60s |\n", "name", b->name ? b->name : "None");
-	printf("| %-10s | %-60s |\n", "volume_id", b->volume_id);
+	print_record(b, CBTSHIP_FORMAT_TABLE);
 	fprintf(stderr,
 		"%s backup %s of %s: read %s in %" PRIu64 " chunks, stored %s in %" PRIu64
 		" new objects (%" PRIu64 " zero, %" PRIu64 " unchanged, %" PRIu64
@@ -770,6 +788,58 @@ static unsigned remote_workers(const struct create_opts *o, enum catalog_service
 	if (service != CATALOG_SERVICE_SWIFT || o->workers_given || cores <= 0)
 		return o->workers;
 	return cores >= 16 ? 64 : (unsigned)(4 * cores);
+}
+
+/*
+ * The record exists: queue its job. Without --wait, print the record and
+ * leave the rest to a background worker (this function returns in the
+ * worker only); then wait for the job's turn. A Ceph connection is not
+ * carried across the fork: the worker connects again.
+ */
+static int start_job(struct create_run *run, const char *container)
+{
+	char *err = NULL;
+	int r;
+
+	r = cbt_job_queue(run->c, CATALOG_JOB_BACKUP, run->b->id, "backup-create", &run->job);
+	if (r < 0) {
+		run_fail(run, r, "queueing the job: %s", catalog_error(run->c));
+		run_cleanup_failed(run, r);
+		return r;
+	}
+	if (!run->o->wait) {
+		run->rbd = cbt_rbd_free(run->rbd);
+		r = cbt_job_detach(&run->c, &run->job);
+		if (r == 1) {
+			print_record(run->b, run->o->format);
+			cbt_job_leave();
+		}
+		if (r < 0) {
+			if (cbtship_catalog_open("backup-create", &run->c) < 0)
+				return r;
+			run_fail(run, r, "the background worker did not start: %s", strerror(-r));
+			run_cleanup_failed(run, r);
+			return r;
+		}
+		if (run->b->service == CATALOG_SERVICE_CEPH) {
+			r = cbt_ceph_connect(container, &run->rbd, &err);
+			if (r < 0) {
+				run_fail(run, r, "Ceph: %s", err ? err : strerror(-r));
+				free(err);
+				goto failed;
+			}
+		}
+	}
+	r = cbt_job_wait_turn(run->c, &run->job, CATALOG_BACKUP_CREATING);
+	if (r < 0) {
+		run_fail(run, r, "%s", r == -ECANCELED ? "cancelled while queued" : "queue");
+		goto failed;
+	}
+	return 0;
+failed:
+	run_cleanup_failed(run, r);
+	cbt_job_end(run->c, &run->job, r, run->error);
+	return r;
 }
 
 static int create(const struct create_opts *o)
@@ -946,6 +1016,10 @@ record:
 		goto fail_early;
 	}
 	run.b = b;
+	r = start_job(&run, container);
+	c = run.c; /* the worker's own handle */
+	if (r < 0)
+		goto fail;
 	run.start = run.last_beat = cbtship_seconds();
 	run.notify.kind = "create";
 	cbt_notify(&run.notify, "start", c, b, 0, run.src.size);
@@ -979,6 +1053,7 @@ record:
 		fprintf(stderr, "cbtship backup-create: backup %s of %s failed: %s\n", b->id,
 			run.src.volume->name, run.error[0] ? run.error : strerror(-r));
 		notify_end(&run, &prog);
+		cbt_job_end(c, &run.job, r, run.error);
 		goto fail;
 	}
 
@@ -1010,6 +1085,7 @@ record:
 		    b->id, prog.bytes_read, b->bytes_stored, prog.chunks_new,
 		    run.full_reason[0] ? "; full read because " : "", run.full_reason);
 	notify_end(&run, &prog);
+	cbt_job_end(c, &run.job, 0, NULL);
 	print_result(&run, &prog, cbtship_seconds() - run.start);
 	r = EXIT_SUCCESS;
 	goto out;
@@ -1046,6 +1122,7 @@ int cbtship_backup_create(int argc, char **argv)
 		{ "cow-size", required_argument, NULL, 'S' },
 		{ "format", required_argument, NULL, 'f' },
 		{ "encryption-key-file", required_argument, NULL, 'K' },
+		{ "wait", no_argument, NULL, 'W' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
@@ -1102,6 +1179,9 @@ int cbtship_backup_create(int argc, char **argv)
 			break;
 		case 'm':
 			o.dirty_map = optarg;
+			break;
+		case 'W':
+			o.wait = true;
 			break;
 		case 'C':
 			if (cbt_parse_size(optarg, &size) < 0 ||

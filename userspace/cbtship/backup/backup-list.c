@@ -38,6 +38,26 @@ static json_t *backup_json(struct catalog *c, const struct catalog_backup *b)
 	return o;
 }
 
+/* backup-show's view: the record, and its queued or running job. */
+static json_t *backup_json_with_job(struct catalog *c, const struct catalog_backup *b)
+{
+	_cleanup_(catalog_job_freep) struct catalog_job *j = NULL;
+	json_t *o = backup_json(c, b);
+
+	if (!o)
+		return NULL;
+	if (catalog_job_get_active(c, b->id, &j) < 0) {
+		json_object_set_new(o, "job", json_null());
+		return o;
+	}
+	json_object_set_new(o, "job",
+			    json_pack("{s:I, s:s, s:s, s:i, s:s?}", "id", (json_int_t)j->id, "kind",
+				      catalog_job_kind_to_string(j->kind), "state",
+				      catalog_job_state_to_string(j->state), "pid", (int)j->pid,
+				      "host", j->host));
+	return o;
+}
+
 struct list_ctx {
 	struct catalog *c;
 	enum cbtship_format format;
@@ -190,7 +210,7 @@ int cbtship_backup_show(int argc, char **argv)
 		return EXIT_FAILURE;
 	if (cbtship_backup_lookup("backup-show", c, argv[optind], &b) < 0)
 		return EXIT_FAILURE;
-	o = backup_json(c, b);
+	o = backup_json_with_job(c, b);
 	if (!o)
 		return EXIT_FAILURE;
 	if (format == CBTSHIP_FORMAT_JSON)

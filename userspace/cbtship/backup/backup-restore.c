@@ -18,6 +18,7 @@
 #include "cbtship/backup/backup-open.h"
 #include "cbtship/backup/ceph-backup.h"
 #include "cbtship/backup/context.h"
+#include "cbtship/backup/job.h"
 #include "cbtship/backup/notify.h"
 #include "cbtship/backup/volume-source.h"
 #include "cbtship/commands.h"
@@ -28,6 +29,7 @@
 
 struct restore_tick {
 	struct catalog *c;
+	const struct cbt_job *job;
 	const struct catalog_backup *b;
 	struct cbt_notifier notify;
 	const char *backup_id;
@@ -48,6 +50,7 @@ static int restore_tick(void *userdata, const struct cbt_restore_progress *p)
 		return 0;
 	t->last_heartbeat = now;
 	(void)catalog_backup_progress(t->c, t->backup_id, p->bytes_written, t->size);
+	cbt_job_beat(t->c, t->job, p->bytes_written, t->size);
 	/* backup-reset-state moved it out of restoring: that is a cancel. */
 	if (catalog_backup_get(t->c, t->backup_id, &b) == 0 &&
 	    b->status != CATALOG_BACKUP_RESTORING)
@@ -186,6 +189,78 @@ static int open_destination(struct catalog *c, const char *volume, const struct 
 	}
 }
 
+/* The worker's destination, as the caller learns it at once. */
+static void print_started(const struct catalog_backup *b, enum cbtship_format format,
+			  const char *path, bool is_new)
+{
+	if (format == CBTSHIP_FORMAT_JSON) {
+		_cleanup_(json_decrefp) json_t *o =
+			json_pack("{s:s, s:s, s:s, s:o}", "backup_id", b->id, "destination", path,
+				  "status", "restoring", "size", cbtship_json_u64(b->volume_size));
+
+		if (o)
+			cbtship_json_print(o);
+		return;
+	}
+	if (is_new)
+		printf("%s\n", path);
+	fprintf(stderr,
+		"cbtship backup-restore: restoring backup %s to %s in the background "
+		"(backup-show %s reports the progress)\n",
+		b->id, path, b->id);
+}
+
+/*
+ * The backup is restoring: queue the job. Without --wait, print the
+ * destination and leave the writing to a background worker (this returns
+ * in the worker only; a Ceph connection is made again there). Then wait
+ * for the job's turn. On failure the backup is available again (unless
+ * someone moved it out of restoring: a cancel).
+ */
+static int start_job(struct catalog **c, const struct catalog_backup *b, struct cbt_job *job,
+		     bool wait, enum cbtship_format format, const char *path, bool is_new,
+		     struct cbt_rbd **rbd)
+{
+	_cleanup_(catalog_backup_freep) struct catalog_backup *now = NULL;
+	char *msg = NULL;
+	int r;
+
+	r = cbt_job_queue(*c, CATALOG_JOB_RESTORE, b->id, "backup-restore", job);
+	if (r < 0)
+		goto undo;
+	if (!wait) {
+		*rbd = cbt_rbd_free(*rbd);
+		r = cbt_job_detach(c, job);
+		if (r == 1) {
+			print_started(b, format, path, is_new);
+			cbt_job_leave();
+		}
+		if (r < 0) {
+			if (cbtship_catalog_open("backup-restore", c) < 0)
+				return r;
+			goto undo;
+		}
+		if (b->service == CATALOG_SERVICE_CEPH) {
+			r = cbt_ceph_connect(b->container, rbd, &msg);
+			if (r < 0) {
+				fprintf(stderr, "cbtship backup-restore: Ceph pool %s: %s\n",
+					b->container, msg ? msg : strerror(-r));
+				free(msg);
+				goto undo;
+			}
+		}
+	}
+	r = cbt_job_wait_turn(*c, job, CATALOG_BACKUP_RESTORING);
+	if (r >= 0)
+		return 0;
+undo:
+	if (catalog_backup_get(*c, b->id, &now) == 0 && now->status == CATALOG_BACKUP_RESTORING)
+		(void)catalog_backup_set_status(*c, b->id, CATALOG_BACKUP_AVAILABLE, 0, NULL);
+	cbt_job_end(*c, job, r, "the restore did not start");
+	cbtship_log("restore %s to %s: did not start: %s", b->id, path, strerror(-r));
+	return r;
+}
+
 int cbtship_backup_restore(int argc, char **argv)
 {
 	static const struct option options[] = {
@@ -194,6 +269,7 @@ int cbtship_backup_restore(int argc, char **argv)
 		{ "workers", required_argument, NULL, 'w' },
 		{ "format", required_argument, NULL, 'f' },
 		{ "encryption-key-file", required_argument, NULL, 'K' },
+		{ "wait", no_argument, NULL, 'W' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
@@ -210,7 +286,8 @@ int cbtship_backup_restore(int argc, char **argv)
 	const char *volume = NULL;
 	char path[PATH_MAX] = "", err[PATH_MAX + 512], a[32];
 	unsigned workers = 0; /* 0: restore_workers() */
-	bool force = false, is_new = false;
+	bool force = false, is_new = false, wait = false;
+	struct cbt_job job = { 0 };
 	int opt, r;
 
 	optind = 1;
@@ -221,6 +298,9 @@ int cbtship_backup_restore(int argc, char **argv)
 			break;
 		case 'F':
 			force = true;
+			break;
+		case 'W':
+			wait = true;
 			break;
 		case 'w':
 			workers = (unsigned)strtoul(optarg, NULL, 10);
@@ -297,6 +377,13 @@ int cbtship_backup_restore(int argc, char **argv)
 		return EXIT_FAILURE;
 	}
 	cbtship_log("restore %s to %s: started", b->id, path);
+	r = start_job(&c, b, &job, wait, format, path, is_new, &rbd);
+	if (r < 0) {
+		if (is_new)
+			unlink(path);
+		return EXIT_FAILURE;
+	}
+	t.job = &job;
 
 	t.c = c;
 	t.b = b;
@@ -361,11 +448,13 @@ int cbtship_backup_restore(int argc, char **argv)
 				"cbtship backup-restore: %s was partly overwritten and is not "
 				"usable\n",
 				path);
+		cbt_job_end(c, &job, r, err);
 		return EXIT_FAILURE;
 	}
 	r = catalog_backup_set_status(c, b->id, CATALOG_BACKUP_AVAILABLE, 0, NULL);
 	if (r < 0)
 		fprintf(stderr, "cbtship backup-restore: warning: %s\n", catalog_error(c));
+	cbt_job_end(c, &job, 0, NULL);
 	cbtship_log("restore %s to %s: done, %" PRIu64 " bytes written, %" PRIu64 " objects read",
 		    b->id, path, prog.bytes_written, prog.objects_read);
 	if (format == CBTSHIP_FORMAT_JSON) {
