@@ -28,34 +28,11 @@
 #include "cbtship/backup/ceph-backup.h"
 #include "cbtship/backup/context.h"
 #include "cbtship/backup/gc.h"
+#include "cbtship/backup/job.h"
 #include "cbtship/commands.h"
 #include "cbtship/repo/object-key.h"
 
 #define CANCEL_WAIT_SECONDS 120
-
-/* Wait until the owner of a cancelled backup has let go of it. */
-static int wait_for_owner(struct catalog *c, const char *id)
-{
-	for (unsigned i = 0; i < CANCEL_WAIT_SECONDS * 10; i++) {
-		_cleanup_(catalog_backup_freep) struct catalog_backup *b = NULL;
-		int r = catalog_backup_get(c, id, &b);
-
-		if (r < 0)
-			return r == -ENOENT ? 0 : r;
-		if (!b->owner_pid || !b->owner_host ||
-		    strcmp(b->owner_host, catalog_host(c)) != 0 || b->owner_pid == getpid() ||
-		    (kill(b->owner_pid, 0) < 0 && errno == ESRCH))
-			return 0;
-		/* The owner clears it when it has stopped. */
-		if (i == 10)
-			fprintf(stderr,
-				"cbtship backup-delete: waiting for the running backup %s "
-				"(pid %d) to stop\n",
-				id, (int)b->owner_pid);
-		nanosleep(&(struct timespec){ .tv_nsec = 100 * 1000 * 1000 }, NULL);
-	}
-	return -ETIMEDOUT;
-}
 
 /* Ceph: the backup's snapshot goes, and the image with the last one. */
 static int delete_ceph(struct catalog *c, const struct catalog_backup *b)
@@ -86,6 +63,15 @@ static int delete_ceph(struct catalog *c, const struct catalog_backup *b)
 	fprintf(stderr, "deleted backup %s: its snapshot was removed from Ceph pool %s\n", b->id,
 		b->container);
 	return 0;
+}
+
+/* Did the job of a creating backup end before it ever ran? */
+static bool never_started(struct catalog *c, const char *id)
+{
+	_cleanup_(catalog_job_freep) struct catalog_job *j = NULL;
+
+	return catalog_job_get_last(c, id, &j) == 0 && j->kind == CATALOG_JOB_BACKUP &&
+	       !j->started_at && j->state != CATALOG_JOB_QUEUED && j->state != CATALOG_JOB_RUNNING;
 }
 
 static int delete_one(struct catalog *c, const char *word, bool force)
@@ -121,7 +107,7 @@ static int delete_one(struct catalog *c, const char *word, bool force)
 		}
 	}
 	if (running) {
-		r = wait_for_owner(c, b->id);
+		r = cbt_job_wait_stopped(c, b->id, "backup-delete", CANCEL_WAIT_SECONDS);
 		if (r < 0) {
 			fprintf(stderr,
 				"cbtship backup-delete: backup %s: its running job did not stop in "
@@ -132,6 +118,19 @@ static int delete_one(struct catalog *c, const char *word, bool force)
 		cbtship_log("delete %s: cancelled the running backup", b->id);
 	}
 
+	/* Cancelled while queued: it stored nothing, so nothing is collected. */
+	if (b->status == CATALOG_BACKUP_CREATING && never_started(c, b->id)) {
+		r = catalog_backup_delete(c, b->id);
+		if (r < 0) {
+			fprintf(stderr, "cbtship backup-delete: %s\n", catalog_error(c));
+			return r;
+		}
+		cbtship_log("delete %s: cancelled while queued", b->id);
+		fprintf(stderr,
+			"deleted backup %s: cancelled while queued, it had stored nothing\n",
+			b->id);
+		return 0;
+	}
 	if (b->service == CATALOG_SERVICE_CEPH)
 		return delete_ceph(c, b);
 	r = cbtship_backup_repository("backup-delete", b, &repo);

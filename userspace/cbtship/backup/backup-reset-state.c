@@ -14,7 +14,10 @@
 
 #include "cbtship/backup/backup-open.h"
 #include "cbtship/backup/context.h"
+#include "cbtship/backup/job.h"
 #include "cbtship/commands.h"
+
+#define CANCEL_WAIT_SECONDS 120
 
 int cbtship_backup_reset_state(int argc, char **argv)
 {
@@ -69,6 +72,17 @@ int cbtship_backup_reset_state(int argc, char **argv)
 		cbtship_log("reset-state %s: %s -> %s", b->id,
 			    catalog_backup_status_to_string(b->status),
 			    catalog_backup_status_to_string(to));
+		/* A running backup or restore was cancelled: wait until it has stopped. */
+		if ((b->status == CATALOG_BACKUP_CREATING ||
+		     b->status == CATALOG_BACKUP_RESTORING) &&
+		    catalog_backup_is_stale(c, b, 0) == 0 &&
+		    cbt_job_wait_stopped(c, b->id, "backup-reset-state", CANCEL_WAIT_SECONDS) < 0) {
+			fprintf(stderr,
+				"cbtship backup-reset-state: the running job of backup %s did not "
+				"stop within %d s\n",
+				b->id, CANCEL_WAIT_SECONDS);
+			failed = 1;
+		}
 	}
 	return failed ? EXIT_FAILURE : EXIT_SUCCESS;
 }

@@ -189,6 +189,32 @@ static int open_destination(struct catalog *c, const char *volume, const struct 
 	}
 }
 
+/*
+ * A restore over an existing destination stopped half way: say so, and
+ * when the destination is a volume of the catalog, mark it (status error)
+ * so that nobody takes its contents for the backup's.
+ */
+static void mark_unusable(struct catalog *c, const char *volume, const char *path,
+			  const char *backup_id, int r)
+{
+	_cleanup_(catalog_volume_freep) struct catalog_volume *v = NULL;
+	char reason[PATH_MAX + 128];
+
+	snprintf(reason, sizeof(reason),
+		 "the restore of backup %s was %s half way: %s is partly overwritten and "
+		 "not usable",
+		 backup_id, r == -ECANCELED ? "cancelled" : "stopped", path);
+	fprintf(stderr, "cbtship backup-restore: %s\n", reason);
+	cbtship_log("%s", reason);
+	if (!volume || catalog_volume_get(c, volume, &v) < 0)
+		return;
+	v->status = CATALOG_VOLUME_ERROR;
+	free(v->status_reason);
+	v->status_reason = strdup(reason);
+	if (catalog_volume_update(c, v) < 0)
+		fprintf(stderr, "cbtship backup-restore: warning: %s\n", catalog_error(c));
+}
+
 /* The worker's destination, as the caller learns it at once. */
 static void print_started(const struct catalog_backup *b, enum cbtship_format format,
 			  const char *path, bool is_new)
@@ -444,10 +470,7 @@ int cbtship_backup_restore(int argc, char **argv)
 		if (is_new)
 			unlink(path);
 		else
-			fprintf(stderr,
-				"cbtship backup-restore: %s was partly overwritten and is not "
-				"usable\n",
-				path);
+			mark_unusable(c, volume, path, b->id, r);
 		cbt_job_end(c, &job, r, err);
 		return EXIT_FAILURE;
 	}

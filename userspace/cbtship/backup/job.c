@@ -3,6 +3,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -239,4 +240,27 @@ void cbt_job_end(struct catalog *c, struct cbt_job *job, int r, const char *erro
 				 : error && *error ? error
 						   : strerror(-r));
 	job->id = 0;
+}
+
+int cbt_job_wait_stopped(struct catalog *c, const char *backup_id, const char *command,
+			 unsigned seconds)
+{
+	for (unsigned i = 0; i < seconds * 10; i++) {
+		_cleanup_(catalog_backup_freep) struct catalog_backup *b = NULL;
+		int r = catalog_backup_get(c, backup_id, &b);
+
+		if (r < 0)
+			return r == -ENOENT ? 0 : r;
+		if (!b->owner_pid || !b->owner_host ||
+		    strcmp(b->owner_host, catalog_host(c)) != 0 || b->owner_pid == getpid() ||
+		    (kill(b->owner_pid, 0) < 0 && errno == ESRCH))
+			return 0;
+		if (i == 10)
+			fprintf(stderr,
+				"cbtship %s: waiting for the running job of backup %s "
+				"(pid %d) to stop\n",
+				command, backup_id, (int)b->owner_pid);
+		nanosleep(&(struct timespec){ .tv_nsec = 100 * 1000 * 1000 }, NULL);
+	}
+	return -ETIMEDOUT;
 }

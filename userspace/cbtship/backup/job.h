@@ -64,6 +64,14 @@ void cbt_job_beat(struct catalog *c, const struct cbt_job *job, uint64_t done, u
 /* End the job: r >= 0 done, -ECANCELED cancelled, else failed with error. */
 void cbt_job_end(struct catalog *c, struct cbt_job *job, int r, const char *error);
 
+/*
+ * After a cancel (the backup moved out of creating or restoring): wait up
+ * to seconds for the process that owns backup_id on this host to stop.
+ * 0 when it has (or is elsewhere, or is this process), -ETIMEDOUT.
+ */
+int cbt_job_wait_stopped(struct catalog *c, const char *backup_id, const char *command,
+			 unsigned seconds);
+
 /* The version text of this program ("1.2.3"). */
 const char *cbtship_version(void);
 

@@ -583,6 +583,9 @@ int catalog_job_get_active(struct catalog *c, const char *backup_id, struct cata
  */
 int catalog_job_claim_next(struct catalog *c, unsigned max_running, pid_t pid, int64_t *ret_id);
 
+/* The newest job on backup_id, in any state. -ENOENT. */
+int catalog_job_get_last(struct catalog *c, const char *backup_id, struct catalog_job **ret);
+
 /*
  * Start queued job id in process pid, in turn: -EAGAIN while max_running
  * jobs run on this host (their pids alive) or an older queued job waits

@@ -119,6 +119,18 @@ int catalog_job_get_active(struct catalog *c, const char *backup_id, struct cata
 	return r;
 }
 
+int catalog_job_get_last(struct catalog *c, const char *backup_id, struct catalog_job **ret)
+{
+	int r = job_query(c,
+			  "SELECT " JOB_COLUMNS " FROM jobs WHERE backup_id = :key"
+			  " ORDER BY id DESC LIMIT 1",
+			  backup_id, 0, ret);
+
+	if (r == -ENOENT)
+		return catalog_fail(c, r, "backup %s has no job", backup_id);
+	return r;
+}
+
 /* Running jobs of this host whose process is alive. */
 static int count_running_locked(struct catalog *c, unsigned *ret)
 {
