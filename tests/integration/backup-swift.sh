@@ -116,6 +116,24 @@ check "restore the full backup" restored_equals "$b0" "$tmp/v0"
 check "restore the incremental" restored_equals "$b1" "$tmp/v1"
 check "verify the incremental" cbtship backup-verify "$b1"
 
+# In the background, as by default: the record at once, then a worker.
+check "a backup in the background" bash -c "cbtship backup-create --incremental --format json '$img' >'$tmp/bg.json'"
+bg=$(field "$tmp/bg.json" id)
+check "  returns creating" test "$(field "$tmp/bg.json" status)" = creating
+for _ in $(seq 300); do
+	[ "$(cbtship backup-show --format json "$bg" | jq -r .status)" = available ] && break
+	sleep 0.1
+done
+check "  the worker makes it available" \
+	test "$(cbtship backup-show --format json "$bg" | jq -r .status)" = available
+bgimg=$(cbtship backup-restore "$bg" 2>/dev/null)
+for _ in $(seq 300); do
+	[ "$(cbtship backup-show --format json "$bg" | jq -r .status)" = available ] && break
+	sleep 0.1
+done
+check "  a restore in the background writes it equal to the volume" cmp "$bgimg" "$tmp/v1"
+rm -f "$bgimg"
+
 # Cancel a restore as the guide does: backup-reset-state --state error.
 cp "$tmp/v0" "$tmp/dest.img"
 cbtship backup-restore --wait --workers 1 --volume "$tmp/dest.img" "$b0" 2>"$tmp/r.err" &
@@ -159,7 +177,7 @@ cat "$tmp/b2.err"
 check "  with a message naming the request" grep -q -i 'swift\|connect\|refused' "$tmp/b2.err"
 failed=$(cbtship backup-list --format json | jq -r '.[] | select(.status == "error") | .id')
 check "  its record is in error" test -n "$failed"
-check "  nothing new is available" test "$(available)" = 2
+check "  nothing new is available" test "$(available)" = 3
 swift_server_restart proxy
 check "  it deletes once the server is back" cbtship backup-delete "$failed"
 cp --sparse=always "$img" "$tmp/v2"
@@ -194,11 +212,11 @@ cat "$tmp/bad.err"
 check "a wrong key fails (exit $rc)" test $rc -ne 0
 check "  saying the credentials were refused" grep -q '401' "$tmp/bad.err"
 check "  without the key" bash -c "! grep -q not-the-key '$tmp/bad.err'"
-check "  nothing new is available" test "$(available)" = 4
+check "  nothing new is available" test "$(available)" = 5
 check "no secret in the log" bash -c "! grep -q -e '$SWIFT_KEY' -e not-the-key '$CBTSHIP_STATE_DIR/log/cbtship.log'"
 
 # ------------------------------------------------------------ deletes, GC
-for id in "$b2" "$b0" "$b3" "$b1"; do
+for id in "$b2" "$b0" "$bg" "$b3" "$b1"; do
 	check "delete $id" cbtship backup-delete "$id"
 done
 check "the container is empty" test "$(objects)" = 0

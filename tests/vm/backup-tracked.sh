@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Requires: QEMU guest, fio, jq. The shipper end to end on a tracked volume
+# Requires: QEMU guest, sqlite3, fio, jq. The shipper end to end on a tracked volume
 # under load: fio writes all along (at random in the first 16 MiB); a forced full backup and several
 # forced incrementals, each read from a point-in-time view whose content
 # is recorded (by $CBTSHIP_VIEW_HOOK) when the backup takes it; every
@@ -120,6 +120,21 @@ ids+=("$(field /tmp/b5.json id)")
 check "  the killed record is in error" \
 	test "$(cbtship backup-show --format json "$killed" | jq -r .status)" = error
 check "  and deletes" cbtship backup-delete "$killed"
+
+# What the agent records when the target reports the map invalid: the
+# next incremental reads everything, says why, and settles it.
+reason="dm-cbt reported the map of $name invalidated (test)"
+sqlite3 "$CBTSHIP_STATE_DIR/catalog.db" \
+	"UPDATE volumes SET full_read_reason = '$reason' WHERE id = '$(field /tmp/b5.json volume_id)'"
+check "an incremental after a recorded invalidation" backup /tmp/b6.json --incremental
+ids+=("$(field /tmp/b6.json id)")
+check "  read everything" test "$(field /tmp/b6.json full_read) $(field /tmp/b6.json bytes_read)" = "true $((64 << 20))"
+check "  and says why" test "$(field /tmp/b6.json full_read_reason)" = "$reason"
+check "  the recorded reason is settled" test -z "$(sqlite3 "$CBTSHIP_STATE_DIR/catalog.db" \
+	"SELECT full_read_reason FROM volumes WHERE id = '$(field /tmp/b6.json volume_id)'")"
+check "the next incremental reads only changes again" backup /tmp/b7.json --incremental
+ids+=("$(field /tmp/b7.json id)")
+check "  no full read" test "$(field /tmp/b7.json full_read)" = false
 stop_load
 
 for id in "${ids[@]}"; do

@@ -234,12 +234,41 @@ static int use_snapshot(struct create_run *run)
 	return 0;
 }
 
+/*
+ * What the agent recorded on the volume since it was resolved (the target
+ * reported its map invalid, or its metadata failing): a reason to read
+ * everything, or NULL.
+ */
+static char *pending_full_read(struct create_run *run)
+{
+	_cleanup_(catalog_volume_freep) struct catalog_volume *now = NULL;
+
+	if (catalog_volume_get(run->c, run->src.volume->id, &now) < 0 || !now->full_read_reason)
+		return NULL;
+	return TAKE_PTR(now->full_read_reason);
+}
+
+/* A backup that read everything settles what the agent recorded. */
+static void settle_full_read(struct create_run *run)
+{
+	_cleanup_(catalog_volume_freep) struct catalog_volume *now = NULL;
+
+	if (run->chunk_bits || catalog_volume_get(run->c, run->src.volume->id, &now) < 0 ||
+	    !now->full_read_reason)
+		return;
+	free(now->full_read_reason);
+	now->full_read_reason = NULL;
+	if (catalog_volume_update(run->c, now) < 0)
+		fprintf(stderr, "cbtship backup-create: warning: %s\n", catalog_error(run->c));
+}
+
 static int prepare_tracked(struct create_run *run)
 {
 	const struct catalog_volume *v = run->src.volume;
 	const char *name = run->src.dm_name;
 	_cleanup_(cbt_netlink_freep) struct cbt_netlink *nl = NULL;
 	_cleanup_(cbt_map_freep) struct cbt_map *map = NULL;
+	_cleanup_(freep) char *pending = NULL;
 	struct cbt_status fs;
 	uint64_t nr_chunks;
 	int r;
@@ -286,9 +315,12 @@ static int prepare_tracked(struct create_run *run)
 				"%s: the frozen map is of checkpoint %" PRIu64 ", not %" PRIu64,
 				name, fs.frozen_checkpoint, run->view.checkpoint);
 	nr_chunks = (run->src.size + run->b->chunk_size - 1) / run->b->chunk_size;
+	pending = pending_full_read(run);
 	if (fs.state != DM_CBT_STATE_OK_ID)
 		full_read_because(run, "the tracking of %s is %s (its history was lost)", name,
 				  cbt_state_to_string(fs.state));
+	else if (pending)
+		full_read_because(run, "%s", pending);
 	else if (!v->last_generation || strcmp(v->last_generation, fs.uuid) != 0)
 		full_read_because(run,
 				  "the tracking generation of %s changed (tracking was restarted "
@@ -1057,6 +1089,7 @@ record:
 		goto fail;
 	}
 
+	settle_full_read(&run);
 	/* Available: now the checkpoint may go. */
 	if (run.snapshot_checkpoint) {
 		run.snapshot->holds_checkpoint = false;
