@@ -113,6 +113,19 @@ check "backup 0 restores over an existing file of garbage" \
 check "  identical" cmp "$tmp/over.img" "$tmp/v0"
 check "verify" cbtship backup-verify "${ids[1]}"
 
+# In the background, as by default: the worker connects to Ceph again.
+wait_available() {
+	for _ in $(seq 300); do
+		[ "$(cbtship backup-show --format json "$1" | jq -r .status)" = available ] && return 0
+		sleep 0.1
+	done
+	return 1
+}
+check "a restore in the background" bash -c "cbtship backup-restore '${ids[1]}' >'$tmp/bgpath' 2>/dev/null"
+check "  the backup becomes available again" wait_available "${ids[1]}"
+check "  its destination equals the volume" cmp "$(cat "$tmp/bgpath")" "${copies[1]}"
+rm -f "$(cat "$tmp/bgpath")"
+
 # Its record exported; restored from a fresh catalog after import.
 check "export backup 2" bash -c "cbtship backup-export --format json ${ids[2]} >'$tmp/e2.json'"
 mv "$CBTSHIP_STATE_DIR/catalog.db" "$tmp/catalog.keep"
