@@ -31,7 +31,8 @@ SAN_CFLAGS := -O1 -fsanitize=address,undefined -fno-omit-frame-pointer \
 	-fno-sanitize-recover=all
 
 # Userspace libraries (Debian -dev packages; scripts/setup installs them).
-LIBS_PC := devmapper libnl-genl-3.0 blkid libcrypto sqlite3 jansson inih libzstd zlib libcurl
+LIBS_PC := devmapper libnl-genl-3.0 blkid libcrypto sqlite3 jansson inih libzstd zlib libcurl \
+	libsystemd
 PC_CFLAGS := $(shell $(PKG_CONFIG) --cflags $(LIBS_PC) 2>/dev/null)
 PC_LIBS := $(shell $(PKG_CONFIG) --libs $(LIBS_PC) 2>/dev/null)
 LDLIBS := $(PC_LIBS) -lrbd -lrados -lpthread

@@ -46,7 +46,11 @@ const struct cbtship_command cbtship_commands[] = {
 			"  --format-metadata   start a new history even if the metadata holds one\n"
 			"\n"
 			"Tracking again with the metadata of an earlier run continues its history\n"
-			"('cbtship untrack' invalidates it, so the next backup reads everything).",
+			"('cbtship untrack' invalidates it, so the next backup reads everything).\n"
+			"\n"
+			"The volume is recorded in the catalog (origin, metadata, block size and\n"
+			"the origin's identity), so that 'cbtship agent' re-creates it at boot;\n"
+			"when the record cannot be written, the tracking is undone (exit 1).",
 	},
 	{
 		.name = "untrack",
@@ -62,7 +66,9 @@ const struct cbtship_command cbtship_commands[] = {
 			"because writes after untracking are not recorded: tracking again with "
 			"the\n"
 			"same metadata then starts with a full backup. --keep-history skips that,\n"
-			"for when nothing can write to the device until it is tracked again.",
+			"for when nothing can write to the device until it is tracked again.\n"
+			"The catalog record stays (its backups refer to it), marked untracked:\n"
+			"the agent no longer re-creates it at boot.",
 	},
 	{
 		.name = "volume-list",
@@ -72,7 +78,12 @@ const struct cbtship_command cbtship_commands[] = {
 		.help = "Every device-mapper device whose table is a cbt target: its name,\n"
 			"origin, size, tracking block size, dirty blocks since the last\n"
 			"checkpoint, last checkpoint, outstanding (frozen) checkpoint and state\n"
-			"(ok, invalid, error; unknown when the target's status cannot be read).",
+			"(ok, invalid, error; unknown when the target's status cannot be read),\n"
+			"then the status of its catalog record (ok, error; - when not recorded).\n"
+			"A volume recorded as tracked that has no device here is listed with\n"
+			"state absent; under the table, why a volume is in error and why its\n"
+			"next backup reads everything. JSON adds status, status_reason and\n"
+			"full_read_reason.",
 	},
 	{
 		.name = "dirty-map",
@@ -115,6 +126,31 @@ const struct cbtship_command cbtship_commands[] = {
 		.help = "One line per event: \"NAME EVENT CHECKPOINT\", EVENT one of checkpoint,\n"
 			"commit, abort, invalidated, metadata-error. Stops after N events or\n"
 			"SECONDS seconds (fails if fewer than N came); by default runs forever.",
+	},
+	{
+		.name = "agent",
+		.synopsis = "[--once] [--log-file FILE]",
+		.summary = "the host agent: re-attach tracked volumes at boot, heartbeats, events",
+		.run = cbtship_agent,
+		.help = "Run by the cbtship-agent service at boot, before guests start. First it\n"
+			"re-creates every volume the catalog records as tracked (by 'track'),\n"
+			"over the same origin and metadata, without formatting: the change maps\n"
+			"persisted across the reboot continue. A volume already tracked is left\n"
+			"alone. One whose origin is missing, or is not the device that was\n"
+			"tracked (its size, serial, wwid, dm UUID or partition UUID differ), is\n"
+			"refused: its status in the catalog becomes error, with the reason\n"
+			"(volume-list shows it). Then jobs and backups whose process died (the\n"
+			"reboot) are settled as backup-create would.\n"
+			"\n"
+			"Then it tells systemd it is ready and runs until SIGTERM or SIGINT\n"
+			"(exit 0): a heartbeat in the catalog every report_interval seconds\n"
+			"(service-list), the same reaping, and the target's events: an\n"
+			"invalidation or a metadata error on a volume is recorded, so that its\n"
+			"next backup reads everything and says why. SIGHUP reopens the log.\n"
+			"\n"
+			"  --once           re-attach and reap, then exit: 0 when every volume is\n"
+			"                   tracked, 1 when any was refused (reasons on stderr)\n"
+			"  --log-file FILE  append timestamped lines to FILE (default: stderr)",
 	},
 	{
 		.name = "backup-create",

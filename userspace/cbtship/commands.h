@@ -34,6 +34,7 @@ int cbtship_checkpoint(int argc, char **argv);
 int cbtship_commit(int argc, char **argv);
 int cbtship_abort(int argc, char **argv);
 int cbtship_events(int argc, char **argv);
+int cbtship_agent(int argc, char **argv);
 int cbtship_backup_create(int argc, char **argv);
 int cbtship_backup_restore(int argc, char **argv);
 int cbtship_backup_delete(int argc, char **argv);

@@ -7,31 +7,32 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "cbtship/backup/context.h"
 #include "cbtship/commands.h"
 #include "cbtship/state-dir.h"
+#include "cbtship/volume-record.h"
 #include "libcbt.h"
 
-static const char *explain(int r)
+/* Record the new tracked volume; on failure undo the tracking (exit 1). */
+static int record(struct catalog *c, const struct cbtship_tracked_volume *t)
 {
-	switch (r) {
-	case -EEXIST:
-		return "a device-mapper device of that name already exists";
-	case -EALREADY:
-		return "it is already tracked";
-	case -ENOSPC:
-		return "the metadata device is too small";
-	case -EBUSY:
-		return "busy (the metadata is in use by another cbt device or already on a loop "
-		       "device, or the device is suspended: see dmesg)";
-	case -ENOTBLK:
-		return "not a block device";
-	case -EINVAL:
-		return "refused (bad argument, or the kernel refused the table: see dmesg)";
-	case -ENODATA:
-		return "the device has no live table";
-	default:
-		return strerror(-r);
-	}
+	int r, u;
+
+	r = cbtship_volume_record_tracked(c, t);
+	if (r >= 0)
+		return 0;
+	fprintf(stderr, "cbtship track: cannot record '%s' in the catalog: %s\n", t->name,
+		catalog_error(c)[0] ? catalog_error(c) : strerror(-r));
+	/* Untracked it is consistent: the agent would not re-attach it at boot. */
+	u = cbt_device_untrack(t->name);
+	if (u < 0)
+		fprintf(stderr,
+			"cbtship track: '%s' stays tracked but unrecorded (cannot undo: %s): "
+			"run 'cbtship untrack %s' before tracking it again\n",
+			t->name, strerror(-u), t->name);
+	else
+		fprintf(stderr, "cbtship track: tracking of '%s' undone\n", t->name);
+	return r;
 }
 
 int cbtship_track(int argc, char **argv)
@@ -44,8 +45,11 @@ int cbtship_track(int argc, char **argv)
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
+	_cleanup_(catalog_freep) struct catalog *catalog = NULL;
 	const char *name = NULL, *metadata = NULL, *dev;
 	char dm_name[128], default_metadata[PATH_MAX], size_text[32];
+	char origin_abs[PATH_MAX], metadata_abs[PATH_MAX], identity[CBT_ORIGIN_IDENTITY_MAX];
+	struct cbt_identity id = { 0 };
 	uint64_t block_bytes = DM_CBT_DEFAULT_BLOCK_SECTORS * 512;
 	unsigned flags = 0;
 	bool live;
@@ -124,15 +128,45 @@ int cbtship_track(int argc, char **argv)
 		metadata = default_metadata;
 	}
 
+	r = cbtship_absolute_path(dev, origin_abs, sizeof(origin_abs));
+	if (r >= 0)
+		r = cbtship_absolute_path(metadata, metadata_abs, sizeof(metadata_abs));
+	if (r < 0) {
+		fprintf(stderr, "cbtship track: %s: %s\n", dev, strerror(-r));
+		return EXIT_FAILURE;
+	}
+	/* What the agent checks before re-attaching it at boot. */
+	r = cbt_identify(dev, &id);
+	if (r >= 0)
+		r = cbt_origin_identity(dev, identity, sizeof(identity));
+	if (r < 0) {
+		fprintf(stderr, "cbtship track: %s: cannot identify it: %s\n", dev,
+			cbtship_track_strerror(r));
+		return EXIT_FAILURE;
+	}
+	/* Open the catalog first: a catalog that fails tracks nothing. */
+	if (cbtship_catalog_open("track", &catalog) < 0)
+		return EXIT_FAILURE;
+
 	if (live)
 		r = cbt_device_insert(name, metadata, block_bytes, flags);
 	else
 		r = cbt_device_create(name, dev, metadata, block_bytes, flags);
 	if (r < 0) {
 		fprintf(stderr, "cbtship track: cannot track %s as '%s' (metadata %s): %s\n", dev,
-			name, metadata, explain(r));
+			name, metadata, cbtship_track_strerror(r));
 		return EXIT_FAILURE;
 	}
+	if (record(catalog, &(struct cbtship_tracked_volume){
+				    .name = name,
+				    .origin_path = origin_abs,
+				    .metadata_path = metadata_abs,
+				    .block_bytes = block_bytes,
+				    .origin_size = id.size_bytes,
+				    .origin_uuid = id.uuid[0] ? id.uuid : NULL,
+				    .origin_identity = identity,
+			    }) < 0)
+		return EXIT_FAILURE;
 	printf("%s: tracking %s%s, block size %s, metadata %s\n", name, dev,
 	       live ? " in place" : "", cbt_format_size(block_bytes, size_text, sizeof(size_text)),
 	       metadata);

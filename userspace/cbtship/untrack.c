@@ -6,7 +6,9 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "cbtship/backup/context.h"
 #include "cbtship/commands.h"
+#include "cbtship/volume-record.h"
 #include "libcbt.h"
 
 /* A volume with point-in-time views cannot lose its snapshot-origin. */
@@ -31,6 +33,27 @@ static bool refuse_views(const char *name)
 	return r;
 }
 
+/*
+ * No device, but the catalog still says tracked (an earlier untrack could
+ * not write it, or the device is gone): only the record changes. true when
+ * that was the case and it is done.
+ */
+static bool forget_record(const char *name)
+{
+	_cleanup_(catalog_freep) struct catalog *c = NULL;
+	_cleanup_(catalog_volume_freep) struct catalog_volume *v = NULL;
+
+	if (cbtship_catalog_open("untrack", &c) < 0 || catalog_volume_get(c, name, &v) < 0 ||
+	    !v->tracked)
+		return false;
+	if (cbtship_volume_record_untracked(c, name) < 0) {
+		fprintf(stderr, "cbtship untrack: '%s': %s\n", name, catalog_error(c));
+		return false;
+	}
+	printf("%s: no tracked device on this host; its catalog record now says untracked\n", name);
+	return true;
+}
+
 int cbtship_untrack(int argc, char **argv)
 {
 	static const struct option options[] = {
@@ -38,6 +61,7 @@ int cbtship_untrack(int argc, char **argv)
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
+	_cleanup_(catalog_freep) struct catalog *catalog = NULL;
 	bool keep_history = false;
 	const char *name;
 	int c, r, inserted;
@@ -63,6 +87,8 @@ int cbtship_untrack(int argc, char **argv)
 	name = argv[optind];
 
 	r = cbt_device_is_tracked(name);
+	if (r == 0 && forget_record(name))
+		return EXIT_SUCCESS;
 	if (r <= 0) {
 		fprintf(stderr, "cbtship untrack: '%s': %s\n", name,
 			r == 0 ? "not a tracked device (no dm device with a cbt table of that name)"
@@ -76,6 +102,9 @@ int cbtship_untrack(int argc, char **argv)
 	}
 	/* Refuse before invalidating the history if it cannot go away. */
 	if (refuse_views(name))
+		return EXIT_FAILURE;
+	/* The record must say untracked, or the agent re-attaches it at boot. */
+	if (cbtship_catalog_open("untrack", &catalog) < 0)
 		return EXIT_FAILURE;
 	if (!inserted) {
 		r = cbt_device_open_count(name);
@@ -99,6 +128,16 @@ int cbtship_untrack(int argc, char **argv)
 	if (r < 0) {
 		fprintf(stderr, "cbtship untrack: cannot untrack '%s': %s\n", name,
 			r == -EBUSY ? "the device is open (close it first)" : strerror(-r));
+		return EXIT_FAILURE;
+	}
+	r = cbtship_volume_record_untracked(catalog, name);
+	if (r < 0 && r != -ENOENT) {
+		fprintf(stderr,
+			"cbtship untrack: '%s' is untracked, but the catalog still says tracked "
+			"(%s): the agent will track it again at boot; run 'cbtship untrack %s' "
+			"again once the catalog can be written\n",
+			name, catalog_error(catalog)[0] ? catalog_error(catalog) : strerror(-r),
+			name);
 		return EXIT_FAILURE;
 	}
 	if (inserted)

@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "cbtship/backup/context.h"
 #include "cbtship/commands.h"
 #include "cbtship/output.h"
 #include "libcbt.h"
@@ -21,7 +22,84 @@ struct volume {
 	bool inserted;
 	bool have_status;
 	struct cbt_status status;
+	const struct catalog_volume *record; /* NULL: not in the catalog */
 };
+
+/* The catalog's volumes, when it can be read (a warning otherwise). */
+struct records {
+	struct catalog *c;
+	struct catalog_volume **v;
+	size_t n;
+};
+
+static void records_load(struct records *rs)
+{
+	*rs = (struct records){ 0 };
+	if (cbtship_catalog_open("volume-list", &rs->c) < 0 ||
+	    catalog_volume_list(rs->c, NULL, &rs->v, &rs->n) < 0) {
+		fprintf(stderr, "cbtship volume-list: warning: catalog not read: %s\n",
+			rs->c ? catalog_error(rs->c) : "see above");
+		rs->n = 0;
+	}
+}
+
+static void records_done(struct records *rs)
+{
+	catalog_volume_array_free(rs->v, rs->n);
+	catalog_free(rs->c);
+}
+
+static const struct catalog_volume *record_of(const struct records *rs, const char *name)
+{
+	for (size_t i = 0; i < rs->n; i++)
+		if (strcmp(rs->v[i]->name, name) == 0)
+			return rs->v[i];
+	return NULL;
+}
+
+/* Recorded as tracked, but no such device here (the agent refused it). */
+static bool record_absent(const struct catalog_volume *r, char **names)
+{
+	if (!r->tracked)
+		return false;
+	for (char **n = names; *n; n++)
+		if (strcmp(*n, r->name) == 0)
+			return false;
+	return true;
+}
+
+/* The catalog's fields: status (null when not in the catalog) and reasons. */
+static int record_json(json_t *o, const struct catalog_volume *r)
+{
+	return json_object_set_new(o, "status",
+				   r ? json_string(catalog_volume_status_to_string(r->status))
+				     : json_null()) < 0 ||
+			       json_object_set_new(o, "status_reason",
+						   r && r->status_reason
+							   ? json_string(r->status_reason)
+							   : json_null()) < 0 ||
+			       json_object_set_new(o, "full_read_reason",
+						   r && r->full_read_reason
+							   ? json_string(r->full_read_reason)
+							   : json_null()) < 0
+		       ? -ENOMEM
+		       : 0;
+}
+
+static json_t *absent_json(const struct catalog_volume *r)
+{
+	json_t *o =
+		json_pack("{s:s, s:s, s:s, s:o, s:o, s:b, s:s}", "name", r->name, "origin",
+			  r->origin_path, "metadata", r->metadata_path ? r->metadata_path : "",
+			  "size_bytes", cbtship_json_u64(r->origin_size), "block_size",
+			  cbtship_json_u64(r->block_size), "in_place", false, "state", "absent");
+
+	if (o && record_json(o, r) < 0) {
+		json_decref(o);
+		return NULL;
+	}
+	return o;
+}
 
 static int volume_read(const char *name, struct volume *v)
 {
@@ -75,13 +153,46 @@ static json_t *volume_json(const struct volume *v)
 		json_decref(o);
 		return NULL;
 	}
+	if (record_json(o, v->record) < 0) {
+		json_decref(o);
+		return NULL;
+	}
 	return o;
 }
 
 static void print_table_header(void)
 {
-	printf("%-20s %-24s %10s %8s %10s %10s %8s %-8s\n", "NAME", "ORIGIN", "SIZE", "BLOCK",
-	       "DIRTY", "CHECKPOINT", "FROZEN", "STATE");
+	printf("%-20s %-24s %10s %8s %10s %10s %8s %-8s %s\n", "NAME", "ORIGIN", "SIZE", "BLOCK",
+	       "DIRTY", "CHECKPOINT", "FROZEN", "STATE", "STATUS");
+}
+
+static const char *record_status(const struct catalog_volume *r)
+{
+	return r ? catalog_volume_status_to_string(r->status) : "-";
+}
+
+static void print_absent_row(const struct catalog_volume *r)
+{
+	char size[32], block[32];
+
+	cbt_format_size(r->origin_size, size, sizeof(size));
+	cbt_format_size(r->block_size, block, sizeof(block));
+	printf("%-20s %-24s %10s %8s %10s %10s %8s %-8s %s\n", r->name, r->origin_path, size, block,
+	       "-", "-", "-", "absent", record_status(r));
+}
+
+/* Under the table: why a volume is in error, or must be read in full. */
+static void print_reasons(const struct records *rs)
+{
+	for (size_t i = 0; i < rs->n; i++) {
+		const struct catalog_volume *r = rs->v[i];
+
+		if (r->status == CATALOG_VOLUME_ERROR && r->status_reason)
+			printf("%s: error: %s\n", r->name, r->status_reason);
+		if (r->tracked && r->full_read_reason)
+			printf("%s: next backup reads everything: %s\n", r->name,
+			       r->full_read_reason);
+	}
 }
 
 static void print_table_row(const struct volume *v)
@@ -99,8 +210,49 @@ static void print_table_row(const struct volume *v)
 		else
 			snprintf(frozen, sizeof(frozen), "-");
 	}
-	printf("%-20s %-24s %10s %8s %10s %10s %8s %-8s\n", v->name, v->origin, size, block, dirty,
-	       checkpoint, frozen, v->have_status ? cbt_state_to_string(s->state) : "unknown");
+	printf("%-20s %-24s %10s %8s %10s %10s %8s %-8s %s\n", v->name, v->origin, size, block,
+	       dirty, checkpoint, frozen,
+	       v->have_status ? cbt_state_to_string(s->state) : "unknown",
+	       record_status(v->record));
+}
+
+static int list_volumes(const struct records *rs, char **names, enum cbtship_format format,
+			json_t *list)
+{
+	int r, status = EXIT_SUCCESS;
+
+	if (format == CBTSHIP_FORMAT_TABLE)
+		print_table_header();
+	for (char **n = names; *n; n++) {
+		struct volume v;
+
+		r = volume_read(*n, &v);
+		if (r == -ENXIO || r == -EMEDIUMTYPE)
+			continue; /* gone or changed since listed */
+		if (r < 0) {
+			fprintf(stderr, "cbtship volume-list: '%s': %s\n", *n, strerror(-r));
+			status = EXIT_FAILURE;
+			continue;
+		}
+		v.record = record_of(rs, *n);
+		if (format == CBTSHIP_FORMAT_TABLE)
+			print_table_row(&v);
+		else if (json_array_append_new(list, volume_json(&v)) < 0)
+			return EXIT_FAILURE;
+	}
+	for (size_t i = 0; i < rs->n; i++) {
+		if (!record_absent(rs->v[i], names))
+			continue;
+		if (format == CBTSHIP_FORMAT_TABLE)
+			print_absent_row(rs->v[i]);
+		else if (json_array_append_new(list, absent_json(rs->v[i])) < 0)
+			return EXIT_FAILURE;
+	}
+	if (format == CBTSHIP_FORMAT_TABLE)
+		print_reasons(rs);
+	if (format == CBTSHIP_FORMAT_JSON && cbtship_json_print(list) < 0)
+		return EXIT_FAILURE;
+	return status;
 }
 
 int cbtship_volume_list(int argc, char **argv)
@@ -113,6 +265,7 @@ int cbtship_volume_list(int argc, char **argv)
 	enum cbtship_format format = CBTSHIP_FORMAT_TABLE;
 	_cleanup_(strv_freep) char **names = NULL;
 	_cleanup_(json_decrefp) json_t *list = NULL;
+	struct records rs;
 	int c, r, status = EXIT_SUCCESS;
 
 	optind = 1;
@@ -147,25 +300,8 @@ int cbtship_volume_list(int argc, char **argv)
 	list = json_array();
 	if (!list)
 		return EXIT_FAILURE;
-	if (format == CBTSHIP_FORMAT_TABLE)
-		print_table_header();
-	for (char **n = names; *n; n++) {
-		struct volume v;
-
-		r = volume_read(*n, &v);
-		if (r == -ENXIO || r == -EMEDIUMTYPE)
-			continue; /* gone or changed since listed */
-		if (r < 0) {
-			fprintf(stderr, "cbtship volume-list: '%s': %s\n", *n, strerror(-r));
-			status = EXIT_FAILURE;
-			continue;
-		}
-		if (format == CBTSHIP_FORMAT_TABLE)
-			print_table_row(&v);
-		else if (json_array_append_new(list, volume_json(&v)) < 0)
-			return EXIT_FAILURE;
-	}
-	if (format == CBTSHIP_FORMAT_JSON && cbtship_json_print(list) < 0)
-		return EXIT_FAILURE;
+	records_load(&rs);
+	status = list_volumes(&rs, names, format, list);
+	records_done(&rs);
 	return status;
 }

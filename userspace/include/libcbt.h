@@ -156,6 +156,21 @@ struct cbt_identity {
 
 int cbt_identify(const char *path, struct cbt_identity *ret);
 
+/*
+ * What identifies the origin device at path, as one line of "key=value"
+ * words that writing to the device never changes (unlike a file system
+ * UUID): "size=BYTES", then what the kernel knows of the device:
+ * "dm-uuid=" (device-mapper), "wwid=", "serial=" (of the disk, also for a
+ * partition), "partuuid=" (GPT/MBR partition entry, libblkid),
+ * "loop-dev=MAJ:MIN loop-ino=N" (the file behind a loop device). A regular
+ * file gives "size=BYTES dev=MAJ:MIN ino=N". Compare two with strcmp().
+ * Returns 0, -ENOBUFS (buf too small; CBT_ORIGIN_IDENTITY_MAX is enough),
+ * -ENOTBLK (neither a block device nor a regular file) or another negative
+ * errno (-ENOENT: no such path).
+ */
+#define CBT_ORIGIN_IDENTITY_MAX 2048
+int cbt_origin_identity(const char *path, char *buf, size_t len);
+
 /* Tracked devices (libdevmapper) ---------------------------------------------- */
 
 /*

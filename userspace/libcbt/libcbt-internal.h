@@ -144,6 +144,14 @@ int cbt_loop_attach(int file_fd, int *ret_loop_fd);
 int cbt_loop_get_backing(const char *word, char *path, size_t len, uint64_t *ret_dev,
 			 uint64_t *ret_ino);
 
+/*
+ * The identity text of cbt_origin_identity() for a block device of
+ * size_bytes whose sysfs directory is sysfs_dir (NULL: none) and whose
+ * partition entry UUID is part_uuid (NULL or "": none). Separate for tests.
+ */
+int cbt_identity_compose(const char *sysfs_dir, uint64_t size_bytes, const char *part_uuid,
+			 char *buf, size_t len);
+
 /* The size in sectors of the block device with device word `word`. */
 int cbt_blockdev_sectors(const char *word, uint64_t *ret);
 

@@ -77,15 +77,22 @@ static bool backup_running(struct catalog *c, const char *id)
 	return b->status == CATALOG_BACKUP_CREATING && catalog_backup_is_stale(c, b, 0) == 0;
 }
 
+int cbt_backup_fail_if_dead(struct catalog *c, const struct catalog_backup *b)
+{
+	if (b->status != CATALOG_BACKUP_CREATING || catalog_backup_is_stale(c, b, 0) <= 0)
+		return 0;
+	if (catalog_backup_set_status(c, b->id, CATALOG_BACKUP_ERROR, 0,
+				      "its cbtship process died before it finished") < 0)
+		return 0;
+	cbtship_log("backup %s: marked error: its process died", b->id);
+	return 1;
+}
+
 static int mark_dead(const struct catalog_backup *b, void *userdata)
 {
 	struct recovery *rc = userdata;
 
-	if (catalog_backup_is_stale(rc->c, b, 0) > 0) {
-		(void)catalog_backup_set_status(rc->c, b->id, CATALOG_BACKUP_ERROR, 0,
-						"its cbtship process died before it finished");
-		cbtship_log("backup %s: marked error: its process died", b->id);
-	}
+	(void)cbt_backup_fail_if_dead(rc->c, b);
 	return 0;
 }
 

@@ -29,6 +29,13 @@ int cbt_tracked_recover(struct catalog *c, struct catalog_volume *v, const char 
 			struct cbt_status *ret_status, char *err, size_t errlen);
 
 /*
+ * A 'creating' backup whose process died (catalog_backup_is_stale() with no
+ * age limit) becomes 'error', logged. 1 when it did, 0 when b is not such a
+ * record (or the catalog refused).
+ */
+int cbt_backup_fail_if_dead(struct catalog *c, const struct catalog_backup *b);
+
+/*
  * Record that cbtship decided the outcome (commit or abort) of checkpoint
  * n of volume v (in the catalog and in *v). Best effort: a warning on
  * stderr when the catalog cannot be written.

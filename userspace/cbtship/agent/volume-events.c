@@ -1,0 +1,86 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/* The target's events into the catalog: why the next backup must read everything. */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cbtship/agent/agent.h"
+
+/* Set v's full_read_reason to "dm-cbt reported WHAT at TIME"; logged. */
+static void set_reason(struct catalog *c, struct agent_log *log, struct catalog_volume *v,
+		       const char *what)
+{
+	char stamp[32], *reason = NULL;
+
+	catalog_time_format(catalog_now(), stamp, sizeof(stamp));
+	if (asprintf(&reason, "dm-cbt reported at %sZ that %s", stamp, what) < 0) {
+		agent_log_error(log, "%s: out of memory", v->name);
+		return;
+	}
+	free(v->full_read_reason);
+	v->full_read_reason = reason;
+	if (catalog_volume_update(c, v) < 0)
+		agent_log_error(log, "%s: %s; cannot record it in the catalog: %s", v->name, reason,
+				catalog_error(c));
+	else
+		agent_log_info(log, "%s: %s: its next backup reads everything", v->name, reason);
+}
+
+static const char *event_meaning(enum dm_cbt_event event)
+{
+	switch (event) {
+	case DM_CBT_EVENT_INVALIDATED:
+		return "the change map was invalidated (history lost, new generation)";
+	case DM_CBT_EVENT_METADATA_ERROR:
+		return "its metadata device failed (I/O error): the change map cannot be trusted";
+	default:
+		return NULL;
+	}
+}
+
+void agent_volume_event(struct catalog *c, struct agent_log *log, const struct cbt_event *e)
+{
+	_cleanup_(catalog_volume_freep) struct catalog_volume *v = NULL;
+	const char *what = event_meaning(e->event);
+	int r;
+
+	if (!what)
+		return;
+	r = catalog_volume_get(c, e->name, &v);
+	if (r == -ENOENT) {
+		agent_log_info(log, "%s: %s (not a volume of the catalog)", e->name, what);
+		return;
+	}
+	if (r < 0) {
+		agent_log_error(log, "%s: %s; cannot read its catalog record: %s", e->name, what,
+				catalog_error(c));
+		return;
+	}
+	set_reason(c, log, v, what);
+}
+
+void agent_volume_check_states(struct catalog *c, struct agent_log *log)
+{
+	struct catalog_volume **vols = NULL;
+	size_t n = 0;
+
+	if (catalog_volume_list(c, NULL, &vols, &n) < 0) {
+		agent_log_error(log, "cannot read the volumes of the catalog: %s",
+				catalog_error(c));
+		return;
+	}
+	for (size_t i = 0; i < n; i++) {
+		struct cbt_status st;
+
+		if (!vols[i]->tracked || vols[i]->full_read_reason ||
+		    cbt_device_get_status(vols[i]->name, &st) < 0)
+			continue;
+		if (st.state == DM_CBT_STATE_INVALID_ID)
+			set_reason(c, log, vols[i], "its change map is invalid (history lost)");
+		else if (st.state == DM_CBT_STATE_ERROR_ID)
+			set_reason(c, log, vols[i],
+				   "its metadata is in error: the change map cannot be trusted");
+	}
+	catalog_volume_array_free(vols, n);
+}
