@@ -849,6 +849,36 @@ static void jobs_in_turn(void **state)
 	j = catalog_job_free(j);
 	assert_int_equal(catalog_job_get(f->c, ja, &j), 0);
 	assert_int_equal(j->state, CATALOG_JOB_RUNNING);
+	j = catalog_job_free(j);
+
+	/* After a reboot a recorded pid may be anyone's: another boot's job is dead. */
+	fixture_sql(f, "UPDATE jobs SET boot_id = 'an-earlier-boot' WHERE state = 'running'");
+	assert_int_equal(catalog_job_reap(f->c, &n), 0);
+	assert_int_equal(n, 2);
+	assert_int_equal(catalog_job_get(f->c, ja, &j), 0);
+	assert_int_equal(j->state, CATALOG_JOB_FAILED);
+}
+
+static void owner_of_another_boot(void **state)
+{
+	struct fixture *f = *state;
+	_cleanup_(catalog_backup_freep) struct catalog_backup *got = NULL;
+	struct catalog_volume v;
+	struct catalog_backup a;
+
+	catalog_quota_set_defaults(f->c, CATALOG_UNLIMITED, CATALOG_UNLIMITED);
+	fixture_volume(f, "vol", "p1", GIB, &v);
+	assert_int_equal(fixture_backup(f, &v, "a", NULL, &a), 0);
+	assert_int_equal(catalog_backup_get(f->c, a.id, &got), 0);
+	assert_int_equal(got->owner_pid, getpid());
+	assert_int_equal(catalog_backup_is_stale(f->c, got, 0), 0);
+	got = catalog_backup_free(got);
+	/* The same pid, alive, but recorded under another boot. */
+	fixture_sql(f, "UPDATE backups SET owner_boot = 'an-earlier-boot'");
+	assert_int_equal(catalog_backup_get(f->c, a.id, &got), 0);
+	assert_int_equal(catalog_backup_is_stale(f->c, got, 0), 1);
+	assert_false(catalog_owner_alive(f->c, getpid(), "an-earlier-boot"));
+	assert_true(catalog_owner_alive(f->c, getpid(), NULL));
 }
 
 static void workers_heartbeat(void **state)
@@ -902,6 +932,8 @@ int main(void)
 		cmocka_unit_test(time_format),
 		cmocka_unit_test_setup_teardown(jobs, fixture_setup, fixture_teardown),
 		cmocka_unit_test_setup_teardown(jobs_in_turn, fixture_setup, fixture_teardown),
+		cmocka_unit_test_setup_teardown(owner_of_another_boot, fixture_setup,
+						fixture_teardown),
 		cmocka_unit_test_setup_teardown(workers_heartbeat, fixture_setup, fixture_teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);

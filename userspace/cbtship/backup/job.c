@@ -253,7 +253,7 @@ int cbt_job_wait_stopped(struct catalog *c, const char *backup_id, const char *c
 			return r == -ENOENT ? 0 : r;
 		if (!b->owner_pid || !b->owner_host ||
 		    strcmp(b->owner_host, catalog_host(c)) != 0 || b->owner_pid == getpid() ||
-		    (kill(b->owner_pid, 0) < 0 && errno == ESRCH))
+		    !catalog_owner_alive(c, b->owner_pid, b->owner_boot))
 			return 0;
 		if (i == 10)
 			fprintf(stderr,

@@ -16,7 +16,7 @@
 	" b.bytes_stored, b.chunks_total, b.chunks_new, b.chunks_zero, b.object_count,"          \
 	" b.quota_gigabytes, b.quota_state, b.data_timestamp, b.created_at, b.updated_at,"       \
 	" b.started_at, b.finished_at, b.owner_pid, b.owner_host, b.heartbeat_at,"               \
-	" b.progress_done, b.progress_total"
+	" b.progress_done, b.progress_total, b.owner_boot"
 
 struct catalog_backup *catalog_backup_free(struct catalog_backup *b)
 {
@@ -28,6 +28,7 @@ struct catalog_backup *catalog_backup_free(struct catalog_backup *b)
 	free(b->fail_reason);
 	free(b->container);
 	free(b->snapshot_id);
+	free(b->owner_boot);
 	free(b->generation);
 	free(b->owner_host);
 	free(b);
@@ -93,6 +94,8 @@ static int backup_from_row(sqlite3_stmt *s, struct catalog_backup **ret)
 	b->heartbeat_at = sqlite3_column_int64(s, 32);
 	b->progress_done = catalog_column_u64(s, 33);
 	b->progress_total = catalog_column_u64(s, 34);
+	if (catalog_column_strdup(s, 35, &b->owner_boot) < 0)
+		return -ENOMEM;
 	*ret = TAKE_PTR(b);
 	return 0;
 }
@@ -137,11 +140,12 @@ static int insert_backup(struct catalog *c, const struct catalog_backup *b)
 		"INSERT INTO backups (id, volume_id, project, name, description, status,"
 		" fail_reason, parent_id, is_incremental, container, service, snapshot_id,"
 		" checkpoint, generation, volume_size, chunk_size, quota_gigabytes, quota_state,"
-		" data_timestamp, created_at, updated_at, owner_pid, owner_host, heartbeat_at)"
+		" data_timestamp, created_at, updated_at, owner_pid, owner_host, heartbeat_at,"
+		" owner_boot)"
 		" VALUES (:id, :volume_id, :project, :name, :description, 'creating', NULL,"
 		" :parent_id, :is_incremental, :container, :service, :snapshot_id, :checkpoint,"
 		" :generation, :volume_size, :chunk_size, :quota_gigabytes, 'reserved',"
-		" :data_timestamp, :now, :now, :owner_pid, :owner_host, :now)",
+		" :data_timestamp, :now, :now, :owner_pid, :owner_host, :now, :owner_boot)",
 		&s);
 	if (r < 0)
 		return r;
@@ -165,6 +169,7 @@ static int insert_backup(struct catalog *c, const struct catalog_backup *b)
 	catalog_bind_int64(&bind, ":now", b->created_at);
 	catalog_bind_int64(&bind, ":owner_pid", b->owner_pid);
 	catalog_bind_text(&bind, ":owner_host", c->host);
+	catalog_bind_text(&bind, ":owner_boot", c->boot_id[0] ? c->boot_id : NULL);
 	if (bind.r < 0)
 		return bind.r;
 	r = catalog_step(c, s);
@@ -458,10 +463,12 @@ static int collect_one(const struct catalog_backup *b, void *userdata)
 	copy->snapshot_id = b->snapshot_id ? strdup(b->snapshot_id) : NULL;
 	copy->generation = b->generation ? strdup(b->generation) : NULL;
 	copy->owner_host = b->owner_host ? strdup(b->owner_host) : NULL;
+	copy->owner_boot = b->owner_boot ? strdup(b->owner_boot) : NULL;
 	if ((b->project && !copy->project) || (b->name && !copy->name) ||
 	    (b->description && !copy->description) || (b->fail_reason && !copy->fail_reason) ||
 	    (b->container && !copy->container) || (b->snapshot_id && !copy->snapshot_id) ||
 	    (b->generation && !copy->generation) || (b->owner_host && !copy->owner_host) ||
+	    (b->owner_boot && !copy->owner_boot) ||
 	    CATALOG_ARRAY_APPEND(col->array, col->n, copy) < 0) {
 		catalog_backup_free(copy);
 		return -ENOMEM;
@@ -523,7 +530,7 @@ int catalog_backup_import(struct catalog *c, struct catalog_backup *b)
 	r = catalog_prepare_bind(
 		c,
 		"UPDATE backups SET status = 'available', quota_state = 'committed',"
-		" owner_pid = NULL, owner_host = NULL, heartbeat_at = NULL"
+		" owner_pid = NULL, owner_host = NULL, owner_boot = NULL, heartbeat_at = NULL"
 		" WHERE id = :id",
 		&s, &bind);
 	if (r < 0)

@@ -12,6 +12,7 @@ struct catalog {
 	sqlite3 *db;
 	char *path;
 	char host[HOST_NAME_MAX + 1];
+	char boot_id[40]; /* /proc/sys/kernel/random/boot_id, "" when unknown */
 	int64_t default_backups_limit;
 	int64_t default_gigabytes_limit;
 	char error[512];

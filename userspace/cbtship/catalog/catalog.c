@@ -88,6 +88,20 @@ static int open_db(struct catalog *c)
 	return catalog_schema_migrate(c);
 }
 
+/* This boot's identity, as the kernel gives it ("" when it cannot be read). */
+static void read_boot_id(char *buf, size_t len)
+{
+	FILE *f = fopen("/proc/sys/kernel/random/boot_id", "re");
+
+	buf[0] = '\0';
+	if (!f)
+		return;
+	if (!fgets(buf, (int)len, f))
+		buf[0] = '\0';
+	buf[strcspn(buf, "\n")] = '\0';
+	fclose(f);
+}
+
 int catalog_open(const char *path, struct catalog **ret, char **ret_error)
 {
 	_cleanup_(catalog_freep) struct catalog *c = NULL;
@@ -108,6 +122,7 @@ int catalog_open(const char *path, struct catalog **ret, char **ret_error)
 		return -ENOMEM;
 	if (gethostname(c->host, sizeof(c->host) - 1) < 0 || !c->host[0])
 		strcpy(c->host, "localhost");
+	read_boot_id(c->boot_id, sizeof(c->boot_id));
 	c->default_backups_limit = CATALOG_DEFAULT_BACKUPS_LIMIT;
 	c->default_gigabytes_limit = CATALOG_DEFAULT_GIGABYTES_LIMIT;
 

@@ -87,6 +87,10 @@
  *                   target reported the map invalid or its metadata
  *                   failed: the next backup reads everything and says
  *                   why; cleared when a backup becomes available).
+ *                   jobs.boot_id, backups.owner_boot, snapshots.owner_boot
+ *                   (version 5): the kernel's boot_id of the owner process,
+ *                   so that after a reboot a recorded pid is never taken
+ *                   for the unrelated process that has it now.
  *   workers         (version 5) host, binary (PRIMARY KEY together), pid,
  *                   version, started_at, heartbeat_at: the heartbeats of
  *                   this host's agent and job workers, for service-list.
@@ -277,6 +281,7 @@ struct catalog_backup {
 	int64_t finished_at;
 	pid_t owner_pid;
 	char *owner_host;
+	char *owner_boot; /* the owner's boot_id, NULL unknown */
 	int64_t heartbeat_at;
 	uint64_t progress_done;	 /* bytes of the running job done, */
 	uint64_t progress_total; /* of these (0: none running yet) */
@@ -402,6 +407,12 @@ int catalog_backup_children(struct catalog *c, const char *id, struct catalog_ba
 
 /* Owners and stale records ------------------------------------------------ */
 
+/*
+ * Is the owner process pid of boot `boot` (NULL: unknown) alive on this
+ * host? Never when it ran under another boot: pids are reused.
+ */
+bool catalog_owner_alive(const struct catalog *c, pid_t pid, const char *boot);
+
 /* The process pid on this host now owns backup id (heartbeat now). */
 int catalog_backup_claim(struct catalog *c, const char *id, pid_t pid);
 
@@ -449,6 +460,7 @@ struct catalog_snapshot {
 	uint64_t volume_size;
 	pid_t owner_pid;
 	char *owner_host;
+	char *owner_boot; /* the owner's boot_id, NULL unknown */
 	int64_t created_at;
 	int64_t updated_at;
 };

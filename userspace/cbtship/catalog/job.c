@@ -139,15 +139,17 @@ static int count_running_locked(struct catalog *c, unsigned *ret)
 	unsigned n = 0;
 	int r;
 
-	r = catalog_prepare_bind(c, "SELECT pid FROM jobs WHERE state = 'running' AND host = :host",
-				 &s, &b);
+	r = catalog_prepare_bind(
+		c, "SELECT pid, boot_id FROM jobs WHERE state = 'running' AND host = :host", &s,
+		&b);
 	if (r < 0)
 		return r;
 	catalog_bind_text(&b, ":host", c->host);
 	if (b.r < 0)
 		return b.r;
 	while ((r = catalog_step(c, s)) > 0)
-		if (catalog_pid_alive((pid_t)sqlite3_column_int64(s, 0)))
+		if (catalog_owner_alive(c, (pid_t)sqlite3_column_int64(s, 0),
+					(const char *)sqlite3_column_text(s, 1)))
 			n++;
 	if (r < 0)
 		return r;
@@ -186,14 +188,16 @@ int catalog_job_claim_next(struct catalog *c, unsigned max_running, pid_t pid, i
 	id = sqlite3_column_int64(s, 0);
 	sqlite3_finalize(TAKE_PTR(s));
 
-	r = catalog_prepare_bind(c,
-				 "UPDATE jobs SET state = 'running', pid = :pid, host = :host,"
-				 " started_at = :now, updated_at = :now WHERE id = :id",
-				 &s, &b);
+	r = catalog_prepare_bind(
+		c,
+		"UPDATE jobs SET state = 'running', pid = :pid, host = :host,"
+		" boot_id = :boot, started_at = :now, updated_at = :now WHERE id = :id",
+		&s, &b);
 	if (r < 0)
 		return r;
 	catalog_bind_int64(&b, ":pid", pid);
 	catalog_bind_text(&b, ":host", c->host);
+	catalog_bind_text(&b, ":boot", c->boot_id[0] ? c->boot_id : NULL);
 	catalog_bind_int64(&b, ":now", now);
 	catalog_bind_int64(&b, ":id", id);
 	r = catalog_bound_step(&b);
@@ -212,14 +216,16 @@ int catalog_job_set_pid(struct catalog *c, int64_t id, pid_t pid)
 	struct catalog_binder b;
 	int r;
 
-	r = catalog_prepare_bind(c,
-				 "UPDATE jobs SET pid = :pid, host = :host, updated_at = :now"
-				 " WHERE id = :id AND state IN ('queued', 'running')",
-				 &s, &b);
+	r = catalog_prepare_bind(
+		c,
+		"UPDATE jobs SET pid = :pid, host = :host, boot_id = :boot, updated_at = :now"
+		" WHERE id = :id AND state IN ('queued', 'running')",
+		&s, &b);
 	if (r < 0)
 		return r;
 	catalog_bind_int64(&b, ":pid", pid);
 	catalog_bind_text(&b, ":host", c->host);
+	catalog_bind_text(&b, ":boot", c->boot_id[0] ? c->boot_id : NULL);
 	catalog_bind_int64(&b, ":now", catalog_now());
 	catalog_bind_int64(&b, ":id", id);
 	r = catalog_bound_step(&b);
@@ -238,10 +244,11 @@ static int older_waiting_locked(struct catalog *c, int64_t id, bool *ret)
 	int r;
 
 	*ret = false;
-	r = catalog_prepare_bind(c,
-				 "SELECT pid FROM jobs WHERE state = 'queued' AND host = :host"
-				 " AND id < :id",
-				 &s, &b);
+	r = catalog_prepare_bind(
+		c,
+		"SELECT pid, boot_id FROM jobs WHERE state = 'queued' AND host = :host"
+		" AND id < :id",
+		&s, &b);
 	if (r < 0)
 		return r;
 	catalog_bind_text(&b, ":host", c->host);
@@ -249,7 +256,8 @@ static int older_waiting_locked(struct catalog *c, int64_t id, bool *ret)
 	if (b.r < 0)
 		return b.r;
 	while ((r = catalog_step(c, s)) > 0)
-		if (catalog_pid_alive((pid_t)sqlite3_column_int64(s, 0)))
+		if (catalog_owner_alive(c, (pid_t)sqlite3_column_int64(s, 0),
+					(const char *)sqlite3_column_text(s, 1)))
 			*ret = true;
 	return r;
 }
@@ -285,14 +293,16 @@ int catalog_job_start(struct catalog *c, int64_t id, unsigned max_running, pid_t
 		return r;
 	if (older)
 		return catalog_fail(c, -EAGAIN, "older jobs wait on %s", c->host);
-	r = catalog_prepare_bind(c,
-				 "UPDATE jobs SET state = 'running', pid = :pid, host = :host,"
-				 " started_at = :now, updated_at = :now WHERE id = :id",
-				 &s, &b);
+	r = catalog_prepare_bind(
+		c,
+		"UPDATE jobs SET state = 'running', pid = :pid, host = :host,"
+		" boot_id = :boot, started_at = :now, updated_at = :now WHERE id = :id",
+		&s, &b);
 	if (r < 0)
 		return r;
 	catalog_bind_int64(&b, ":pid", pid);
 	catalog_bind_text(&b, ":host", c->host);
+	catalog_bind_text(&b, ":boot", c->boot_id[0] ? c->boot_id : NULL);
 	catalog_bind_int64(&b, ":now", catalog_now());
 	catalog_bind_int64(&b, ":id", id);
 	r = catalog_bound_step(&b);
@@ -309,17 +319,19 @@ int catalog_job_reap(struct catalog *c, unsigned *ret_n)
 	unsigned n = 0, done = 0;
 	int r;
 
-	r = catalog_prepare_bind(c,
-				 "SELECT id, pid FROM jobs WHERE state IN ('queued', 'running')"
-				 " AND host = :host",
-				 &s, &b);
+	r = catalog_prepare_bind(
+		c,
+		"SELECT id, pid, boot_id FROM jobs WHERE state IN ('queued', 'running')"
+		" AND host = :host",
+		&s, &b);
 	if (r < 0)
 		return r;
 	catalog_bind_text(&b, ":host", c->host);
 	if (b.r < 0)
 		return b.r;
 	while ((r = catalog_step(c, s)) > 0 && n < ELEMENTSOF(ids))
-		if (!catalog_pid_alive((pid_t)sqlite3_column_int64(s, 1)))
+		if (!catalog_owner_alive(c, (pid_t)sqlite3_column_int64(s, 1),
+					 (const char *)sqlite3_column_text(s, 2)))
 			ids[n++] = sqlite3_column_int64(s, 0);
 	if (r < 0)
 		return r;

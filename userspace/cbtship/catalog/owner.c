@@ -7,6 +7,13 @@
 
 #include "cbtship/catalog/catalog-internal.h"
 
+bool catalog_owner_alive(const struct catalog *c, pid_t pid, const char *boot)
+{
+	if (boot && *boot && c->boot_id[0] && strcmp(boot, c->boot_id) != 0)
+		return false;
+	return catalog_pid_alive(pid);
+}
+
 bool catalog_pid_alive(pid_t pid)
 {
 	if (pid <= 0)
@@ -22,6 +29,7 @@ static int set_owner(struct catalog *c, const char *id, pid_t pid, bool claim)
 
 	r = catalog_prepare_bind(c,
 				 claim ? "UPDATE backups SET owner_pid = :pid, owner_host = :host,"
+					 " owner_boot = :boot,"
 					 " heartbeat_at = :now WHERE id = :id"
 				       : "UPDATE backups SET heartbeat_at = :now WHERE id = :id",
 				 &s, &b);
@@ -30,6 +38,7 @@ static int set_owner(struct catalog *c, const char *id, pid_t pid, bool claim)
 	if (claim) {
 		catalog_bind_int64(&b, ":pid", pid);
 		catalog_bind_text(&b, ":host", c->host);
+		catalog_bind_text(&b, ":boot", c->boot_id[0] ? c->boot_id : NULL);
 	}
 	catalog_bind_int64(&b, ":now", catalog_now());
 	catalog_bind_text(&b, ":id", id);
@@ -61,7 +70,7 @@ int catalog_backup_is_stale(const struct catalog *c, const struct catalog_backup
 	if (b->status != CATALOG_BACKUP_CREATING && b->status != CATALOG_BACKUP_RESTORING)
 		return 0;
 	if (b->owner_host && strcmp(b->owner_host, c->host) == 0 &&
-	    !catalog_pid_alive(b->owner_pid))
+	    !catalog_owner_alive(c, b->owner_pid, b->owner_boot))
 		return 1;
 	if (max_age == 0)
 		return 0;

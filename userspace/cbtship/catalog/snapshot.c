@@ -9,7 +9,8 @@
 
 #define SNAPSHOT_COLUMNS                                                                          \
 	"id, volume_id, project, name, description, status, fail_reason, checkpoint, generation," \
-	" holds_checkpoint, volume_size, owner_pid, owner_host, created_at, updated_at"
+	" holds_checkpoint, volume_size, owner_pid, owner_host, created_at, updated_at,"          \
+	" owner_boot"
 
 struct catalog_snapshot *catalog_snapshot_free(struct catalog_snapshot *s)
 {
@@ -21,6 +22,7 @@ struct catalog_snapshot *catalog_snapshot_free(struct catalog_snapshot *s)
 	free(s->fail_reason);
 	free(s->generation);
 	free(s->owner_host);
+	free(s->owner_boot);
 	free(s);
 	return NULL;
 }
@@ -46,7 +48,8 @@ static int snapshot_from_row(sqlite3_stmt *st, struct catalog_snapshot **ret)
 	    catalog_column_strdup(st, 4, &s->description) < 0 ||
 	    catalog_column_strdup(st, 6, &s->fail_reason) < 0 ||
 	    catalog_column_strdup(st, 8, &s->generation) < 0 ||
-	    catalog_column_strdup(st, 12, &s->owner_host) < 0)
+	    catalog_column_strdup(st, 12, &s->owner_host) < 0 ||
+	    catalog_column_strdup(st, 15, &s->owner_boot) < 0)
 		return -ENOMEM;
 	status = catalog_snapshot_status_from_string((const char *)sqlite3_column_text(st, 5));
 	s->status = status < 0 ? CATALOG_SNAPSHOT_ERROR : (enum catalog_snapshot_status)status;
@@ -79,7 +82,7 @@ int catalog_snapshot_add(struct catalog *c, struct catalog_snapshot *s)
 	r = catalog_prepare_bind(c,
 				 "INSERT INTO snapshots (" SNAPSHOT_COLUMNS ") VALUES (:id,"
 				 " :volume_id, :project, :name, :description, 'creating', NULL,"
-				 " 0, NULL, 0, :volume_size, :pid, :host, :now, :now)",
+				 " 0, NULL, 0, :volume_size, :pid, :host, :now, :now, :boot)",
 				 &st, &b);
 	if (r < 0)
 		return r;
@@ -91,6 +94,7 @@ int catalog_snapshot_add(struct catalog *c, struct catalog_snapshot *s)
 	catalog_bind_u64(&b, ":volume_size", s->volume_size);
 	catalog_bind_int64(&b, ":pid", s->owner_pid);
 	catalog_bind_text(&b, ":host", c->host);
+	catalog_bind_text(&b, ":boot", c->boot_id[0] ? c->boot_id : NULL);
 	catalog_bind_int64(&b, ":now", s->created_at);
 	r = catalog_bound_step(&b);
 	if (r == -EEXIST)
@@ -235,5 +239,6 @@ int catalog_snapshot_list(struct catalog *c, const char *volume_id, const char *
 bool catalog_snapshot_is_stale(const struct catalog *c, const struct catalog_snapshot *s)
 {
 	return s->status == CATALOG_SNAPSHOT_CREATING && s->owner_host &&
-	       strcmp(s->owner_host, c->host) == 0 && !catalog_pid_alive(s->owner_pid);
+	       strcmp(s->owner_host, c->host) == 0 &&
+	       !catalog_owner_alive(c, s->owner_pid, s->owner_boot);
 }
