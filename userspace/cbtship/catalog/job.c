@@ -157,13 +157,36 @@ static int count_running_locked(struct catalog *c, unsigned *ret)
 	return 0;
 }
 
+/* Job id runs now, in process pid of this host and boot. */
+static int mark_running_locked(struct catalog *c, int64_t id, pid_t pid)
+{
+	_cleanup_(sqlite3_finalizep) sqlite3_stmt *s = NULL;
+	struct catalog_binder b;
+	int64_t now = catalog_now();
+	int r;
+
+	r = catalog_prepare_bind(
+		c,
+		"UPDATE jobs SET state = 'running', pid = :pid, host = :host,"
+		" boot_id = :boot, started_at = :now, updated_at = :now WHERE id = :id",
+		&s, &b);
+	if (r < 0)
+		return r;
+	catalog_bind_int64(&b, ":pid", pid);
+	catalog_bind_text(&b, ":host", c->host);
+	catalog_bind_text(&b, ":boot", c->boot_id[0] ? c->boot_id : NULL);
+	catalog_bind_int64(&b, ":now", now);
+	catalog_bind_int64(&b, ":id", id);
+	r = catalog_bound_step(&b);
+	return r < 0 ? r : 0;
+}
+
 int catalog_job_claim_next(struct catalog *c, unsigned max_running, pid_t pid, int64_t *ret_id)
 {
 	_cleanup_(catalog_rollbackp) struct catalog *txn = NULL;
 	_cleanup_(sqlite3_finalizep) sqlite3_stmt *s = NULL;
-	struct catalog_binder b;
 	unsigned running;
-	int64_t id, now = catalog_now();
+	int64_t id;
 	int r;
 
 	r = catalog_begin(c);
@@ -188,19 +211,7 @@ int catalog_job_claim_next(struct catalog *c, unsigned max_running, pid_t pid, i
 	id = sqlite3_column_int64(s, 0);
 	sqlite3_finalize(TAKE_PTR(s));
 
-	r = catalog_prepare_bind(
-		c,
-		"UPDATE jobs SET state = 'running', pid = :pid, host = :host,"
-		" boot_id = :boot, started_at = :now, updated_at = :now WHERE id = :id",
-		&s, &b);
-	if (r < 0)
-		return r;
-	catalog_bind_int64(&b, ":pid", pid);
-	catalog_bind_text(&b, ":host", c->host);
-	catalog_bind_text(&b, ":boot", c->boot_id[0] ? c->boot_id : NULL);
-	catalog_bind_int64(&b, ":now", now);
-	catalog_bind_int64(&b, ":id", id);
-	r = catalog_bound_step(&b);
+	r = mark_running_locked(c, id, pid);
 	if (r < 0)
 		return r;
 	r = catalog_commit(c);
@@ -266,8 +277,6 @@ int catalog_job_start(struct catalog *c, int64_t id, unsigned max_running, pid_t
 {
 	_cleanup_(catalog_rollbackp) struct catalog *txn = NULL;
 	_cleanup_(catalog_job_freep) struct catalog_job *j = NULL;
-	_cleanup_(sqlite3_finalizep) sqlite3_stmt *s = NULL;
-	struct catalog_binder b;
 	unsigned running;
 	bool older;
 	int r;
@@ -293,19 +302,7 @@ int catalog_job_start(struct catalog *c, int64_t id, unsigned max_running, pid_t
 		return r;
 	if (older)
 		return catalog_fail(c, -EAGAIN, "older jobs wait on %s", c->host);
-	r = catalog_prepare_bind(
-		c,
-		"UPDATE jobs SET state = 'running', pid = :pid, host = :host,"
-		" boot_id = :boot, started_at = :now, updated_at = :now WHERE id = :id",
-		&s, &b);
-	if (r < 0)
-		return r;
-	catalog_bind_int64(&b, ":pid", pid);
-	catalog_bind_text(&b, ":host", c->host);
-	catalog_bind_text(&b, ":boot", c->boot_id[0] ? c->boot_id : NULL);
-	catalog_bind_int64(&b, ":now", catalog_now());
-	catalog_bind_int64(&b, ":id", id);
-	r = catalog_bound_step(&b);
+	r = mark_running_locked(c, id, pid);
 	if (r < 0)
 		return r;
 	return catalog_commit(c);
