@@ -174,3 +174,11 @@ for i in "${order[@]}"; do
 	done
 done
 check "the backup image is gone" bash -c "! rbd ls backups | grep -q 'volume-$vol'"
+
+# A backup in the background: the worker connects to the cluster again.
+check "a full backup in the background" bash -c "cbtship backup-create --format json '$img' >'$tmp/bg.json'"
+bg=$(field "$tmp/bg.json" id)
+check "  returns creating" test "$(field "$tmp/bg.json" status)" = creating
+check "  the worker makes it available" wait_available "$bg"
+check "  it restores equal to the volume" restored_equals "$bg" "$img"
+check "  and deletes" cbtship backup-delete "$bg"
