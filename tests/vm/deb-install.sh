@@ -20,31 +20,13 @@
 # CBT_DKMS_IN_GUEST=1 the postinst builds it in the guest.
 set -euo pipefail
 . "$(dirname "$0")/../lib/vm-test.sh"
+. "$(dirname "$0")/../lib/deb-test.sh"
 
 if [ -z "${CBT_IN_GUEST:-}" ]; then
 	vm_require_qemu
-	for tool in dkms scdoc dpkg-shlibdeps; do
-		command -v $tool >/dev/null || { echo "SKIP: $tool is not installed (scripts/setup)"; exit 77; }
-	done
-	[ -x "$CBT_REPO/build/bin/cbtship" ] || { echo "SKIP: build/bin/cbtship is not built (make)"; exit 77; }
-	. "$CBT_REPO/scripts/lib/kernel.sh"
-	kver=$(guest_kernel_version)
-	ver=$("$CBT_REPO/dkms/stage-source" --version)
 	d=$(vm_test_tmpdir)
 	trap 'rm -rf "$d"' EXIT
-	make -s -C "$CBT_REPO" man || fail "make man"
-	"$CBT_REPO/scripts/build-deb" "$d/deb" >/dev/null || fail "scripts/build-deb"
-	echo "ok: built $(cd "$d/deb" && echo *.deb)"
-	if [ -z "${CBT_DKMS_IN_GUEST:-}" ]; then
-		"$CBT_REPO/dkms/stage-source" "$d/src/dm-cbt-$ver"
-		dk=(--dkmstree "$d/dkms" --sourcetree "$d/src" -m dm-cbt -v "$ver")
-		mkdir -p "$d/dkms"
-		{
-			dkms add "${dk[@]}" && dkms build "${dk[@]}" -k "$kver" &&
-				dkms mktarball "${dk[@]}" -k "$kver" --binaries-only --archive "$d/prebuilt.tar.gz"
-		} >"$d/dkms.log" 2>&1 || { cat "$d/dkms.log"; fail "prebuilt module for $kver"; }
-		echo "ok: module prebuilt on the host by DKMS for $kver ($d/prebuilt.tar.gz)"
-	fi
+	deb_test_build "$d"
 	cd "$CBT_REPO"
 	vm_phase --disk 64M --disk 64M --timeout 1200 --memory 1536 -- "$d"
 	echo PASS
@@ -70,20 +52,7 @@ on_exit() {
 trap on_exit EXIT
 
 check "not installed before" bash -c "! dpkg -s cbtship >/dev/null 2>&1 && ! test -e /usr/bin/cbtship"
-# No man-db trigger (it rebuilds the whole man index, slowly under TCG).
-rm -f /var/lib/man-db/auto-update
-if [ -f "$d/prebuilt.tar.gz" ]; then
-	# dkms 3.0.10's ldtarball exits 1 after loading binaries-only
-	# tarballs: judge by the status it leaves.
-	dkms ldtarball "$d/prebuilt.tar.gz" || true
-	check "dkms ldtarball of the module prebuilt on the host: built" \
-		bash -c "dkms status -m dm-cbt -v $ver -k $kver | grep -q ': built'"
-fi
-t0=$SECONDS
-check "dpkg -i dm-cbt-dkms cbtship" dpkg -i "$d/deb/dm-cbt-dkms_${ver}_all.deb" "$d"/deb/cbtship_"${ver}"_*.deb
-echo "dpkg -i in the guest: $((SECONDS - t0)) s"
-dkms status -m dm-cbt
-check "both packages are installed" bash -c "dpkg -s dm-cbt-dkms cbtship | grep -c '^Status: install ok installed' | grep -qx 2"
+deb_test_install "$d"
 check "the sources are in /usr/src/dm-cbt-$ver" test -f "/usr/src/dm-cbt-$ver/dkms.conf"
 check "DKMS installed the module for $kver" bash -c "dkms status -m dm-cbt -v $ver -k $kver | grep -q ': installed'"
 ko=$(modinfo -k "$kver" -n dm-cbt)
