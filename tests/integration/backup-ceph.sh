@@ -13,34 +13,19 @@
 # failed one wrote to the image.
 set -euo pipefail
 . "$(dirname "$0")/../lib/vm-test.sh"
+. "$(dirname "$0")/../lib/shipper-test.sh"
 cd "$CBT_REPO"
 . scripts/lib/ceph-server.sh
 
-for tool in build/bin/cbtship build/bin/cbt-chunk-bench; do
-	[ -x $tool ] || { echo "SKIP: $tool is not built (make)"; exit 77; }
-done
+shipper_require_built cbtship cbt-chunk-bench
 if ! missing=$(ceph_server_available); then
 	echo "SKIP: Ceph is not installed: $missing (scripts/setup)"
 	exit 77
 fi
-command -v jq >/dev/null || { echo "SKIP: jq is not installed"; exit 77; }
+shipper_require_cmd jq
 
-PATH=$CBT_REPO/build/bin:$PATH
-tmp=$(vm_test_tmpdir)
-export CBTSHIP_STATE_DIR=$tmp/state
-on_exit() {
-	local rc=$?
-	ceph_server_stop
-	if [ $rc -ne 0 ]; then
-		echo "--- cbtship log" >&2
-		tail -n 20 "$CBTSHIP_STATE_DIR/log/cbtship.log" >&2 || true
-		echo "(kept $tmp)" >&2
-	else
-		rm -rf "$tmp"
-	fi
-	exit $rc
-}
-trap on_exit EXIT
+shipper_cleanup() { ceph_server_stop; }
+shipper_test_start
 
 ceph_server_start "$tmp/ceph"
 cat >"$tmp/cbtship.conf" <<EOF

@@ -8,24 +8,13 @@
 # and an unencrypted backup in the same container.
 set -euo pipefail
 . "$(dirname "$0")/../lib/vm-test.sh"
+. "$(dirname "$0")/../lib/shipper-test.sh"
 cd "$CBT_REPO"
 
-for tool in build/bin/cbtship build/bin/cbt-chunk-bench; do
-	[ -x $tool ] || { echo "SKIP: $tool is not built (make)"; exit 77; }
-done
-command -v jq >/dev/null || { echo "SKIP: jq is not installed"; exit 77; }
-command -v python3 >/dev/null || { echo "SKIP: python3 is not installed"; exit 77; }
+shipper_require_built cbtship cbt-chunk-bench
+shipper_require_cmd jq python3
 
-PATH=$CBT_REPO/build/bin:$PATH
-tmp=$(vm_test_tmpdir)
-export CBTSHIP_STATE_DIR=$tmp/state
-on_exit() {
-	local rc=$?
-	[ $rc -eq 0 ] && rm -rf "$tmp"
-	[ $rc -ne 0 ] && { echo "--- log" >&2; tail -n 20 "$CBTSHIP_STATE_DIR/log/cbtship.log" >&2 || true; }
-	exit $rc
-}
-trap on_exit EXIT
+shipper_test_start
 
 field() { jq -r ".$2" "$1"; }
 objects() { find "$1/chunks" "$1/indexes" -type f ! -name '.*' 2>/dev/null | wc -l; }

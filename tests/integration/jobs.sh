@@ -11,25 +11,15 @@
 # service_down_time.
 set -euo pipefail
 . "$(dirname "$0")/../lib/vm-test.sh"
+. "$(dirname "$0")/../lib/shipper-test.sh"
 cd "$CBT_REPO"
 
-[ -x build/bin/cbtship ] || { echo "SKIP: build/bin/cbtship is not built (make)"; exit 77; }
-for tool in jq sqlite3; do
-	command -v $tool >/dev/null || { echo "SKIP: $tool is not installed"; exit 77; }
-done
+shipper_require_built cbtship
+shipper_require_cmd jq sqlite3 pkill
 
-PATH=$CBT_REPO/build/bin:$PATH
-tmp=$(vm_test_tmpdir)
-export CBTSHIP_STATE_DIR=$tmp/state
-unset CBTSHIP_CATALOG OS_PROJECT_NAME
-on_exit() {
-	local rc=$?
-	# No worker may outlive the test.
-	pkill -9 -f "cbtship .*$tmp" 2>/dev/null || true
-	[ $rc -eq 0 ] && rm -rf "$tmp"
-	exit $rc
-}
-trap on_exit EXIT
+# No worker may outlive the test.
+shipper_cleanup() { pkill -9 -f "cbtship .*$tmp"; }
+shipper_test_start
 printf '[DEFAULT]\nbackup_workers = 1\n' >"$tmp/one.conf"
 export CBTSHIP_CONFIG=$tmp/one.conf
 db=$CBTSHIP_STATE_DIR/catalog.db

@@ -7,25 +7,15 @@
 # file that cannot be written never fails a backup.
 set -euo pipefail
 . "$(dirname "$0")/../lib/vm-test.sh"
+. "$(dirname "$0")/../lib/shipper-test.sh"
 cd "$CBT_REPO"
 
-for tool in build/bin/cbtship build/bin/cbt-chunk-bench; do
-	[ -x $tool ] || { echo "SKIP: $tool is not built (make)"; exit 77; }
-done
-command -v jq >/dev/null || { echo "SKIP: jq is not installed"; exit 77; }
+shipper_require_built cbtship cbt-chunk-bench
+shipper_require_cmd jq
 
-PATH=$CBT_REPO/build/bin:$PATH
-tmp=$(vm_test_tmpdir)
-export CBTSHIP_STATE_DIR=$tmp/state
-unset CBTSHIP_CATALOG OS_PROJECT_NAME
 listener=
-on_exit() {
-	local rc=$?
-	[ -n "$listener" ] && kill "$listener" 2>/dev/null
-	[ $rc -eq 0 ] && rm -rf "$tmp"
-	exit $rc
-}
-trap on_exit EXIT
+shipper_cleanup() { [ -z "$listener" ] || kill "$listener" 2>/dev/null; }
+shipper_test_start
 
 events=$tmp/events.jsonl
 conf() { # conf EVENTS-PATH

@@ -9,23 +9,13 @@
 # own; backup-reset-state repairs a stuck state.
 set -euo pipefail
 . "$(dirname "$0")/../lib/vm-test.sh"
+. "$(dirname "$0")/../lib/shipper-test.sh"
 cd "$CBT_REPO"
 
-for tool in build/bin/cbtship build/bin/cbt-chunk-bench; do
-	[ -x $tool ] || { echo "SKIP: $tool is not built (make)"; exit 77; }
-done
-command -v jq >/dev/null || { echo "SKIP: jq is not installed"; exit 77; }
+shipper_require_built cbtship cbt-chunk-bench
+shipper_require_cmd jq
 
-PATH=$CBT_REPO/build/bin:$PATH
-tmp=$(vm_test_tmpdir)
-export CBTSHIP_STATE_DIR=$tmp/state
-unset CBTSHIP_CATALOG CBTSHIP_CONFIG OS_PROJECT_NAME
-on_exit() {
-	local rc=$?
-	[ $rc -eq 0 ] && rm -rf "$tmp"
-	exit $rc
-}
-trap on_exit EXIT
+shipper_test_start
 
 ids_of() { jq -r '.[].id' | sort | tr '\n' ' '; }
 for v in a b c; do
