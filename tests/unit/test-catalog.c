@@ -584,8 +584,9 @@ static void available_updates_volume(void **state)
 	_cleanup_(catalog_volume_freep) struct catalog_volume *vol = NULL;
 	_cleanup_(catalog_backup_freep) struct catalog_backup *got = NULL;
 	struct catalog_volume v;
-	struct catalog_backup a;
+	struct catalog_backup a, b;
 
+	catalog_quota_set_defaults(f->c, CATALOG_UNLIMITED, CATALOG_UNLIMITED);
 	fixture_volume(f, "vol", "p1", GIB, &v);
 	assert_int_equal(fixture_backup(f, &v, "a", NULL, &a), 0);
 	assert_int_equal(catalog_backup_get(f->c, a.id, &got), 0);
@@ -599,6 +600,38 @@ static void available_updates_volume(void **state)
 	assert_int_equal(catalog_volume_get(f->c, v.id, &vol), 0);
 	assert_string_equal(vol->last_generation, "0f1e2d3c-4b5a-6978-8796-a5b4c3d2e1f0");
 	assert_int_equal(vol->last_checkpoint, 5);
+	assert_int_equal(vol->settled_checkpoint, 5);
+	vol = catalog_volume_free(vol);
+	got = catalog_backup_free(got);
+
+	/* A new tracking generation counts from 1 again: settled follows it down. */
+	assert_int_equal(fixture_backup(f, &v, "b", NULL, &b), 0);
+	assert_int_equal(catalog_backup_get(f->c, b.id, &got), 0);
+	got->generation = strdup("11111111-2222-4333-8444-555555555555");
+	got->checkpoint = 1;
+	assert_int_equal(catalog_backup_update(f->c, got), 0);
+	assert_int_equal(catalog_backup_set_status(f->c, b.id, AV, 0, NULL), 0);
+	assert_int_equal(catalog_volume_get(f->c, v.id, &vol), 0);
+	assert_int_equal(vol->last_checkpoint, 1);
+	assert_int_equal(vol->settled_checkpoint, 1);
+	vol = catalog_volume_free(vol);
+
+	/* One field alone; the full-read reason cleared only if still the one seen. */
+	assert_int_equal(catalog_volume_set_full_read_reason(f->c, v.id, "first"), 0);
+	assert_int_equal(catalog_volume_set_full_read_reason(f->c, v.id, "second"), 0);
+	assert_int_equal(catalog_volume_clear_full_read_reason(f->c, v.id, "first"), 0);
+	assert_int_equal(catalog_volume_get(f->c, v.id, &vol), 0);
+	assert_string_equal(vol->full_read_reason, "second");
+	assert_int_equal(vol->settled_checkpoint, 1);
+	vol = catalog_volume_free(vol);
+	assert_int_equal(catalog_volume_clear_full_read_reason(f->c, v.id, "second"), 1);
+	assert_int_equal(catalog_volume_set_status(f->c, v.id, CATALOG_VOLUME_ERROR, "why"), 0);
+	assert_int_equal(catalog_volume_get(f->c, v.id, &vol), 0);
+	assert_null(vol->full_read_reason);
+	assert_int_equal(vol->status, CATALOG_VOLUME_ERROR);
+	assert_string_equal(vol->status_reason, "why");
+	assert_int_equal(catalog_volume_set_status(f->c, "no-such-volume", CATALOG_VOLUME_OK, NULL),
+			 -ENOENT);
 }
 
 /* Parents ----------------------------------------------------------------- */
@@ -751,7 +784,7 @@ static void jobs(void **state)
 	assert_int_equal(j->state, CATALOG_JOB_QUEUED);
 	assert_int_equal(j->kind, CATALOG_JOB_BACKUP);
 	assert_string_equal(j->backup_id, a.id);
-	assert_int_equal(j->pid, 0);
+	assert_int_equal(j->pid, getpid()); /* the process that waits on it */
 	j = catalog_job_free(j);
 
 	/* At most one running here: the oldest queued job is taken first. */

@@ -206,6 +206,18 @@ int catalog_volume_get(struct catalog *c, const char *name_or_id, struct catalog
 /* Write every field of v but id and created_at (updated_at := now). -ENOENT. */
 int catalog_volume_update(struct catalog *c, struct catalog_volume *v);
 
+/*
+ * One field of volume id, written alone so that no concurrent change of
+ * the others is lost (the agent, a finishing backup). -ENOENT.
+ */
+int catalog_volume_set_status(struct catalog *c, const char *id, enum catalog_volume_status status,
+			      const char *reason);
+int catalog_volume_set_full_read_reason(struct catalog *c, const char *id, const char *reason);
+
+/* Clear the full-read reason only if it is still `seen` (not one recorded
+ * since): 1 cleared, 0 it changed meanwhile. */
+int catalog_volume_clear_full_read_reason(struct catalog *c, const char *id, const char *seen);
+
 /* Remove the record (its backups stay). -ENOENT. */
 int catalog_volume_delete(struct catalog *c, const char *id);
 
@@ -578,7 +590,8 @@ struct catalog_job {
 struct catalog_job *catalog_job_free(struct catalog_job *j);
 CBT_DEFINE_CLEANUP(struct catalog_job *, catalog_job_free, catalog_job_freep)
 
-/* Queue a job on backup_id. -ENOENT when no such backup. */
+/* Queue a job on backup_id, waited on by this process (pid, host and boot
+ * recorded at once). -ENOENT when no such backup. */
 int catalog_job_add(struct catalog *c, enum catalog_job_kind kind, const char *backup_id,
 		    int64_t *ret_id);
 
@@ -613,7 +626,7 @@ int catalog_job_set_pid(struct catalog *c, int64_t id, pid_t pid);
  * is gone; *ret_n (when not NULL) counts them. */
 int catalog_job_reap(struct catalog *c, unsigned *ret_n);
 
-/* Progress of a running job; also the heartbeat of its backup. */
+/* Progress of a running job; also the heartbeat and progress of its backup. */
 int catalog_job_progress(struct catalog *c, int64_t id, uint64_t bytes_done, uint64_t bytes_total);
 
 /* Ask a queued or running job to stop (a queued one is cancelled at once). */

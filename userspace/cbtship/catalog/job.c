@@ -2,6 +2,7 @@
 /* Jobs: queued and running backups and restores, their progress and cancel. */
 #include <errno.h>
 #include <stdlib.h>
+#include <unistd.h>
 
 #include "cbtship/catalog/catalog-internal.h"
 
@@ -57,13 +58,17 @@ int catalog_job_add(struct catalog *c, enum catalog_job_kind kind, const char *b
 		return catalog_fail(c, -EINVAL, "bad job kind %d", (int)kind);
 	r = catalog_prepare(
 		c,
-		"INSERT INTO jobs (kind, backup_id, state, created_at, updated_at)"
-		" SELECT :kind, id, 'queued', :now, :now FROM backups WHERE id = :backup",
+		"INSERT INTO jobs (kind, backup_id, state, pid, host, boot_id, created_at,"
+		" updated_at) SELECT :kind, id, 'queued', :pid, :host, :boot, :now, :now"
+		" FROM backups WHERE id = :backup",
 		&s);
 	if (r < 0)
 		return r;
 	b = (struct catalog_binder){ c, s, 0 };
 	catalog_bind_text(&b, ":kind", catalog_job_kind_to_string(kind));
+	catalog_bind_int64(&b, ":pid", getpid());
+	catalog_bind_text(&b, ":host", c->host);
+	catalog_bind_text(&b, ":boot", c->boot_id[0] ? c->boot_id : NULL);
 	catalog_bind_int64(&b, ":now", catalog_now());
 	catalog_bind_text(&b, ":backup", backup_id);
 	r = catalog_bound_step(&b);
@@ -310,12 +315,19 @@ int catalog_job_start(struct catalog *c, int64_t id, unsigned max_running, pid_t
 
 int catalog_job_reap(struct catalog *c, unsigned *ret_n)
 {
+	_cleanup_(catalog_rollbackp) struct catalog *txn = NULL;
 	_cleanup_(sqlite3_finalizep) sqlite3_stmt *s = NULL;
 	struct catalog_binder b;
 	int64_t ids[256];
 	unsigned n = 0, done = 0;
 	int r;
 
+	/* One transaction: a worker taking over a job meanwhile is not judged by its parent's pid.
+	 */
+	r = catalog_begin(c);
+	if (r < 0)
+		return r;
+	txn = c;
 	r = catalog_prepare_bind(
 		c,
 		"SELECT id, pid, boot_id FROM jobs WHERE state IN ('queued', 'running')"
@@ -338,6 +350,9 @@ int catalog_job_reap(struct catalog *c, unsigned *ret_n)
 			    c, ids[i], CATALOG_JOB_FAILED,
 			    "its worker process is gone (killed, or the host restarted)") == 0)
 			done++;
+	r = catalog_commit(c);
+	if (r < 0)
+		return r;
 	if (ret_n)
 		*ret_n = done;
 	return 0;
@@ -379,11 +394,14 @@ int catalog_job_progress(struct catalog *c, int64_t id, uint64_t bytes_done, uin
 	sqlite3_finalize(TAKE_PTR(s));
 
 	r = catalog_prepare_bind(c,
-				 "UPDATE backups SET heartbeat_at = :now"
+				 "UPDATE backups SET heartbeat_at = :now, progress_done = :done,"
+				 " progress_total = :total"
 				 " WHERE id = (SELECT backup_id FROM jobs WHERE id = :id)",
 				 &s, &b);
 	if (r < 0)
 		return r;
+	catalog_bind_u64(&b, ":done", bytes_done);
+	catalog_bind_u64(&b, ":total", bytes_total);
 	catalog_bind_int64(&b, ":now", catalog_now());
 	catalog_bind_int64(&b, ":id", id);
 	r = catalog_bound_step(&b);

@@ -53,7 +53,9 @@ static int volume_shipped_locked(struct catalog *c, const char *volume_id,
 	r = catalog_prepare_bind(c,
 				 "UPDATE volumes SET last_generation = :generation,"
 				 " last_checkpoint = :checkpoint,"
-				 " settled_checkpoint = MAX(settled_checkpoint, :checkpoint),"
+				 /* A new generation numbers its checkpoints from 1 again. */
+				 " settled_checkpoint = CASE WHEN last_generation IS :generation"
+				 " THEN MAX(settled_checkpoint, :checkpoint) ELSE :checkpoint END,"
 				 " updated_at = :now WHERE id = :id",
 				 &s, &b);
 	if (r < 0)

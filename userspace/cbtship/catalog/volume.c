@@ -257,3 +257,75 @@ int catalog_volume_list(struct catalog *c, const char *project, struct catalog_v
 	*ret_n = n;
 	return 0;
 }
+
+/* One UPDATE of volume id; -ENOENT when it matched nothing (changed: 1 or 0). */
+static int volume_set(struct catalog *c, struct catalog_binder *b, const char *id, int *ret_changed)
+{
+	int r;
+
+	catalog_bind_int64(b, ":now", catalog_now());
+	catalog_bind_text(b, ":id", id);
+	r = catalog_bound_step(b);
+	if (r < 0)
+		return r;
+	if (ret_changed) {
+		*ret_changed = sqlite3_changes(c->db) > 0;
+		return 0;
+	}
+	if (sqlite3_changes(c->db) == 0)
+		return catalog_fail(c, -ENOENT, "no volume %s in the catalog", id);
+	return 0;
+}
+
+int catalog_volume_set_status(struct catalog *c, const char *id, enum catalog_volume_status status,
+			      const char *reason)
+{
+	_cleanup_(sqlite3_finalizep) sqlite3_stmt *s = NULL;
+	struct catalog_binder b;
+	int r;
+
+	if (!catalog_volume_status_to_string(status))
+		return catalog_fail(c, -EINVAL, "bad volume status %d", (int)status);
+	r = catalog_prepare_bind(c,
+				 "UPDATE volumes SET status = :status, status_reason = :reason,"
+				 " updated_at = :now WHERE id = :id",
+				 &s, &b);
+	if (r < 0)
+		return r;
+	catalog_bind_text(&b, ":status", catalog_volume_status_to_string(status));
+	catalog_bind_text(&b, ":reason", reason);
+	return volume_set(c, &b, id, NULL);
+}
+
+int catalog_volume_set_full_read_reason(struct catalog *c, const char *id, const char *reason)
+{
+	_cleanup_(sqlite3_finalizep) sqlite3_stmt *s = NULL;
+	struct catalog_binder b;
+	int r;
+
+	r = catalog_prepare_bind(c,
+				 "UPDATE volumes SET full_read_reason = :reason, updated_at = :now"
+				 " WHERE id = :id",
+				 &s, &b);
+	if (r < 0)
+		return r;
+	catalog_bind_text(&b, ":reason", reason);
+	return volume_set(c, &b, id, NULL);
+}
+
+int catalog_volume_clear_full_read_reason(struct catalog *c, const char *id, const char *seen)
+{
+	_cleanup_(sqlite3_finalizep) sqlite3_stmt *s = NULL;
+	struct catalog_binder b;
+	int r, changed;
+
+	r = catalog_prepare_bind(c,
+				 "UPDATE volumes SET full_read_reason = NULL, updated_at = :now"
+				 " WHERE id = :id AND full_read_reason = :seen",
+				 &s, &b);
+	if (r < 0)
+		return r;
+	catalog_bind_text(&b, ":seen", seen);
+	r = volume_set(c, &b, id, &changed);
+	return r < 0 ? r : changed;
+}
