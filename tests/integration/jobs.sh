@@ -90,6 +90,9 @@ done
 check "cancel the queued backup: backup-delete --force" cbtship backup-delete --force "$c2"
 refuse "  backup-show finds no such backup" cbtship backup-show "$c2"
 check "  the running one goes on" test "$(status "$c1")" = creating
+refuse "reset-state --state available of a backup still being created" \
+	cbtship backup-reset-state --state available "$c1"
+check "  it is still creating" test "$(status "$c1")" = creating
 t0=$SECONDS
 check "cancel the running backup: backup-delete --force" cbtship backup-delete --force "$c1"
 echo "cancel took $((SECONDS - t0)) s"

@@ -105,10 +105,12 @@ struct create_run {
 	const char *read_path;
 	uint8_t *chunk_bits; /* NULL: every chunk */
 	char full_reason[256];
+	char *full_read_seen; /* the volume's recorded full-read reason at the view */
 	/* progress */
 	double start, last_beat;
 	struct cbt_notifier notify;
 	unsigned workers;
+	bool stored; /* the pipeline ran: objects may have been written */
 	struct cbt_job job;
 	char error[1024];
 };
@@ -251,14 +253,11 @@ static char *pending_full_read(struct create_run *run)
 /* A backup that read everything settles what the agent recorded. */
 static void settle_full_read(struct create_run *run)
 {
-	_cleanup_(catalog_volume_freep) struct catalog_volume *now = NULL;
-
-	if (run->chunk_bits || catalog_volume_get(run->c, run->src.volume->id, &now) < 0 ||
-	    !now->full_read_reason)
+	/* Only the reason seen when the view was taken: a newer one stays. */
+	if (run->chunk_bits || !run->full_read_seen)
 		return;
-	free(now->full_read_reason);
-	now->full_read_reason = NULL;
-	if (catalog_volume_update(run->c, now) < 0)
+	if (catalog_volume_clear_full_read_reason(run->c, run->src.volume->id,
+						  run->full_read_seen) < 0)
 		fprintf(stderr, "cbtship backup-create: warning: %s\n", catalog_error(run->c));
 }
 
@@ -268,7 +267,6 @@ static int prepare_tracked(struct create_run *run)
 	const char *name = run->src.dm_name;
 	_cleanup_(cbt_netlink_freep) struct cbt_netlink *nl = NULL;
 	_cleanup_(cbt_map_freep) struct cbt_map *map = NULL;
-	_cleanup_(freep) char *pending = NULL;
 	struct cbt_status fs;
 	uint64_t nr_chunks;
 	int r;
@@ -294,6 +292,7 @@ static int prepare_tracked(struct create_run *run)
 	if (r < 0)
 		return r;
 
+	run->full_read_seen = pending_full_read(run);
 	if (!run->parent)
 		return 0;
 	if (run->snapshot && !run->snapshot_checkpoint) {
@@ -315,12 +314,11 @@ static int prepare_tracked(struct create_run *run)
 				"%s: the frozen map is of checkpoint %" PRIu64 ", not %" PRIu64,
 				name, fs.frozen_checkpoint, run->view.checkpoint);
 	nr_chunks = (run->src.size + run->b->chunk_size - 1) / run->b->chunk_size;
-	pending = pending_full_read(run);
 	if (fs.state != DM_CBT_STATE_OK_ID)
 		full_read_because(run, "the tracking of %s is %s (its history was lost)", name,
 				  cbt_state_to_string(fs.state));
-	else if (pending)
-		full_read_because(run, "%s", pending);
+	else if (run->full_read_seen)
+		full_read_because(run, "%s", run->full_read_seen);
 	else if (!v->last_generation || strcmp(v->last_generation, fs.uuid) != 0)
 		full_read_because(run,
 				  "the tracking generation of %s changed (tracking was restarted "
@@ -352,38 +350,6 @@ static int prepare_tracked(struct create_run *run)
 	return 0;
 }
 
-struct newer_ctx {
-	const char *self, *parent;
-	bool seen_parent, failed;
-};
-
-static int find_newer_failed(const struct catalog_backup *b, void *userdata)
-{
-	struct newer_ctx *n = userdata;
-
-	if (strcmp(b->id, n->parent) == 0)
-		n->seen_parent = true;
-	else if (!n->seen_parent && strcmp(b->id, n->self) != 0 &&
-		 b->service == CATALOG_SERVICE_CEPH)
-		n->failed = true;
-	return 0;
-}
-
-/*
- * Ceph writes in place: a backup made after the parent that did not
- * complete left its writes in the image, and a map file says nothing of
- * them (a tracked volume's next map does: the failed run's checkpoint was
- * aborted).
- */
-static bool ceph_image_dirty(struct create_run *run)
-{
-	struct newer_ctx n = { .self = run->b->id, .parent = run->parent->id };
-	struct catalog_backup_filter f = { .admin = true, .volume_id = run->src.volume->id };
-
-	(void)catalog_backup_foreach(run->c, &f, find_newer_failed, &n);
-	return n.failed;
-}
-
 static int prepare_untracked(struct create_run *run)
 {
 	uint64_t nr_chunks = (run->src.size + run->b->chunk_size - 1) / run->b->chunk_size;
@@ -392,8 +358,14 @@ static int prepare_untracked(struct create_run *run)
 
 	run->read_path = run->src.path;
 	run->b->data_timestamp = catalog_now();
+	run->full_read_seen = pending_full_read(run);
 	if (!run->parent)
 		return 0;
+	/* E.g. a Ceph backup that failed after writing into the backup image. */
+	if (run->full_read_seen) {
+		full_read_because(run, "%s", run->full_read_seen);
+		return 0;
+	}
 	if (!run->o->dirty_map) {
 		full_read_because(run, "%s is not tracked and no --dirty-map was given",
 				  run->src.path);
@@ -406,11 +378,6 @@ static int prepare_untracked(struct create_run *run)
 	}
 	if (run->parent->chunk_size != run->b->chunk_size) {
 		full_read_because(run, "the parent has another chunk size");
-		return 0;
-	}
-	if (run->rbd && ceph_image_dirty(run)) {
-		full_read_because(run, "a backup of it to Ceph after the parent failed after "
-				       "writing to the backup image");
 		return 0;
 	}
 	run->chunk_bits = cbt_chunk_bits_new(nr_chunks);
@@ -439,7 +406,6 @@ static int create_tick(void *userdata, const struct cbt_backup_progress *p)
 	if (now - run->last_beat < HEARTBEAT_SECONDS)
 		return 0;
 	run->last_beat = now;
-	(void)catalog_backup_progress(run->c, run->b->id, p->bytes_read, p->bytes_todo);
 	cbt_job_beat(run->c, &run->job, p->bytes_read, p->bytes_todo);
 	if (catalog_backup_get(run->c, run->b->id, &b) == 0 && b->status != CATALOG_BACKUP_CREATING)
 		return run_fail(run, -ECANCELED, "cancelled (the backup became %s)",
@@ -551,6 +517,7 @@ static int run_backup(struct create_run *run, struct cbt_backup_progress *prog,
 			.userdata = run,
 		};
 
+		run->stored = true;
 		r = cbt_backup_pipeline_run(&cfg, prog, err, sizeof(err));
 	}
 	cbtship_progress_done();
@@ -567,12 +534,25 @@ static int run_ceph(struct create_run *run, struct cbt_backup_progress *prog)
 {
 	_cleanup_(closep) int fd = -1;
 	_cleanup_(freep) char *snap = NULL;
-	char err[1024];
+	char err[1024], dirty[256];
 	int r;
 
 	fd = open(run->read_path, O_RDONLY | O_CLOEXEC);
 	if (fd < 0)
 		return run_fail(run, -errno, "%s: %s", run->read_path, strerror(errno));
+	/*
+	 * Ceph writes in place: should this run not complete, its writes stay
+	 * in the image, and the next map file says nothing of them. Recorded
+	 * on the volume before the first write (whatever ends this process),
+	 * cleared once the run completed. A tracked volume needs none: the
+	 * failed run's checkpoint is aborted, so its next map holds them.
+	 */
+	snprintf(dirty, sizeof(dirty),
+		 "backup %s to Ceph did not complete after writing into the backup image",
+		 run->b->id);
+	if (!run->src.tracked &&
+	    catalog_volume_set_full_read_reason(run->c, run->src.volume->id, dirty) < 0)
+		return run_fail(run, -EIO, "%s", catalog_error(run->c));
 	{
 		struct cbt_ceph_backup cb = {
 			.rbd = run->rbd,
@@ -592,6 +572,9 @@ static int run_ceph(struct create_run *run, struct cbt_backup_progress *prog)
 	cbtship_progress_done();
 	if (r < 0)
 		return run_fail(run, r, "Ceph pool %s: %s", cbt_rbd_pool(run->rbd), err);
+	if (!run->src.tracked &&
+	    catalog_volume_clear_full_read_reason(run->c, run->src.volume->id, dirty) < 0)
+		fprintf(stderr, "cbtship backup-create: warning: %s\n", catalog_error(run->c));
 	cbtship_log("backup %s: snapshot %s in pool %s", run->b->id, snap, cbt_rbd_pool(run->rbd));
 	run->b->finished_at = catalog_now();
 	return 0;
@@ -730,7 +713,8 @@ static void run_cleanup_failed(struct create_run *run, int error)
 		(void)catalog_backup_set_status(run->c, run->b->id, CATALOG_BACKUP_ERROR, 0,
 						run->error[0] ? run->error : strerror(-error));
 		/* Not cancelled (the canceller collects then): remove what it wrote. */
-		collect_failed(run);
+		if (run->stored)
+			collect_failed(run);
 	}
 	cbtship_log("backup %s: failed: %s", run->b->id, run->error);
 }
@@ -828,7 +812,46 @@ static unsigned remote_workers(const struct create_opts *o, enum catalog_service
  * worker only); then wait for the job's turn. A Ceph connection is not
  * carried across the fork: the worker connects again.
  */
-static int start_job(struct create_run *run, const char *container)
+/*
+ * Once the job's turn came: the container's shared lock (a delete's
+ * collection waits for running backups, not for queued ones), the
+ * parent's manifest read again under it (it may have been deleted while
+ * this backup waited), and for Swift one listing of the chunks it holds
+ * instead of a HEAD before every chunk (target/known-keys.h).
+ */
+static int take_container(struct create_run *run)
+{
+	char *err = NULL;
+	int r;
+
+	if (!run->repo)
+		return 0; /* Ceph */
+	r = cbt_repository_lock(run->repo, false);
+	if (r < 0)
+		return run_fail(run, r, "locking container %s: %s", run->repo->container,
+				strerror(-r));
+	if (run->parent) {
+		run->parent_manifest = cbt_manifest_free(run->parent_manifest);
+		r = cbt_manifest_read(run->repo->store, run->parent->id, &run->parent_manifest,
+				      &err);
+		if (r < 0) {
+			run_fail(run, r,
+				 "the parent backup %s cannot be used (deleted meanwhile?): "
+				 "its manifest: %s",
+				 run->parent->id, err ? err : strerror(-r));
+			free(err);
+			return r;
+		}
+	}
+	if (run->repo->service == CATALOG_SERVICE_SWIFT &&
+	    cbt_known_keys_store_new(run->repo->store, 0, &run->repo->store) < 0) {
+		run->repo->store = NULL;
+		return run_fail(run, -ENOMEM, "out of memory");
+	}
+	return 0;
+}
+
+static int start_job(struct create_run *run)
 {
 	char *err = NULL;
 	int r;
@@ -850,11 +873,10 @@ static int start_job(struct create_run *run, const char *container)
 			if (cbtship_catalog_open("backup-create", &run->c) < 0)
 				return r;
 			run_fail(run, r, "the background worker did not start: %s", strerror(-r));
-			run_cleanup_failed(run, r);
-			return r;
+			goto failed;
 		}
 		if (run->b->service == CATALOG_SERVICE_CEPH) {
-			r = cbt_ceph_connect(container, &run->rbd, &err);
+			r = cbt_ceph_connect(run->b->container, &run->rbd, &err);
 			if (r < 0) {
 				run_fail(run, r, "Ceph: %s", err ? err : strerror(-r));
 				free(err);
@@ -867,6 +889,9 @@ static int start_job(struct create_run *run, const char *container)
 		run_fail(run, r, "%s", r == -ECANCELED ? "cancelled while queued" : "queue");
 		goto failed;
 	}
+	r = take_container(run);
+	if (r < 0)
+		goto failed;
 	return 0;
 failed:
 	run_cleanup_failed(run, r);
@@ -982,13 +1007,6 @@ static int create(const struct create_opts *o)
 		free(err);
 		goto fail_early;
 	}
-	/* Swift: one listing instead of a HEAD before every chunk (target/known-keys.h). */
-	if (service == CATALOG_SERVICE_SWIFT &&
-	    cbt_known_keys_store_new(run.repo->store, 0, &run.repo->store) < 0) {
-		run.repo->store = NULL;
-		fprintf(stderr, "cbtship backup-create: out of memory\n");
-		goto fail_early;
-	}
 	r = cbt_repository_load_key(run.repo, &err);
 	if (r < 0) {
 		fprintf(stderr, "cbtship backup-create: %s\n", err ? err : strerror(-r));
@@ -1007,12 +1025,6 @@ static int create(const struct create_opts *o)
 		}
 		if (check_parent_key(&run) < 0)
 			goto fail_early;
-	}
-	r = cbt_repository_lock(run.repo, false);
-	if (r < 0) {
-		fprintf(stderr, "cbtship backup-create: locking container %s: %s\n",
-			run.repo->container, strerror(-r));
-		goto fail_early;
 	}
 
 record:
@@ -1048,7 +1060,7 @@ record:
 		goto fail_early;
 	}
 	run.b = b;
-	r = start_job(&run, container);
+	r = start_job(&run);
 	c = run.c; /* the worker's own handle */
 	if (r < 0)
 		goto fail;
@@ -1134,6 +1146,7 @@ out:
 	cbt_repository_free(run.repo);
 	cbt_rbd_free(run.rbd);
 	free(run.chunk_bits);
+	free(run.full_read_seen);
 	return r;
 }
 

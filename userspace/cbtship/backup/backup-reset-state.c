@@ -62,6 +62,17 @@ int cbtship_backup_reset_state(int argc, char **argv)
 			failed = 1;
 			continue;
 		}
+		/* A backup never completed must not become restorable on paper. */
+		if (to == CATALOG_BACKUP_AVAILABLE && b->status == CATALOG_BACKUP_CREATING) {
+			fprintf(stderr,
+				"cbtship backup-reset-state: backup %s is being created (or its "
+				"creation was interrupted): it never completed, so it cannot be "
+				"available; --state error cancels it, then backup-delete removes "
+				"it\n",
+				b->id);
+			failed = 1;
+			continue;
+		}
 		if (catalog_backup_set_status(c, b->id, to, CATALOG_TRANSITION_RESET,
 					      to == CATALOG_BACKUP_ERROR ? "reset by the operator"
 									 : NULL) < 0) {

@@ -49,7 +49,6 @@ static int restore_tick(void *userdata, const struct cbt_restore_progress *p)
 	if (now - t->last_heartbeat < 1)
 		return 0;
 	t->last_heartbeat = now;
-	(void)catalog_backup_progress(t->c, t->backup_id, p->bytes_written, t->size);
 	cbt_job_beat(t->c, t->job, p->bytes_written, t->size);
 	/* backup-reset-state moved it out of restoring: that is a cancel. */
 	if (catalog_backup_get(t->c, t->backup_id, &b) == 0 &&
@@ -208,10 +207,7 @@ static void mark_unusable(struct catalog *c, const char *volume, const char *pat
 	cbtship_log("%s", reason);
 	if (!volume || catalog_volume_get(c, volume, &v) < 0)
 		return;
-	v->status = CATALOG_VOLUME_ERROR;
-	free(v->status_reason);
-	v->status_reason = strdup(reason);
-	if (catalog_volume_update(c, v) < 0)
+	if (catalog_volume_set_status(c, v->id, CATALOG_VOLUME_ERROR, reason) < 0)
 		fprintf(stderr, "cbtship backup-restore: warning: %s\n", catalog_error(c));
 }
 

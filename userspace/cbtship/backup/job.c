@@ -16,7 +16,7 @@
 #include "cbtship/state-dir.h"
 #include "dm-cbt.h"
 
-#define QUEUE_POLL_NS (200 * 1000 * 1000)
+#define QUEUE_POLL_SECONDS 1 /* each poll is a write transaction */
 
 const char *cbtship_version(void)
 {
@@ -36,8 +36,6 @@ int cbt_job_queue(struct catalog *c, enum catalog_job_kind kind, const char *bac
 
 	snprintf(j.backup_id, sizeof(j.backup_id), "%s", backup_id);
 	r = catalog_job_add(c, kind, backup_id, &j.id);
-	if (r >= 0)
-		r = catalog_job_set_pid(c, j.id, getpid());
 	if (r < 0) {
 		fprintf(stderr, "cbtship %s: queueing the job: %s\n", command, catalog_error(c));
 		return r;
@@ -104,8 +102,10 @@ int cbt_job_detach(struct catalog **c, struct cbt_job *job)
 	fflush(stderr);
 	*c = catalog_free(*c);
 	if (pipe2(pipefd, O_CLOEXEC) < 0) {
-		fprintf(stderr, "cbtship %s: pipe: %s\n", job->command, strerror(errno));
-		return -errno;
+		int r = -errno;
+
+		fprintf(stderr, "cbtship %s: pipe: %s\n", job->command, strerror(-r));
+		return r;
 	}
 	pid = fork();
 	if (pid < 0) {
@@ -137,7 +137,7 @@ int cbt_job_detach(struct catalog **c, struct cbt_job *job)
 	if (n != 1) {
 		fprintf(stderr,
 			"cbtship %s: the background worker of backup %s died before it "
-			"started; the record is left to stale-record recovery\n",
+			"started\n",
 			job->command, job->backup_id);
 		return -ECHILD;
 	}
@@ -212,7 +212,7 @@ int cbt_job_wait_turn(struct catalog *c, struct cbt_job *job, enum catalog_backu
 			(void)catalog_worker_heartbeat(c, CBTSHIP_WORKER_BINARY, cbtship_version());
 			last = now;
 		}
-		nanosleep(&(struct timespec){ .tv_nsec = QUEUE_POLL_NS }, NULL);
+		nanosleep(&(struct timespec){ .tv_sec = QUEUE_POLL_SECONDS }, NULL);
 	}
 	(void)catalog_worker_heartbeat(c, CBTSHIP_WORKER_BINARY, cbtship_version());
 	if (said)
@@ -222,10 +222,17 @@ int cbt_job_wait_turn(struct catalog *c, struct cbt_job *job, enum catalog_backu
 
 void cbt_job_beat(struct catalog *c, const struct cbt_job *job, uint64_t done, uint64_t total)
 {
+	static time_t last_worker_beat;
+	struct timespec now;
+
 	if (!job || !job->id)
 		return;
 	(void)catalog_job_progress(c, job->id, done, total);
-	(void)catalog_worker_heartbeat(c, CBTSHIP_WORKER_BINARY, cbtship_version());
+	clock_gettime(CLOCK_MONOTONIC, &now);
+	if (now.tv_sec - last_worker_beat >= (time_t)beat_seconds()) {
+		(void)catalog_worker_heartbeat(c, CBTSHIP_WORKER_BINARY, cbtship_version());
+		last_worker_beat = now.tv_sec;
+	}
 }
 
 void cbt_job_end(struct catalog *c, struct cbt_job *job, int r, const char *error)
