@@ -128,11 +128,21 @@ int cbtship_track(int argc, char **argv)
 		metadata = default_metadata;
 	}
 
-	r = cbtship_absolute_path(dev, origin_abs, sizeof(origin_abs));
-	if (r >= 0)
-		r = cbtship_absolute_path(metadata, metadata_abs, sizeof(metadata_abs));
+	/* A live dm device by its stable name: /dev/dm-N numbers change across boots. */
+	if (live)
+		r = snprintf(origin_abs, sizeof(origin_abs), "/dev/mapper/%s", name) <
+				    (int)sizeof(origin_abs)
+			    ? 0
+			    : -ENAMETOOLONG;
+	else
+		r = cbtship_absolute_path(dev, origin_abs, sizeof(origin_abs));
 	if (r < 0) {
 		fprintf(stderr, "cbtship track: %s: %s\n", dev, strerror(-r));
+		return EXIT_FAILURE;
+	}
+	r = cbtship_absolute_path(metadata, metadata_abs, sizeof(metadata_abs));
+	if (r < 0) {
+		fprintf(stderr, "cbtship track: %s: %s\n", metadata, strerror(-r));
 		return EXIT_FAILURE;
 	}
 	/* What the agent checks before re-attaching it at boot. */
@@ -140,8 +150,7 @@ int cbtship_track(int argc, char **argv)
 	if (r >= 0)
 		r = cbt_origin_identity(dev, identity, sizeof(identity));
 	if (r < 0) {
-		fprintf(stderr, "cbtship track: %s: cannot identify it: %s\n", dev,
-			cbtship_track_strerror(r));
+		fprintf(stderr, "cbtship track: %s: cannot identify it: %s\n", dev, strerror(-r));
 		return EXIT_FAILURE;
 	}
 	/* Open the catalog first: a catalog that fails tracks nothing. */

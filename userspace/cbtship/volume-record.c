@@ -99,7 +99,7 @@ int cbtship_volume_set_status(struct catalog *c, struct catalog_volume *v,
 	if (replace(&v->status_reason, reason) < 0)
 		return -ENOMEM;
 	v->status = status;
-	return catalog_volume_update(c, v);
+	return catalog_volume_set_status(c, v->id, status, reason);
 }
 
 const char *cbtship_track_strerror(int r)

@@ -1,14 +1,20 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 /* Reaping what dead processes left: jobs, creating and restoring backups (see agent.h). */
 #include <errno.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <string.h>
 
 #include "cbtship/agent/agent.h"
 #include "cbtship/backup/tracked-recovery.h"
 
-/* A dead backup of a volume tracked here: the recovery backup-create itself runs first. */
-static void recover_tracked(struct catalog *c, struct agent_log *log,
+/*
+ * A dead backup of a volume tracked here: the recovery backup-create
+ * itself runs first (it marks the record). true when the volume is tracked
+ * here: the record is then left to that recovery, and one that could not
+ * settle now (a checkpoint not aborted yet) is tried again at the next reap.
+ */
+static bool recover_tracked(struct catalog *c, struct agent_log *log,
 			    const struct catalog_backup *b)
 {
 	_cleanup_(catalog_volume_freep) struct catalog_volume *v = NULL;
@@ -18,7 +24,7 @@ static void recover_tracked(struct catalog *c, struct agent_log *log,
 
 	if (catalog_volume_get(c, b->volume_id, &v) < 0 || !v->tracked ||
 	    cbt_device_is_tracked(v->name) <= 0)
-		return;
+		return false;
 	r = cbt_tracked_recover(c, v, v->name, &st, err, sizeof(err));
 	if (r == -EBUSY)
 		agent_log_info(log, "%s: not settled now: %s", v->name, err);
@@ -28,6 +34,7 @@ static void recover_tracked(struct catalog *c, struct agent_log *log,
 	else
 		agent_log_info(log, "%s: settled what the dead backup %s left (marked error)",
 			       v->name, b->id);
+	return true;
 }
 
 static void reap_backup(struct catalog *c, struct agent_log *log, const struct catalog_backup *b)
@@ -44,7 +51,8 @@ static void reap_backup(struct catalog *c, struct agent_log *log, const struct c
 				       b->id);
 		return;
 	}
-	recover_tracked(c, log, b);
+	if (recover_tracked(c, log, b))
+		return;
 	/* Untracked volumes, or a device not here: the record alone. */
 	if (cbt_backup_fail_if_dead(c, b) > 0)
 		agent_log_info(log, "backup %s: its process died: marked error", b->id);

@@ -9,6 +9,7 @@
 #include <sys/stat.h>
 
 #include "cbtship/agent/agent.h"
+#include "cbtship/state-dir.h"
 #include "cbtship/volume-record.h"
 
 CBT_DEFINE_CLEANUP(char **, cbt_strv_free, cbt_strv_freep)
@@ -87,25 +88,39 @@ static int check_origin(struct reattach *ra, bool *ret_live)
 	return 0;
 }
 
-/* A metadata file that is gone starts a new history: say so, and why the next backup reads all. */
-static void check_metadata(struct reattach *ra)
+/*
+ * The metadata must be there: re-creating a missing one would start the
+ * history anew on whatever is at that path now (a file under /dev before
+ * udev made the device, or on the file system under an unmounted one).
+ * Only cbtship's own default metadata file, in a state directory that is
+ * there, may start anew: then the next backup reads everything, and says
+ * why. 0, or refused.
+ */
+static int check_metadata(struct reattach *ra)
 {
 	struct catalog_volume *v = ra->v;
-	char reason[PATH_MAX + 128];
+	char reason[PATH_MAX + 128], own[PATH_MAX];
 	struct stat st;
 
-	if (stat(v->metadata_path, &st) == 0 || errno != ENOENT)
-		return;
+	if (stat(v->metadata_path, &st) == 0)
+		return 0;
+	if (errno != ENOENT)
+		return refuse(ra, "metadata %s: %s", v->metadata_path, strerror(errno));
+	if (cbtship_default_metadata_path(v->name, own, sizeof(own)) < 0 ||
+	    strcmp(own, v->metadata_path) != 0)
+		return refuse(ra,
+			      "metadata %s is missing (its device or file system is not there?): "
+			      "not re-created, which would lose the change history",
+			      v->metadata_path);
 	snprintf(reason, sizeof(reason),
 		 "its metadata %s was missing when the agent re-attached it: the change "
 		 "history started anew",
 		 v->metadata_path);
 	agent_log_error(ra->log, "%s: %s", v->name, reason);
-	free(v->full_read_reason);
-	v->full_read_reason = strdup(reason);
-	if (catalog_volume_update(ra->c, v) < 0)
+	if (catalog_volume_set_full_read_reason(ra->c, v->id, reason) < 0)
 		agent_log_error(ra->log, "%s: cannot record it in the catalog: %s", v->name,
 				catalog_error(ra->c));
+	return 0;
 }
 
 /* 1 re-attached, 0 already tracked, -1 refused. */
@@ -123,7 +138,8 @@ static int reattach_one(struct reattach *ra)
 	}
 	if (check_origin(ra, &live) < 0)
 		return -1;
-	check_metadata(ra);
+	if (check_metadata(ra) < 0)
+		return -1;
 	r = live ? cbt_device_insert(v->name, v->metadata_path, v->block_size, 0)
 		 : cbt_device_create(v->name, v->origin_path, v->metadata_path, v->block_size, 0);
 	if (r < 0)

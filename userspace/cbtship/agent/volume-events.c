@@ -20,7 +20,7 @@ static void set_reason(struct catalog *c, struct agent_log *log, struct catalog_
 	}
 	free(v->full_read_reason);
 	v->full_read_reason = reason;
-	if (catalog_volume_update(c, v) < 0)
+	if (catalog_volume_set_full_read_reason(c, v->id, reason) < 0)
 		agent_log_error(log, "%s: %s; cannot record it in the catalog: %s", v->name, reason,
 				catalog_error(c));
 	else
