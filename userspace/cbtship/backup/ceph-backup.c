@@ -143,6 +143,13 @@ int cbt_ceph_backup_run(const struct cbt_ceph_backup *b, struct cbt_backup_progr
 	r = cbt_rbd_image_open(b->rbd, b->volume_id, b->size, true, &img, &fresh, &msg);
 	if (r < 0)
 		return fail_rbd(err, errlen, r, msg);
+	/* An incremental writes only changes over its parent's image: it must be there. */
+	if (fresh && b->bits)
+		return fail(err, errlen, -ESTALE,
+			    "the backup image of volume %s is missing from pool %s (removed "
+			    "outside cbtship?): an incremental needs its parent's image; make a "
+			    "full backup",
+			    b->volume_id, cbt_rbd_pool(b->rbd));
 	for (uint64_t i = 0; i < nr_units; i++)
 		if (!b->bits || cbt_chunk_bit_test(b->bits, i)) {
 			p->chunks_todo++;

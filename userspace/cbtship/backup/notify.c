@@ -30,6 +30,7 @@ static int send_socket(const char *path, const char *line, size_t len)
 	static const int types[] = { SOCK_STREAM, SOCK_DGRAM };
 	struct sockaddr_un sa = { .sun_family = AF_UNIX };
 	int r = -ENOTSOCK;
+	ssize_t n;
 
 	if (strlen(path) >= sizeof(sa.sun_path))
 		return -ENAMETOOLONG;
@@ -45,7 +46,8 @@ static int send_socket(const char *path, const char *line, size_t len)
 				continue;
 			return r;
 		}
-		return send(fd, line, len, MSG_NOSIGNAL) == (ssize_t)len ? 0 : -errno;
+		n = send(fd, line, len, MSG_NOSIGNAL);
+		return n == (ssize_t)len ? 0 : n < 0 ? -errno : -EIO;
 	}
 	return r;
 }
@@ -62,7 +64,9 @@ static void emit(const char *path, const char *line, size_t len)
 			open(path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC | O_NOCTTY, 0600);
 
 		/* O_APPEND: one write per line, so concurrent jobs never mix lines. */
-		r = fd < 0 ? -errno : write(fd, line, len) == (ssize_t)len ? 0 : -EIO;
+		ssize_t n = fd < 0 ? -1 : write(fd, line, len);
+
+		r = n == (ssize_t)len ? 0 : n < 0 ? -errno : -EIO;
 	}
 	if (r < 0)
 		warn_once(path, -r);

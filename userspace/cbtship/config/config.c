@@ -112,7 +112,7 @@ static const struct opt options[] = {
 	{ "backup_swift_container", T_SWIFT_CONTAINER, OFF(backup_swift_container), "volumebackups",
 	  0, 0, 0, G_SWIFT },
 	{ "backup_swift_create_storage_policy", T_STR, OFF(backup_swift_create_storage_policy),
-	  NULL, 0, 0, 0, G_SWIFT },
+	  NULL, 0, 0, F_IGNORED, G_SWIFT },
 	{ "backup_swift_retry_attempts", T_INT, OFF(backup_swift_retry_attempts), "3", 0, 100, 0,
 	  G_SWIFT },
 	{ "backup_swift_retry_backoff", T_INT, OFF(backup_swift_retry_backoff), "2", 0, 3600, 0,

@@ -567,11 +567,9 @@ static int list_snaps(struct cbt_rbd *rbd, rbd_image_t image, const char *name,
 			break;
 		}
 		snaps[i].backup_id = cbt_rbd_snap_name_backup_id(raw[i].name);
-		r = rbd_snap_get_timestamp(image, raw[i].id, &ts);
-		if (r < 0)
-			fail(ret_error, rbd->timeout, r,
-			     "ceph pool %s image %s snapshot %s: cannot get its time", rbd->pool,
-			     name, raw[i].name);
+		/* Only informative: a cluster without snapshot times still lists. */
+		if (rbd_snap_get_timestamp(image, raw[i].id, &ts) < 0)
+			ts.tv_sec = 0;
 		snaps[i].timestamp = ts.tv_sec;
 	}
 	rbd_snap_list_end(raw);
