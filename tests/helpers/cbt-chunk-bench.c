@@ -61,8 +61,8 @@
 #include "cbtship/repo/chunk-object.h"
 #include "cbtship/repo/index.h"
 #include "cbtship/repo/object-key.h"
-#include "cbtship/target/posix/posix.h"
-#include "cbtship/target/store.h"
+#include "cbtship/store/posix/posix.h"
+#include "cbtship/store/store.h"
 
 #define PROG	   "cbt-chunk-bench"
 #define BLOCK_4K   4096

@@ -17,7 +17,7 @@
 #include <string.h>
 
 #include "cbt-cleanup.h"
-#include "cbtship/target/nfs/nfs-mount.h"
+#include "cbtship/store/nfs/nfs-mount.h"
 
 static int usage(void)
 {

@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 /*
- * cbt-rbd-tool: drive the RBD backup target (target/rbd/rbd-target.h) from
+ * cbt-rbd-tool: drive the RBD backup target (driver/ceph/rbd-image.h) from
  * test scripts. The cluster is the one of $CEPH_CONF (or --conf).
  *
  *   cbt-rbd-tool [OPTIONS] ping
@@ -41,7 +41,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "cbtship/target/rbd/rbd-target.h"
+#include "cbtship/driver/ceph/rbd-image.h"
 
 #define PIECE (4u << 20)  /* bytes read or written at a time */
 #define BLOCK (64u << 10) /* zero detection */

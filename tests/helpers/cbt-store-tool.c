@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 /*
- * cbt-store-tool: drive an object store (target/store.h) from test
+ * cbt-store-tool: drive an object store (store/store.h) from test
  * scripts. The store is Swift, configured from the environment, or a
  * POSIX directory with --posix DIR.
  *
@@ -40,8 +40,8 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "cbtship/target/posix/posix.h"
-#include "cbtship/target/swift/swift.h"
+#include "cbtship/store/posix/posix.h"
+#include "cbtship/store/swift/swift.h"
 
 static const char *store_kind = "swift";
 

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Requires: ceph-mon, ceph-osd, ceph-common (ceph, rbd), python3,
 # build/bin/cbt-rbd-tool, build/bin/cbt-chunk-bench. Host test of the RBD
-# backup target (target/rbd) against a real single-node Ceph on 127.0.0.1
+# backup target (driver/ceph/rbd-image.c) against a real single-node Ceph on 127.0.0.1
 # (scripts/lib/ceph-server.sh): a full backup of a 64 MiB image with holes
 # and two incrementals writing only their dirty ranges (one zeroes a
 # range across RADOS objects, one grows the volume), one snapshot each,

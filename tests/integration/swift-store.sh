@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Requires: swift (proxy, object, container, account servers),
 # python3-swift, memcached, curl, build/bin/cbt-store-tool. Host test of
-# the Swift object store (target/swift) against a real Swift on
+# the Swift object store (store/swift) against a real Swift on
 # 127.0.0.1 (scripts/lib/swift-server.sh): binary round trips (1 MiB,
 # empty), exists/delete/missing keys, max_len, listings with a prefix
 # beyond one 10,000-name page, a wrong key, an expired token (renewed, or

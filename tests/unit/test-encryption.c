@@ -18,8 +18,8 @@
 #include <cmocka.h>
 #include <zlib.h>
 
-#include "cbtship/crypto/cipher.h"
-#include "cbtship/crypto/key.h"
+#include "cbtship/encrypt/cipher.h"
+#include "cbtship/encrypt/key.h"
 #include "cbtship/repo/chunk-object.h"
 #include "cbtship/repo/manifest.h"
 #include "tmpdir.h"

@@ -27,7 +27,7 @@
 
 #include "cbtship/repo/index.h"
 #include "cbtship/repo/object-key.h"
-#include "cbtship/target/posix/posix.h"
+#include "cbtship/store/posix/posix.h"
 
 /* A store that counts the calls it passes on to the POSIX store. */
 struct counter {

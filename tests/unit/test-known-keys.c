@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 /*
- * The known-keys store (target/known-keys.h): exists() of chunk keys from
+ * The known-keys store (store/known-keys.h): exists() of chunk keys from
  * one listing, counted at the inner store (a POSIX store in a mkdtemp
  * directory under a counting wrapper).
  */
@@ -17,8 +17,8 @@
 
 #include "tmpdir.h"
 
-#include "cbtship/target/known-keys.h"
-#include "cbtship/target/posix/posix.h"
+#include "cbtship/store/known-keys.h"
+#include "cbtship/store/posix/posix.h"
 
 struct counter {
 	struct cbt_store *inner;

@@ -25,7 +25,7 @@
 #include "cbt-cleanup.h"
 #include "cbtship/repo/manifest.h"
 #include "cbtship/repo/object-key.h"
-#include "cbtship/target/posix/posix.h"
+#include "cbtship/store/posix/posix.h"
 
 #define FULL_ID "6f1c0f7e-3a51-4d3e-9a0e-1b2c3d4e5f60"
 #define INCR_ID "0a9b8c7d-6e5f-4a3b-8c2d-1e0f9a8b7c6d"

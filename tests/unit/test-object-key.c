@@ -11,7 +11,7 @@
 
 #include "cbt-cleanup.h"
 #include "cbtship/repo/object-key.h"
-#include "cbtship/target/key.h"
+#include "cbtship/store/key.h"
 
 static const char hex[] = "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad";
 

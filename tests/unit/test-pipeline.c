@@ -19,11 +19,11 @@
 
 #include <cmocka.h>
 
-#include "cbtship/backup/dirty-chunks.h"
+#include "cbtship/source/dirty-chunks.h"
 #include "cbtship/pipeline/backup-pipeline.h"
 #include "cbtship/pipeline/restore-pipeline.h"
 #include "cbtship/pipeline/worker-pool.h"
-#include "cbtship/target/posix/posix.h"
+#include "cbtship/store/posix/posix.h"
 #include "tmpdir.h"
 
 /* ------------------------------------------------------------ worker pool */

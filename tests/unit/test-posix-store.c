@@ -25,7 +25,7 @@
 
 #include "tmpdir.h"
 
-#include "cbtship/target/posix/posix.h"
+#include "cbtship/store/posix/posix.h"
 
 struct fixture {
 	char dir[64];

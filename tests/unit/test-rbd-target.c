@@ -15,7 +15,7 @@
 #include <cmocka.h>
 
 #include "cbt-cleanup.h"
-#include "cbtship/target/rbd/rbd-target.h"
+#include "cbtship/driver/ceph/rbd-image.h"
 
 static void image_names(void **state)
 {

@@ -9,7 +9,7 @@
 
 #include <cmocka.h>
 
-#include "cbtship/target/store.h"
+#include "cbtship/store/store.h"
 
 struct fake {
 	int calls;

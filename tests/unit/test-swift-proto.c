@@ -16,8 +16,8 @@
 #include <cmocka.h>
 #include <jansson.h>
 
-#include "cbtship/target/swift/swift-internal.h"
-#include "cbtship/target/swift/swift.h"
+#include "cbtship/store/swift/swift-internal.h"
+#include "cbtship/store/swift/swift.h"
 
 static void backoff_doubles_and_caps(void **state)
 {

@@ -10,7 +10,7 @@
 #include <string.h>
 
 #include "cbtship/backup/context.h"
-#include "cbtship/commands.h"
+#include "cbtship/cli/commands.h"
 #include "cbtship/state-dir.h"
 
 static const struct cbtship_command *find_command(const char *name)

@@ -16,7 +16,7 @@
 #include "cbtship/agent/agent.h"
 #include "cbtship/backup/context.h"
 #include "cbtship/backup/job.h"
-#include "cbtship/commands.h"
+#include "cbtship/cli/commands.h"
 
 CBT_DEFINE_CLEANUP(struct cbt_events *, cbt_events_free, cbt_events_freep)
 

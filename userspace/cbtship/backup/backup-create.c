@@ -38,20 +38,20 @@
 #include <unistd.h>
 
 #include "cbtship/backup/backup-open.h"
-#include "cbtship/backup/ceph-backup.h"
+#include "cbtship/driver/ceph/ceph-backup.h"
 #include "cbtship/backup/context.h"
-#include "cbtship/backup/dirty-chunks.h"
-#include "cbtship/backup/gc.h"
+#include "cbtship/source/dirty-chunks.h"
+#include "cbtship/repo/gc.h"
 #include "cbtship/backup/job.h"
 #include "cbtship/backup/notify.h"
 #include "cbtship/backup/tracked-recovery.h"
-#include "cbtship/backup/volume-source.h"
-#include "cbtship/commands.h"
-#include "cbtship/output.h"
+#include "cbtship/source/volume-source.h"
+#include "cbtship/cli/commands.h"
+#include "cbtship/cli/output.h"
 #include "cbtship/pipeline/backup-pipeline.h"
 #include "cbtship/repo/chunk-object.h"
 #include "cbtship/state-dir.h"
-#include "cbtship/target/known-keys.h"
+#include "cbtship/store/known-keys.h"
 #include "libcbt.h"
 
 CBT_DEFINE_CLEANUP(struct cbt_map *, cbt_map_free, cbt_map_freep)
@@ -817,7 +817,7 @@ static unsigned remote_workers(const struct create_opts *o, enum catalog_service
  * collection waits for running backups, not for queued ones), the
  * parent's manifest read again under it (it may have been deleted while
  * this backup waited), and for Swift one listing of the chunks it holds
- * instead of a HEAD before every chunk (target/known-keys.h).
+ * instead of a HEAD before every chunk (store/known-keys.h).
  */
 static int take_container(struct create_run *run)
 {

@@ -25,11 +25,11 @@
 #include <unistd.h>
 
 #include "cbtship/backup/backup-open.h"
-#include "cbtship/backup/ceph-backup.h"
+#include "cbtship/driver/ceph/ceph-backup.h"
 #include "cbtship/backup/context.h"
-#include "cbtship/backup/gc.h"
+#include "cbtship/repo/gc.h"
 #include "cbtship/backup/job.h"
-#include "cbtship/commands.h"
+#include "cbtship/cli/commands.h"
 #include "cbtship/repo/object-key.h"
 
 #define CANCEL_WAIT_SECONDS 120

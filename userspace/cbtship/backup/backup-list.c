@@ -9,8 +9,8 @@
 
 #include "cbtship/backup/backup-open.h"
 #include "cbtship/backup/context.h"
-#include "cbtship/commands.h"
-#include "cbtship/output.h"
+#include "cbtship/cli/commands.h"
+#include "cbtship/cli/output.h"
 
 /* The status shown: a creating or restoring record whose owner is gone is "stale". */
 static const char *shown_status(struct catalog *c, const struct catalog_backup *b, char *buf,

@@ -7,7 +7,7 @@
 #ifndef CBTSHIP_BACKUP_BACKUP_OPEN_H
 #define CBTSHIP_BACKUP_BACKUP_OPEN_H
 
-#include "cbtship/backup/repository.h"
+#include "cbtship/repo/repository.h"
 #include "cbtship/catalog/catalog.h"
 #include "cbtship/repo/index.h"
 #include "cbtship/repo/manifest.h"

@@ -16,7 +16,7 @@
  *
  * Ceph backups keep no manifest in the pool: their record is made from
  * the catalog, and the image and snapshot follow from the volume and
- * backup ids (docs/rbd-target.md); catalog-rebuild does not cover them.
+ * backup ids (docs/ceph-driver.md); catalog-rebuild does not cover them.
  */
 #include <errno.h>
 #include <getopt.h>
@@ -26,10 +26,10 @@
 #include <string.h>
 
 #include "cbtship/backup/backup-open.h"
-#include "cbtship/backup/ceph-backup.h"
+#include "cbtship/driver/ceph/ceph-backup.h"
 #include "cbtship/backup/context.h"
-#include "cbtship/commands.h"
-#include "cbtship/output.h"
+#include "cbtship/cli/commands.h"
+#include "cbtship/cli/output.h"
 #include "cbtship/repo/manifest.h"
 
 /* cinder's driver class names for backup_service, and ours. */

@@ -15,7 +15,7 @@
 #include "cbtship/backup/backup-open.h"
 #include "cbtship/backup/context.h"
 #include "cbtship/backup/job.h"
-#include "cbtship/commands.h"
+#include "cbtship/cli/commands.h"
 
 #define CANCEL_WAIT_SECONDS 120
 

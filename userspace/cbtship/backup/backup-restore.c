@@ -16,13 +16,13 @@
 #include <unistd.h>
 
 #include "cbtship/backup/backup-open.h"
-#include "cbtship/backup/ceph-backup.h"
+#include "cbtship/driver/ceph/ceph-backup.h"
 #include "cbtship/backup/context.h"
 #include "cbtship/backup/job.h"
 #include "cbtship/backup/notify.h"
-#include "cbtship/backup/volume-source.h"
-#include "cbtship/commands.h"
-#include "cbtship/output.h"
+#include "cbtship/source/volume-source.h"
+#include "cbtship/cli/commands.h"
+#include "cbtship/cli/output.h"
 #include "cbtship/pipeline/restore-pipeline.h"
 #include "cbtship/state-dir.h"
 #include "libcbt.h"

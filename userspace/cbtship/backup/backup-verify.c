@@ -9,10 +9,10 @@
 #include <unistd.h>
 
 #include "cbtship/backup/backup-open.h"
-#include "cbtship/backup/ceph-backup.h"
+#include "cbtship/driver/ceph/ceph-backup.h"
 #include "cbtship/backup/context.h"
-#include "cbtship/commands.h"
-#include "cbtship/output.h"
+#include "cbtship/cli/commands.h"
+#include "cbtship/cli/output.h"
 #include "cbtship/pipeline/restore-pipeline.h"
 #include "cbtship/repo/chunk-object.h"
 

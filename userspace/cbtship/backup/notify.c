@@ -12,7 +12,7 @@
 
 #include "cbtship/backup/context.h"
 #include "cbtship/backup/notify.h"
-#include "cbtship/output.h"
+#include "cbtship/cli/output.h"
 
 static bool warned;
 

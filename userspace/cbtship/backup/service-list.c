@@ -15,12 +15,12 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "cbtship/backup/ceph-backup.h"
+#include "cbtship/driver/ceph/ceph-backup.h"
 #include "cbtship/backup/context.h"
 #include "cbtship/backup/job.h"
-#include "cbtship/backup/repository.h"
-#include "cbtship/commands.h"
-#include "cbtship/output.h"
+#include "cbtship/repo/repository.h"
+#include "cbtship/cli/commands.h"
+#include "cbtship/cli/output.h"
 
 /* 0 when the configured target answers; else why not, in why. */
 static int probe(enum catalog_service service, char *target, size_t tlen, char *why, size_t wlen)

@@ -27,9 +27,9 @@
 
 #include "cbtship/backup/context.h"
 #include "cbtship/backup/tracked-recovery.h"
-#include "cbtship/backup/volume-source.h"
-#include "cbtship/commands.h"
-#include "cbtship/output.h"
+#include "cbtship/source/volume-source.h"
+#include "cbtship/cli/commands.h"
+#include "cbtship/cli/output.h"
 #include "cbtship/state-dir.h"
 #include "libcbt.h"
 

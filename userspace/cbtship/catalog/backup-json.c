@@ -3,7 +3,7 @@
 #include <errno.h>
 
 #include "cbtship/catalog/catalog-internal.h"
-#include "cbtship/output.h"
+#include "cbtship/cli/output.h"
 
 static json_t *string_or_null(const char *s)
 {

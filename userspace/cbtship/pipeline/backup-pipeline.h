@@ -24,9 +24,9 @@
 #include <stdint.h>
 
 #include "cbtship/compress/compression.h"
-#include "cbtship/crypto/key.h"
+#include "cbtship/encrypt/key.h"
 #include "cbtship/repo/index.h"
-#include "cbtship/target/store.h"
+#include "cbtship/store/store.h"
 
 /* What has been done so far (or in all, at the end). */
 struct cbt_backup_progress {

@@ -24,9 +24,9 @@
 #include <stdint.h>
 
 #include "cbtship/hash/chunk-id.h"
-#include "cbtship/crypto/key.h"
+#include "cbtship/encrypt/key.h"
 #include "cbtship/repo/index.h"
-#include "cbtship/target/store.h"
+#include "cbtship/store/store.h"
 
 #define CBT_RESTORE_POSITIONS_MAX 64
 

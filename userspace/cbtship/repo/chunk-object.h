@@ -42,7 +42,7 @@
 #include <stdint.h>
 
 #include "cbtship/compress/compressor.h"
-#include "cbtship/crypto/cipher.h"
+#include "cbtship/encrypt/cipher.h"
 #include "cbtship/hash/chunk-id.h"
 #include "cbtship/hash/hasher.h"
 

@@ -40,11 +40,11 @@
 
 #include "cbt-cleanup.h"
 #include "cbtship/compress/compressor.h"
-#include "cbtship/crypto/cipher.h"
+#include "cbtship/encrypt/cipher.h"
 #include "cbtship/hash/chunk-id.h"
 #include "cbtship/hash/hasher.h"
 #include "cbtship/repo/index-page.h"
-#include "cbtship/target/store.h"
+#include "cbtship/store/store.h"
 
 /* Default bound of the page cache: 4 MiB, 128 pages. */
 #define CBT_INDEX_CACHE_DEFAULT (UINT64_C(4) << 20)

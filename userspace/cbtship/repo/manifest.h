@@ -35,7 +35,7 @@
 #include "cbt-cleanup.h"
 #include "cbtship/compress/compression.h"
 #include "cbtship/hash/chunk-id.h"
-#include "cbtship/target/store.h"
+#include "cbtship/store/store.h"
 
 #define CBT_MANIFEST_FORMAT  "cbtship-manifest"
 #define CBT_MANIFEST_VERSION 1

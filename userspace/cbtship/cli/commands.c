@@ -1,0 +1,466 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/* The subcommand table and the usage text built from it. */
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cbtship/cli/commands.h"
+
+static int cmd_help(int argc, char **argv);
+
+const struct cbtship_command cbtship_commands[] = {
+	{
+		.name = "help",
+		.synopsis = "[COMMAND]",
+		.summary = "show the commands, or one command's usage",
+		.run = cmd_help,
+	},
+	{
+		.name = "track",
+		.synopsis = "DEV [--name NAME] [--block-size SIZE] [--metadata FILE|DEV] "
+			    "[--format-metadata]",
+		.summary = "put a block device under change tracking",
+		.run = cbtship_track,
+		.help = "DEV is a plain block device or a live device-mapper device.\n"
+			"\n"
+			"A plain block device gets a new device /dev/mapper/NAME over it (--name\n"
+			"is required): use that device from then on, its writes are tracked.\n"
+			"\n"
+			"A device-mapper device (an LVM volume, a dm-linear device, ...) is\n"
+			"tracked in place, even while it is open and busy: its table moves to a\n"
+			"hidden device NAME"
+			"-cbt-real and the device itself is reloaded, under\n"
+			"suspend, with a cbt table over it. It keeps its name (--name, if given,\n"
+			"must be that name).\n"
+			"\n"
+			"  --block-size SIZE   tracking granularity, a power of two from 4K to 1M\n"
+			"                      (default 64K)\n"
+			"  --metadata FILE|DEV where the dirty maps are kept: a block device, or "
+			"a\n"
+			"                      file (created, or extended, to the size needed and\n"
+			"                      attached to a loop device that goes away with the\n"
+			"                      tracked device). Default:\n"
+			"                      $CBTSHIP_STATE_DIR/metadata/NAME.meta, where\n"
+			"                      CBTSHIP_STATE_DIR defaults to /var/lib/cbtship.\n"
+			"  --format-metadata   start a new history even if the metadata holds one\n"
+			"\n"
+			"Tracking again with the metadata of an earlier run continues its history\n"
+			"('cbtship untrack' invalidates it, so the next backup reads everything).\n"
+			"\n"
+			"The volume is recorded in the catalog (origin, metadata, block size and\n"
+			"the origin's identity), so that 'cbtship agent' re-creates it at boot;\n"
+			"when the record cannot be written, the tracking is undone (exit 1).",
+	},
+	{
+		.name = "untrack",
+		.synopsis = "NAME [--keep-history]",
+		.summary = "stop tracking NAME",
+		.run = cbtship_untrack,
+		.help = "A device tracked in place gets its original table back (under\n"
+			"suspend: its users never notice) and the hidden device goes away; a\n"
+			"device made by 'track' over a plain block device is removed (it must\n"
+			"not be open).\n"
+			"\n"
+			"The history is invalidated first (every block dirty, new generation),\n"
+			"because writes after untracking are not recorded: tracking again with "
+			"the\n"
+			"same metadata then starts with a full backup. --keep-history skips that,\n"
+			"for when nothing can write to the device until it is tracked again.\n"
+			"The catalog record stays (its backups refer to it), marked untracked:\n"
+			"the agent no longer re-creates it at boot.",
+	},
+	{
+		.name = "volume-list",
+		.synopsis = "[--format table|json]",
+		.summary = "list the tracked devices",
+		.run = cbtship_volume_list,
+		.help = "Every device-mapper device whose table is a cbt target: its name,\n"
+			"origin, size, tracking block size, dirty blocks since the last\n"
+			"checkpoint, last checkpoint, outstanding (frozen) checkpoint and state\n"
+			"(ok, invalid, error; unknown when the target's status cannot be read),\n"
+			"then the status of its catalog record (ok, error; - when not recorded).\n"
+			"A volume recorded as tracked that has no device here is listed with\n"
+			"state absent; under the table, why a volume is in error and why its\n"
+			"next backup reads everything. JSON adds status, status_reason and\n"
+			"full_read_reason.",
+	},
+	{
+		.name = "dirty-map",
+		.synopsis = "NAME [--frozen] [--format ranges|json]",
+		.summary = "print the blocks written since the last checkpoint",
+		.run = cbtship_dirty_map,
+		.help = "The current map (blocks written since the last checkpoint) or, with\n"
+			"--frozen, the map of the outstanding checkpoint, read through the\n"
+			"dm_cbt generic netlink family. Units are tracking blocks.\n"
+			"\n"
+			"  ranges   one line \"FIRST COUNT\" per run of dirty blocks (default)\n"
+			"  json     {\"name\", \"map\", \"block_size\", \"nr_blocks\", "
+			"\"dirty_blocks\",\n"
+			"           \"checkpoint\", \"frozen_checkpoint\", \"uuid\", \"state\",\n"
+			"           \"ranges\": [[FIRST, COUNT], ...]}",
+	},
+	{
+		.name = "checkpoint",
+		.synopsis = "NAME",
+		.summary = "freeze the current map of NAME; prints the checkpoint number",
+		.run = cbtship_checkpoint,
+	},
+	{
+		.name = "commit",
+		.synopsis = "NAME N",
+		.summary = "checkpoint N of NAME was shipped: drop its frozen map",
+		.run = cbtship_commit,
+	},
+	{
+		.name = "abort",
+		.synopsis = "NAME N",
+		.summary = "shipping checkpoint N failed: merge its map back",
+		.run = cbtship_abort,
+	},
+	{
+		.name = "events",
+		.synopsis = "[--count N] [--timeout SECONDS]",
+		.summary = "print the tracking events of every device as they happen",
+		.run = cbtship_events,
+		.help = "One line per event: \"NAME EVENT CHECKPOINT\", EVENT one of checkpoint,\n"
+			"commit, abort, invalidated, metadata-error. Stops after N events or\n"
+			"SECONDS seconds (fails if fewer than N came); by default runs forever.",
+	},
+	{
+		.name = "agent",
+		.synopsis = "[--once] [--log-file FILE]",
+		.summary = "the host agent: re-attach tracked volumes at boot, heartbeats, events",
+		.run = cbtship_agent,
+		.help = "Run by the cbtship-agent service at boot, before guests start. First it\n"
+			"re-creates every volume the catalog records as tracked (by 'track'),\n"
+			"over the same origin and metadata, without formatting: the change maps\n"
+			"persisted across the reboot continue. A volume already tracked is left\n"
+			"alone. One whose origin is missing, or is not the device that was\n"
+			"tracked (its size, serial, wwid, dm UUID or partition UUID differ), is\n"
+			"refused: its status in the catalog becomes error, with the reason\n"
+			"(volume-list shows it). Then jobs and backups whose process died (the\n"
+			"reboot) are settled as backup-create would.\n"
+			"\n"
+			"Then it tells systemd it is ready and runs until SIGTERM or SIGINT\n"
+			"(exit 0): a heartbeat in the catalog every report_interval seconds\n"
+			"(service-list), the same reaping, and the target's events: an\n"
+			"invalidation or a metadata error on a volume is recorded, so that its\n"
+			"next backup reads everything and says why. SIGHUP reopens the log.\n"
+			"\n"
+			"  --once           re-attach and reap, then exit: 0 when every volume is\n"
+			"                   tracked, 1 when any was refused (reasons on stderr)\n"
+			"  --log-file FILE  append timestamped lines to FILE (default: stderr)",
+	},
+	{
+		.name = "backup-create",
+		.synopsis = "[--name N] [--description D] [--incremental] [--force] "
+			    "[--snapshot-id S] [--backup-driver D] [--container C] [--dirty-map "
+			    "FILE] [--chunk-size SIZE] "
+			    "[--compression zstd|zlib|none] [--workers N] [--cow-dir DIR] "
+			    "[--cow-size SIZE] [--encryption-key-file FILE] [--wait] "
+			    "[--format table|json] VOLUME",
+		.summary = "back up a volume, fully or incrementally",
+		.run = cbtship_backup_create,
+		.help = "VOLUME is a volume of the catalog (name or id), a tracked device's name,\n"
+			"or a block device or image file (untracked: every chunk is read, but\n"
+			"chunks the container already holds are not stored again).\n"
+			"\n"
+			"A tracked volume is read from a point-in-time view (dm-snapshot, its\n"
+			"copy-on-write store a sparse file in --cow-dir, default\n"
+			"$CBTSHIP_STATE_DIR/cow) taken with a tracking checkpoint under one\n"
+			"suspend: the backup is crash-consistent and the volume keeps serving\n"
+			"writes. Success commits the checkpoint; failure, cancel or an overflow "
+			"of\n"
+			"the view aborts it, so no change is lost.\n"
+			"\n"
+			"It returns once the record exists (status creating) and prints it; a\n"
+			"background worker does the backup (its messages go to\n"
+			"$CBTSHIP_STATE_DIR/log/cbtship.log, its end to the record: available,\n"
+			"or error with the reason). At most backup_workers jobs run at once on a\n"
+			"host; the others wait in the queue. backup-show reports the progress.\n"
+			"\n"
+			"  --wait            do the backup in the foreground, with progress, and\n"
+			"                    print the result (exit status 1 when it failed)\n"
+			"  --incremental     base it on the volume's latest available backup; a\n"
+			"                    tracked volume then reads only the chunks its dirty\n"
+			"                    map touches (else, and when the map cannot be\n"
+			"                    trusted, everything is read and the reason shown)\n"
+			"  --force           back up a volume in use (open by a guest, mounted)\n"
+			"  --snapshot-id S   back up snapshot S of VOLUME (snapshot-create)\n"
+			"                    instead of a new view: no --force needed; an\n"
+			"                    incremental reads the chunks changed before the\n"
+			"                    snapshot and is based on the latest backup older\n"
+			"                    than it\n"
+			"  --backup-driver D where the backup goes (default the configuration's\n"
+			"                    backup_driver): posix (a directory), swift, nfs\n"
+			"                    (backup_share, mounted on demand), ceph\n"
+			"  --container C     posix: an absolute directory, or a name under\n"
+			"                    backup_posix_path; nfs: a name in the share; swift: "
+			"a\n"
+			"                    Swift container; ceph: the pool (defaults:\n"
+			"                    backup_container, backup_swift_container,\n"
+			"                    backup_ceph_pool); incrementals go to their parent's\n"
+			"                    service and container\n"
+			"  --dirty-map FILE  untracked source with --incremental: the changed\n"
+			"                    ranges, one \"OFFSET LENGTH\" in bytes per line\n"
+			"  --chunk-size SIZE chunk size of a volume's first backup (4K..16M,\n"
+			"                    default 32K)\n"
+			"  --workers N       parallel read/hash/compress/store threads of this\n"
+			"                    backup (default: backup_native_threads_pool_size,\n"
+			"                    the number of cores)\n"
+			"  --cow-size SIZE   size of the view's copy-on-write store (default: the\n"
+			"                    volume's size; sparse)\n"
+			"\n"
+			"The catalog is $CBTSHIP_CATALOG (default $CBTSHIP_STATE_DIR/catalog.db);\n"
+			"the project $OS_PROJECT_NAME (default admin).",
+	},
+	{
+		.name = "backup-list",
+		.synopsis = "[--volume V] [--status S] [--all-projects] [--format table|json]",
+		.summary = "list the backups",
+		.run = cbtship_backup_list,
+		.help = "Newest first. A creating or restoring backup whose process is gone is\n"
+			"shown as stale (backup-delete --force removes it).",
+	},
+	{
+		.name = "backup-show",
+		.synopsis = "[--format table|json] BACKUP",
+		.summary = "show one backup's record",
+		.run = cbtship_backup_show,
+		.help = "cinder's fields, then cbtship's: bytes read and stored, chunk counts,\n"
+			"the tracking checkpoint and generation shipped.",
+	},
+	{
+		.name = "backup-restore",
+		.synopsis = "[--volume VOLUME|DEVICE|FILE] [--force] [--workers N] "
+			    "[--encryption-key-file FILE] [--wait] [--format table|json] BACKUP",
+		.summary = "restore a backup to a new image file or over a volume",
+		.run = cbtship_backup_restore,
+		.help = "Without --volume, a new sparse image file is made under\n"
+			"$CBTSHIP_STATE_DIR/restore and its path printed; zero chunks stay holes.\n"
+			"With --volume, the target must be at least as large as the backup's\n"
+			"volume; one in use is refused unless --force. Every chunk is fetched\n"
+			"once and its hash checked; a bad chunk stops the restore, naming it.\n"
+			"--workers: parallel fetches (default 4 per core, fewer for large chunks:\n"
+			"a restore waits on reads, not on the CPU).\n"
+			"\n"
+			"It returns once the backup is restoring, printing the destination; a\n"
+			"background worker writes it (queued like backups, at most\n"
+			"backup_workers jobs at once) and the backup becomes available again when\n"
+			"it ends. backup-reset-state --state error BACKUP cancels it, leaving\n"
+			"the destination unusable. --wait restores in the foreground.",
+	},
+	{
+		.name = "backup-delete",
+		.synopsis = "[--force] [--encryption-key-file FILE] BACKUP...",
+		.summary = "delete backups and the chunks nothing else references",
+		.run = cbtship_backup_delete,
+		.help = "Any backup, in any order: every backup's index is complete. --force\n"
+			"also deletes creating, restoring and error_deleting backups; a running\n"
+			"backup is cancelled (its checkpoint aborted, no change lost) and this\n"
+			"waits for it to stop.",
+	},
+	{
+		.name = "backup-verify",
+		.synopsis = "[--encryption-key-file FILE] [--format table|json] BACKUP",
+		.summary = "fetch and check every chunk of a backup",
+		.run = cbtship_backup_verify,
+		.help = "Reports each missing or corrupt chunk; exits 1 if there is any.",
+	},
+	{
+		.name = "backup-export",
+		.synopsis = "[--format table|json] BACKUP",
+		.summary = "print a backup's record (backup_service, backup_url) for backup-import",
+		.run = cbtship_backup_export,
+		.help = "The backup_url is the backup's manifest, base64-encoded: everything "
+			"needed\n"
+			"to find and restore it (service, container, volume, index), and no "
+			"secret.",
+	},
+	{
+		.name = "backup-import",
+		.synopsis = "[--format table|json] BACKUP_SERVICE BACKUP_URL",
+		.summary = "put an exported backup record back into the catalog",
+		.run = cbtship_backup_import,
+		.help = "Checks that the target holds the backup (its manifest, or its Ceph\n"
+			"snapshot) before the record becomes available. A backup already in the\n"
+			"catalog, a damaged or foreign URL, or a service that disagrees with the\n"
+			"record is refused. An incremental needs no parent record: every backup's\n"
+			"index is complete. BACKUP_SERVICE: posix, swift, ceph, nfs or cinder's\n"
+			"driver class name.",
+	},
+	{
+		.name = "catalog-rebuild",
+		.synopsis = "[--backup-driver posix|swift|nfs] [--container C]",
+		.summary = "put back every backup whose manifest a container holds",
+		.run = cbtship_catalog_rebuild,
+		.help = "After the loss of the catalog: reads every manifest of the container "
+			"(the\n"
+			"configured one by default) and records the backups the catalog lacks, "
+			"with\n"
+			"their volumes. Ceph backups are put back with backup-import.",
+	},
+	{
+		.name = "backup-reset-state",
+		.synopsis = "[--state available|error] BACKUP...",
+		.summary = "force a backup's status (repairs a stuck state; cancels a restore)",
+		.run = cbtship_backup_reset_state,
+		.help = "The default state is available. A restore running on the backup sees it\n"
+			"leave 'restoring' and stops (its destination is then not usable); a\n"
+			"backup being created sees it leave 'creating', stops and aborts its\n"
+			"checkpoint (no change lost).",
+	},
+	{
+		.name = "quota-show",
+		.synopsis = "[--format table|json] [PROJECT]",
+		.summary = "a project's backup quotas (backups, backup_gigabytes)",
+		.run = cbtship_quota_show,
+		.help = "PROJECT defaults to the project cbtship acts for. -1 means no limit.\n"
+			"Projects without their own limits have quota_backups and\n"
+			"quota_backup_gigabytes from the configuration when it sets them, else\n"
+			"none.",
+	},
+	{
+		.name = "quota-update",
+		.synopsis = "[--backups N] [--backup-gigabytes G] [PROJECT]",
+		.summary = "set a project's backup quotas",
+		.run = cbtship_quota_update,
+		.help = "N and G are counts, -1 for no limit. A backup-create that would exceed a\n"
+			"limit is refused before any I/O, with the numbers in the message.",
+	},
+	{
+		.name = "quota-usage",
+		.synopsis = "[--format table|json] [PROJECT]",
+		.summary = "a project's backup quota usage: in use, reserved, limit",
+		.run = cbtship_quota_usage,
+		.help = "In use: available backups (and those restoring, deleting, or in error\n"
+			"after being available); reserved: backups being created.",
+	},
+	{
+		.name = "snapshot-create",
+		.synopsis = "[--name N] [--description D] [--force] [--cow-dir DIR] "
+			    "[--cow-size SIZE] [--format table|json] VOLUME",
+		.summary = "keep a point-in-time snapshot of a tracked volume",
+		.run = cbtship_snapshot_create,
+		.help = "The snapshot is a point-in-time view (dm-snapshot, copy-on-write store a\n"
+			"sparse file in --cow-dir, default $CBTSHIP_STATE_DIR/cow, of --cow-size,\n"
+			"default the volume's size) taken with a tracking checkpoint under one\n"
+			"suspend. It holds that checkpoint until a backup from it\n"
+			"(backup-create --snapshot-id) ships the changes, or until it is deleted\n"
+			"(they are merged back): meanwhile other snapshots and forced backups of\n"
+			"the live volume are refused. A volume in use needs --force. Snapshots\n"
+			"live in the kernel's device tables: a reboot loses them (they are then\n"
+			"shown in error, and their changes merged back).",
+	},
+	{
+		.name = "snapshot-list",
+		.synopsis = "[--volume V] [--all-projects] [--format table|json]",
+		.summary = "list the snapshots",
+		.run = cbtship_snapshot_list,
+		.help = "Each snapshot with its checkpoint, whether it still holds it (its "
+			"changes\n"
+			"not yet shipped) and its view: valid, overflowed (too many writes since;\n"
+			"give more --cow-size) or missing.",
+	},
+	{
+		.name = "snapshot-delete",
+		.synopsis = "SNAPSHOT...",
+		.summary = "delete snapshots (changes not yet shipped are merged back)",
+		.run = cbtship_snapshot_delete,
+		.help = "Refused while a backup reads the snapshot.",
+	},
+	{
+		.name = "service-list",
+		.synopsis = "[--format table|json]",
+		.summary = "this host's backup service, its back end and whether it answers",
+		.run = cbtship_service_list,
+		.help = "State is up when the configured target answers now: a POSIX directory\n"
+			"that can be written, an NFS share that mounts, a Swift account that\n"
+			"authenticates and has the container, a Ceph pool whose OSDs answer; down\n"
+			"with the reason otherwise.",
+	},
+	{
+		.name = "config-show",
+		.synopsis = "[--format table|json]",
+		.summary = "print the effective configuration (secrets masked)",
+		.run = cbtship_config_show,
+		.help = "Every option with its value and where it came from: the built-in\n"
+			"default, FILE:LINE, or a command-line override. Secrets show as ***.",
+	},
+	{ .name = NULL },
+};
+
+void cbtship_usage(FILE *out)
+{
+	fprintf(out, "usage: cbtship [--config FILE] [--os-project-name PROJECT] COMMAND "
+		     "[ARGS...]\n\ncommands:\n");
+	for (const struct cbtship_command *c = cbtship_commands; c->name; c++)
+		fprintf(out, "  %-16s %s\n", c->name, c->summary);
+	fprintf(out, "\n  --config FILE    the configuration file (default $CBTSHIP_CONFIG, else\n"
+		     "                   /etc/cbtship/cbtship.conf if it exists)\n"
+		     "  --os-project-name PROJECT\n"
+		     "                   act for PROJECT (default $OS_PROJECT_NAME, else admin)\n"
+		     "  --version        print the version\n");
+}
+
+void cbtship_command_usage(const char *name, FILE *out)
+{
+	for (const struct cbtship_command *c = cbtship_commands; c->name; c++) {
+		if (strcmp(c->name, name) != 0)
+			continue;
+		fprintf(out, "usage: cbtship %s %s\n\n%s\n", c->name, c->synopsis, c->summary);
+		if (c->help)
+			fprintf(out, "\n%s\n", c->help);
+		return;
+	}
+}
+
+static int cmd_help(int argc, char **argv)
+{
+	if (argc < 2) {
+		cbtship_usage(stdout);
+		return EXIT_SUCCESS;
+	}
+	for (const struct cbtship_command *c = cbtship_commands; c->name; c++) {
+		if (strcmp(c->name, argv[1]) == 0) {
+			cbtship_command_usage(c->name, stdout);
+			return EXIT_SUCCESS;
+		}
+	}
+	fprintf(stderr, "cbtship: no command '%s'\n", argv[1]);
+	return EXIT_FAILURE;
+}
+
+int cbtship_parse_format_only(const char *command, int argc, char **argv, unsigned formats,
+			      enum cbtship_format *format, int nargs)
+{
+	static const struct option options[] = {
+		{ "format", required_argument, NULL, 'f' },
+		{ "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 },
+	};
+	int opt;
+
+	*format = CBTSHIP_FORMAT_TABLE;
+	optind = 1;
+	while ((opt = getopt_long(argc, argv, "h", options, NULL)) != -1) {
+		switch (opt) {
+		case 'f':
+			if (cbtship_format_parse(command, optarg, formats, format) < 0)
+				return CBTSHIP_EXIT_USAGE;
+			break;
+		case 'h':
+			cbtship_command_usage(command, stdout);
+			return -1;
+		default:
+			cbtship_command_usage(command, stderr);
+			return CBTSHIP_EXIT_USAGE;
+		}
+	}
+	if (argc - optind != nargs) {
+		cbtship_command_usage(command, stderr);
+		return CBTSHIP_EXIT_USAGE;
+	}
+	return 0;
+}

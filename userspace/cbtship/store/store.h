@@ -1,0 +1,87 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/*
+ * The object-store interface under the chunk repository, nbdkit-style: a
+ * backend fills one small versioned struct of callbacks, and the rest of
+ * cbtship talks to a generic struct cbt_store.
+ *
+ * Objects are whole byte strings named by keys (store/key.h), written
+ * atomically: a reader sees a complete object or none, never a part, even
+ * after a crash. A put is visible to this store's own calls at once and
+ * durable (it survives a crash, and other processes see it) once flush()
+ * returns; a backend may defer that work to batch it, so a writer flushes
+ * before it commits anything that references its objects (the manifest).
+ * Every call returns 0 (or a count) or a negative errno.
+ * Backends must allow concurrent calls from several threads (the upload
+ * workers) on one store.
+ */
+#ifndef CBTSHIP_STORE_STORE_H
+#define CBTSHIP_STORE_STORE_H
+
+#include <stddef.h>
+
+#include "cbt-cleanup.h"
+#include "cbtship/store/key.h"
+
+#define CBT_STORE_OPS_VERSION 1
+
+/*
+ * Called for each key of a listing, in bytewise sorted order. Return 0 to
+ * go on; anything else stops the walk, and list() returns that value (a
+ * negative errno for an error, a positive value for "found, stop").
+ */
+typedef int (*cbt_store_list_fn)(const char *key, void *userdata);
+
+struct cbt_store_ops {
+	int version;	  /* CBT_STORE_OPS_VERSION */
+	const char *name; /* "posix", "swift", ... */
+
+	/* Create or replace the object, atomically (durably: see flush). */
+	int (*put)(void *data, const char *key, const void *buf, size_t len);
+	/*
+	 * Read a whole object into a new malloc()ed buffer (*ret_buf, freed by
+	 * the caller; not NUL-terminated). -ENOENT when missing, -EFBIG when
+	 * larger than max_len (0: no limit).
+	 */
+	int (*get)(void *data, const char *key, size_t max_len, void **ret_buf, size_t *ret_len);
+	/* 1 present, 0 absent, or a negative errno. */
+	int (*exists)(void *data, const char *key);
+	/* Remove the object durably; -ENOENT when missing. */
+	int (*delete)(void *data, const char *key);
+	/* Call fn for every key starting with prefix ("" for all), sorted. */
+	int (*list)(void *data, const char *prefix, cbt_store_list_fn fn, void *userdata);
+	/* Release data (may be NULL when there is nothing to release). */
+	void (*free)(void *data);
+	/*
+	 * Optional: make every put so far durable and visible to others. NULL
+	 * for a backend whose puts are durable when they return. free()
+	 * flushes too (best effort) but cannot report a failure.
+	 */
+	int (*flush)(void *data);
+};
+
+struct cbt_store;
+
+/*
+ * Wrap a backend. On success the store owns data (ops->free releases it);
+ * on failure the caller still does. 0, -EPROTONOSUPPORT (ops of another
+ * interface version), -EINVAL (a callback missing) or -ENOMEM.
+ */
+int cbt_store_new(const struct cbt_store_ops *ops, void *data, struct cbt_store **ret);
+
+/* Always returns NULL. */
+struct cbt_store *cbt_store_free(struct cbt_store *s);
+CBT_DEFINE_CLEANUP(struct cbt_store *, cbt_store_free, cbt_store_freep)
+
+const char *cbt_store_name(const struct cbt_store *s);
+
+/* The operations; each checks its key (-EINVAL for an invalid one). */
+int cbt_store_put(struct cbt_store *s, const char *key, const void *buf, size_t len);
+int cbt_store_get(struct cbt_store *s, const char *key, size_t max_len, void **ret_buf,
+		  size_t *ret_len);
+int cbt_store_exists(struct cbt_store *s, const char *key);
+int cbt_store_delete(struct cbt_store *s, const char *key);
+int cbt_store_list(struct cbt_store *s, const char *prefix, cbt_store_list_fn fn, void *userdata);
+/* Make the puts so far durable (see struct cbt_store_ops). 0 or -errno. */
+int cbt_store_flush(struct cbt_store *s);
+
+#endif
