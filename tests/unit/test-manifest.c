@@ -23,6 +23,7 @@
 #include <openssl/evp.h>
 
 #include "cbt-cleanup.h"
+#include "cbtship/backup/backup-record.h"
 #include "cbtship/repo/manifest.h"
 #include "cbtship/repo/object-key.h"
 #include "cbtship/target/posix/posix.h"
@@ -754,6 +755,34 @@ static void import_refuses(void **state)
 	expect_import_fail(bare, -EBADMSG, "truncated");
 }
 
+/* backup-import's decoding of a record (SERVICE, URL), as tests/fuzz/fuzz-record.c drives it. */
+static void record_decode(void **state)
+{
+	_cleanup_(cbt_manifest_freep) struct cbt_manifest *m = full_manifest(FULL_ID), *got = NULL;
+	_cleanup_(freep) char *url = NULL, *err = NULL;
+
+	(void)state;
+	assert_int_equal(cbt_manifest_export_url(m, &url, &err), 0);
+	assert_int_equal(cbtship_backup_record_decode("posix", url, &got, &err), 0);
+	assert_null(err);
+	assert_manifest_equal(m, got);
+	got = cbt_manifest_free(got);
+	assert_int_equal(cbtship_backup_record_decode(
+				 "cinder.backup.drivers.posix.PosixBackupDriver", url, &got, &err),
+			 0);
+	got = cbt_manifest_free(got);
+
+	assert_int_equal(cbtship_backup_record_decode("tape", url, &got, &err), -EINVAL);
+	assert_non_null(strstr(err, "unknown backup_service 'tape'"));
+	free(err);
+	assert_int_equal(cbtship_backup_record_decode("swift", url, &got, &err), -EINVAL);
+	assert_non_null(strstr(err, "the record is of a posix backup, not swift"));
+	free(err);
+	assert_int_equal(cbtship_backup_record_decode("posix", "aGVsbG8=", &got, &err), -EBADMSG);
+	assert_non_null(strstr(err, "the backup_url is not a cbtship backup record"));
+	assert_null(got);
+}
+
 struct seen {
 	char ids[8][CBT_BACKUP_ID_MAX + 1];
 	int n;
@@ -815,6 +844,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(no_secrets, setup, teardown),
 		cmocka_unit_test(export_import),
 		cmocka_unit_test(import_refuses),
+		cmocka_unit_test(record_decode),
 		cmocka_unit_test_setup_teardown(list_manifests, setup, teardown),
 	};
 
