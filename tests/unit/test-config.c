@@ -887,6 +887,28 @@ static void parse_from_memory(void **state)
 	assert_int_equal(c->backup_driver, CBT_BACKUP_DRIVER_POSIX);
 }
 
+/*
+ * A value that is not UTF-8 is refused at load, naming the line (found by
+ * fuzz-config: it loaded, and then config-show --format json failed).
+ */
+static void value_not_utf8(void **state)
+{
+	struct fixture *f = *state;
+	_cleanup_(cbt_config_freep) struct cbt_config *c = NULL;
+	_cleanup_(freep) char *err = NULL;
+
+	assert_int_equal(load_text(f, "[cbtship]\nbackup_container = caf\xe9\n", 0600, &c, &err),
+			 -EINVAL);
+	assert_non_null(strstr(err, ":2: the value of backup_container is not UTF-8 text"));
+	free(err);
+	err = NULL;
+	assert_int_equal(
+		load_text(f, "[cbtship]\nbackup_container = caf\xc3\xa9\n", 0600, &c, &err), 0);
+	assert_string_equal(c->backup_container, "caf\xc3\xa9");
+	assert_int_equal(cbt_config_set(c, "backup_container", "\xff", NULL, &err), -EINVAL);
+	assert_non_null(strstr(err, "not UTF-8"));
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -909,6 +931,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(driver_requirements, setup, teardown),
 		cmocka_unit_test_setup_teardown(sample_config_lists_every_option, setup, teardown),
 		cmocka_unit_test_setup_teardown(parse_from_memory, setup, teardown),
+		cmocka_unit_test_setup_teardown(value_not_utf8, setup, teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -603,6 +603,16 @@ static void clear_string(struct cbt_config *c, const struct opt *o)
  * make it the value, with origin. An empty text unsets an optional
  * string. Returns 0 or a negative errno with *err (prefixed by origin).
  */
+/* Whether s is UTF-8 text (jansson's check: what config-show --format json can print). */
+static bool utf8_valid(const char *s)
+{
+	json_t *j = json_string(s);
+	bool ok = j != NULL;
+
+	json_decref(j);
+	return ok;
+}
+
 static int set_value(struct cbt_config *c, const struct opt *o, const char *text,
 		     const char *origin, enum rank rank, bool from_file, char **err)
 {
@@ -613,6 +623,10 @@ static int set_value(struct cbt_config *c, const struct opt *o, const char *text
 	char *new_origin;
 	int r;
 
+	if (!utf8_valid(text)) {
+		*err = strdup_printf("%s: the value of %s is not UTF-8 text", origin, o->name);
+		return *err ? -EINVAL : -ENOMEM;
+	}
 	if (is_string_type(o->type) && !*text) {
 		if (has_default && !(o->flags & F_EMPTY_OK)) {
 			*err = strdup_printf("%s: %s must not be empty (default: %s)", origin,
