@@ -475,6 +475,37 @@ static void bad_values(void **state)
 	expect_mutation(m, "version", json_integer(0), -EINVAL, "'version'", NULL);
 }
 
+/*
+ * Sizes are bounded by what an index addresses (2^50 chunks): a
+ * volume.size near 2^63 in 4 KiB chunks (2^51) is refused with its reason
+ * instead of reaching a restore or verify that walks its chunks.
+ */
+static void size_bounded(void **state)
+{
+	_cleanup_(cbt_manifest_freep) struct cbt_manifest *m = full_manifest(FULL_ID);
+	_cleanup_(freep) char *err = NULL, *json = NULL;
+
+	(void)state;
+	m->chunk_size = 4096;
+	m->volume.size = INT64_MAX;
+	m->nr_chunks = (m->volume.size + 4095) / 4096;
+	assert_int_equal(cbt_manifest_check(m, &err), -EINVAL);
+	assert_non_null(strstr(err, "'volume.size' is 9223372036854775807"));
+	assert_non_null(strstr(err, "more than an index addresses (1125899906842624)"));
+	free(err);
+	err = NULL;
+	assert_int_equal(cbt_manifest_to_json(m, 0, &json, &err), -EINVAL);
+	free(err);
+	err = NULL;
+	/* The largest: exactly 2^50 chunks. */
+	m->volume.size = (uint64_t)4096 << 50;
+	m->nr_chunks = UINT64_C(1) << 50;
+	assert_int_equal(cbt_manifest_check(m, &err), 0);
+	m->volume.size++;
+	m->nr_chunks++;
+	assert_int_equal(cbt_manifest_check(m, &err), -EINVAL);
+}
+
 static void wrong_format_and_version(void **state)
 {
 	_cleanup_(cbt_manifest_freep) struct cbt_manifest *m = full_manifest(FULL_ID);
@@ -845,6 +876,7 @@ int main(void)
 		cmocka_unit_test(export_import),
 		cmocka_unit_test(import_refuses),
 		cmocka_unit_test(record_decode),
+		cmocka_unit_test(size_bounded),
 		cmocka_unit_test_setup_teardown(list_manifests, setup, teardown),
 	};
 
