@@ -9,6 +9,9 @@
 #   make man          man pages build/man/cbtship.8 and dm-cbt.4 (scdoc)
 #   make deb          build/deb/dm-cbt-dkms_VERSION_all.deb and
 #                     cbtship_VERSION_ARCH.deb (scripts/build-deb)
+#   make fuzz-build   libFuzzer targets build/fuzz/bin/fuzz-* (clang, ASan+UBSan)
+#   make fuzz         run each for FUZZ_SECONDS (default 60) from its seed
+#                     corpus (scripts/fuzz; tests/fuzz/README.md)
 #   make clean        remove every build output
 #
 # The module is built for the newest Debian kernel in /lib/modules/*-amd64
@@ -58,7 +61,7 @@ HELPER_BINS := $(patsubst tests/helpers/%.c,$(BUILD)/bin/%,$(TEST_HELPERS_SRC))
 MODULE := kmod/dm-cbt.ko
 MODULE_DEPS := Kbuild kmod/Kbuild $(wildcard kmod/*.c kmod/*.h kmod/probes/*.c include/uapi/*.h)
 
-.PHONY: all module userspace man deb check unit-tests format lint clean
+.PHONY: all module userspace man deb check unit-tests format lint clean fuzz fuzz-build
 # The man pages are part of `all` only where scdoc is installed.
 SCDOC ?= scdoc
 HAVE_SCDOC := $(shell command -v $(SCDOC) >/dev/null 2>&1 && echo y)
@@ -137,6 +140,38 @@ unit-tests: $(UNIT_BINS)
 
 check: all unit-tests
 	tests/run
+
+# ---------------------------------------------------------------- fuzzing
+# libFuzzer targets (tests/fuzz/fuzz-NAME.c), one per parser of outside
+# input. The libraries are built again with clang and coverage
+# instrumentation (-fsanitize=fuzzer-no-link) under ASan and UBSan.
+FUZZ_CC ?= clang
+FUZZ_SAN := -fsanitize=address,undefined -fno-sanitize-recover=all
+FUZZ_CFLAGS := -Wno-format-nonliteral -O1 -fno-omit-frame-pointer -fsanitize=fuzzer-no-link $(FUZZ_SAN)
+FUZZ_SRC := $(sort $(wildcard tests/fuzz/fuzz-*.c))
+FUZZ_BINS := $(patsubst tests/fuzz/%.c,$(BUILD)/fuzz/bin/%,$(FUZZ_SRC))
+FUZZ_LIBCBT_OBJ := $(call obj,fuzz,$(LIBCBT_SRC))
+FUZZ_SHIP_OBJ := $(call obj,fuzz,$(CBTSHIP_LIB_SRC))
+
+$(BUILD)/fuzz/%.o: %.c
+	@mkdir -p $(@D)
+	$(FUZZ_CC) $(CPPFLAGS_COMMON) $(PC_CFLAGS) $(CFLAGS_COMMON) $(FUZZ_CFLAGS) -c -o $@ $<
+
+$(BUILD)/fuzz/libcbtship.a: $(FUZZ_SHIP_OBJ)
+	rm -f $@ && ar rcs $@ $^
+
+$(BUILD)/fuzz/libcbt.a: $(FUZZ_LIBCBT_OBJ)
+	rm -f $@ && ar rcs $@ $^
+
+$(BUILD)/fuzz/bin/%: $(BUILD)/fuzz/tests/fuzz/%.o $(BUILD)/fuzz/libcbtship.a $(BUILD)/fuzz/libcbt.a
+	@mkdir -p $(@D)
+	$(FUZZ_CC) -fsanitize=fuzzer $(FUZZ_SAN) -o $@ $^ $(LDLIBS)
+
+fuzz-build: $(FUZZ_BINS)
+
+FUZZ_SECONDS ?= 60
+fuzz: fuzz-build
+	scripts/fuzz --no-build --seconds $(FUZZ_SECONDS)
 
 # ---------------------------------------------------------------- style
 USER_C := $(shell find userspace tests -name '*.[ch]' 2>/dev/null)

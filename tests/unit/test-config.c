@@ -855,6 +855,60 @@ static void sample_config_lists_every_option(void **state)
 	assert_true(n >= 45);
 }
 
+/* cbt_config_parse: the same parser over bytes in memory (what tests/fuzz/fuzz-config.c drives). */
+static void parse_from_memory(void **state)
+{
+	static const char text[] = "[cbtship]\nbackup_workers = 5\nbackup_swift_key = " SECRET
+				   "\n[DEFAULT]\nbackup_driver = swift\n";
+	_cleanup_(cbt_config_freep) struct cbt_config *c = NULL;
+	_cleanup_(freep) char *err = NULL;
+
+	(void)state;
+	/* No NUL needed: only len bytes are read (the last newline is cut). */
+	assert_int_equal(cbt_config_parse("mem.conf", text, sizeof(text) - 2, 0600, &c, &err), 0);
+	assert_null(err);
+	assert_int_equal(c->backup_workers, 5);
+	assert_int_equal(c->backup_driver, CBT_BACKUP_DRIVER_SWIFT);
+	assert_string_equal(cbt_config_origin(c, "backup_workers"), "mem.conf:2");
+	c = cbt_config_free(c);
+
+	/* The mode counts as a file's would. */
+	assert_int_equal(cbt_config_parse("mem.conf", text, sizeof(text) - 1, 0644, &c, &err),
+			 -EACCES);
+	assert_non_null(strstr(err, "mem.conf:3: backup_swift_key is a secret"));
+	free(err);
+	err = NULL;
+	assert_int_equal(cbt_config_parse("mem.conf", "[cbtship]\nnope = 1\n", 18, 0600, &c, &err),
+			 -EINVAL);
+	assert_non_null(strstr(err, "mem.conf:2: unknown option 'nope'"));
+	free(err);
+	err = NULL;
+	assert_int_equal(cbt_config_parse("mem.conf", "", 0, 0600, &c, &err), 0);
+	assert_int_equal(c->backup_driver, CBT_BACKUP_DRIVER_POSIX);
+}
+
+/*
+ * A value that is not UTF-8 is refused at load, naming the line (found by
+ * fuzz-config: it loaded, and then config-show --format json failed).
+ */
+static void value_not_utf8(void **state)
+{
+	struct fixture *f = *state;
+	_cleanup_(cbt_config_freep) struct cbt_config *c = NULL;
+	_cleanup_(freep) char *err = NULL;
+
+	assert_int_equal(load_text(f, "[cbtship]\nbackup_container = caf\xe9\n", 0600, &c, &err),
+			 -EINVAL);
+	assert_non_null(strstr(err, ":2: the value of backup_container is not UTF-8 text"));
+	free(err);
+	err = NULL;
+	assert_int_equal(
+		load_text(f, "[cbtship]\nbackup_container = caf\xc3\xa9\n", 0600, &c, &err), 0);
+	assert_string_equal(c->backup_container, "caf\xc3\xa9");
+	assert_int_equal(cbt_config_set(c, "backup_container", "\xff", NULL, &err), -EINVAL);
+	assert_non_null(strstr(err, "not UTF-8"));
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -876,6 +930,8 @@ int main(void)
 		cmocka_unit_test_setup_teardown(set_overrides, setup, teardown),
 		cmocka_unit_test_setup_teardown(driver_requirements, setup, teardown),
 		cmocka_unit_test_setup_teardown(sample_config_lists_every_option, setup, teardown),
+		cmocka_unit_test_setup_teardown(parse_from_memory, setup, teardown),
+		cmocka_unit_test_setup_teardown(value_not_utf8, setup, teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

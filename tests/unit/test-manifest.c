@@ -23,6 +23,7 @@
 #include <openssl/evp.h>
 
 #include "cbt-cleanup.h"
+#include "cbtship/backup/backup-record.h"
 #include "cbtship/repo/manifest.h"
 #include "cbtship/repo/object-key.h"
 #include "cbtship/store/posix/posix.h"
@@ -474,6 +475,37 @@ static void bad_values(void **state)
 	expect_mutation(m, "version", json_integer(0), -EINVAL, "'version'", NULL);
 }
 
+/*
+ * Sizes are bounded by what an index addresses (2^50 chunks): a
+ * volume.size near 2^63 in 4 KiB chunks (2^51) is refused with its reason
+ * instead of reaching a restore or verify that walks its chunks.
+ */
+static void size_bounded(void **state)
+{
+	_cleanup_(cbt_manifest_freep) struct cbt_manifest *m = full_manifest(FULL_ID);
+	_cleanup_(freep) char *err = NULL, *json = NULL;
+
+	(void)state;
+	m->chunk_size = 4096;
+	m->volume.size = INT64_MAX;
+	m->nr_chunks = (m->volume.size + 4095) / 4096;
+	assert_int_equal(cbt_manifest_check(m, &err), -EINVAL);
+	assert_non_null(strstr(err, "'volume.size' is 9223372036854775807"));
+	assert_non_null(strstr(err, "more than an index addresses (1125899906842624)"));
+	free(err);
+	err = NULL;
+	assert_int_equal(cbt_manifest_to_json(m, 0, &json, &err), -EINVAL);
+	free(err);
+	err = NULL;
+	/* The largest: exactly 2^50 chunks. */
+	m->volume.size = (uint64_t)4096 << 50;
+	m->nr_chunks = UINT64_C(1) << 50;
+	assert_int_equal(cbt_manifest_check(m, &err), 0);
+	m->volume.size++;
+	m->nr_chunks++;
+	assert_int_equal(cbt_manifest_check(m, &err), -EINVAL);
+}
+
 static void wrong_format_and_version(void **state)
 {
 	_cleanup_(cbt_manifest_freep) struct cbt_manifest *m = full_manifest(FULL_ID);
@@ -754,6 +786,34 @@ static void import_refuses(void **state)
 	expect_import_fail(bare, -EBADMSG, "truncated");
 }
 
+/* backup-import's decoding of a record (SERVICE, URL), as tests/fuzz/fuzz-record.c drives it. */
+static void record_decode(void **state)
+{
+	_cleanup_(cbt_manifest_freep) struct cbt_manifest *m = full_manifest(FULL_ID), *got = NULL;
+	_cleanup_(freep) char *url = NULL, *err = NULL;
+
+	(void)state;
+	assert_int_equal(cbt_manifest_export_url(m, &url, &err), 0);
+	assert_int_equal(cbtship_backup_record_decode("posix", url, &got, &err), 0);
+	assert_null(err);
+	assert_manifest_equal(m, got);
+	got = cbt_manifest_free(got);
+	assert_int_equal(cbtship_backup_record_decode(
+				 "cinder.backup.drivers.posix.PosixBackupDriver", url, &got, &err),
+			 0);
+	got = cbt_manifest_free(got);
+
+	assert_int_equal(cbtship_backup_record_decode("tape", url, &got, &err), -EINVAL);
+	assert_non_null(strstr(err, "unknown backup_service 'tape'"));
+	free(err);
+	assert_int_equal(cbtship_backup_record_decode("swift", url, &got, &err), -EINVAL);
+	assert_non_null(strstr(err, "the record is of a posix backup, not swift"));
+	free(err);
+	assert_int_equal(cbtship_backup_record_decode("posix", "aGVsbG8=", &got, &err), -EBADMSG);
+	assert_non_null(strstr(err, "the backup_url is not a cbtship backup record"));
+	assert_null(got);
+}
+
 struct seen {
 	char ids[8][CBT_BACKUP_ID_MAX + 1];
 	int n;
@@ -815,6 +875,8 @@ int main(void)
 		cmocka_unit_test_setup_teardown(no_secrets, setup, teardown),
 		cmocka_unit_test(export_import),
 		cmocka_unit_test(import_refuses),
+		cmocka_unit_test(record_decode),
+		cmocka_unit_test(size_bounded),
 		cmocka_unit_test_setup_teardown(list_manifests, setup, teardown),
 	};
 

@@ -153,8 +153,60 @@ static void dirty_map_file(void **state)
 	assert_int_equal(cbt_chunk_bits_add_file(bits, 8, 65536, "/nonexistent/map", &err),
 			 -ENOENT);
 	free(err);
+	err = NULL;
+	/* Past 2^64 - 1: refused, not read as the largest number (sscanf did). */
+	f = fopen(path, "w");
+	fprintf(f, "0 1\n99999999999999999999 1\n");
+	fclose(f);
+	assert_int_equal(cbt_chunk_bits_add_file(bits, 8, 65536, path, &err), -ERANGE);
+	assert_non_null(strstr(err, "line 2: number out of range"));
+	free(err);
+	err = NULL;
+	/* A NUL inside a line: refused, not the line cut there (sscanf did). */
+	f = fopen(path, "w");
+	fwrite("0 1\0 junk\n", 1, 11, f);
+	fclose(f);
+	assert_int_equal(cbt_chunk_bits_add_file(bits, 8, 65536, path, &err), -EINVAL);
+	assert_non_null(strstr(err, "line 1"));
+	free(err);
 	free(bits);
 	tmpdir_remove(dir);
+}
+
+/* One line of a dirty-map file (what tests/fuzz/fuzz-dirty-map.c drives). */
+static void dirty_map_line(void **state)
+{
+	uint64_t off = 7, len = 7;
+
+	(void)state;
+	assert_int_equal(
+		cbt_dirty_map_parse_line("65536 4096\n", strlen("65536 4096\n"), &off, &len), 1);
+	assert_true(off == 65536 && len == 4096);
+	assert_int_equal(cbt_dirty_map_parse_line(" \t1\t2 # two\r\n", strlen(" \t1\t2 # two\r\n"),
+						  &off, &len),
+			 1);
+	assert_true(off == 1 && len == 2);
+	assert_int_equal(cbt_dirty_map_parse_line("18446744073709551615 0",
+						  strlen("18446744073709551615 0"), &off, &len),
+			 1);
+	assert_true(off == UINT64_MAX && len == 0);
+	assert_int_equal(cbt_dirty_map_parse_line("", strlen(""), &off, &len), 0);
+	assert_int_equal(cbt_dirty_map_parse_line("  # note\n", strlen("  # note\n"), &off, &len),
+			 0);
+	assert_int_equal(cbt_dirty_map_parse_line("18446744073709551616 0",
+						  strlen("18446744073709551616 0"), &off, &len),
+			 -ERANGE);
+	assert_int_equal(cbt_dirty_map_parse_line("1 99999999999999999999",
+						  strlen("1 99999999999999999999"), &off, &len),
+			 -ERANGE);
+	assert_int_equal(cbt_dirty_map_parse_line("1\n", strlen("1\n"), &off, &len), -EINVAL);
+	assert_int_equal(cbt_dirty_map_parse_line("1 2 3", strlen("1 2 3"), &off, &len), -EINVAL);
+	assert_int_equal(cbt_dirty_map_parse_line("-1 2", strlen("-1 2"), &off, &len), -EINVAL);
+	assert_int_equal(cbt_dirty_map_parse_line("1 -2", strlen("1 -2"), &off, &len), -EINVAL);
+	assert_int_equal(cbt_dirty_map_parse_line("+1 2", strlen("+1 2"), &off, &len), -EINVAL);
+	assert_int_equal(cbt_dirty_map_parse_line("0x10 2", strlen("0x10 2"), &off, &len), -EINVAL);
+	assert_int_equal(cbt_dirty_map_parse_line("1#2 3", strlen("1#2 3"), &off, &len), -EINVAL);
+	assert_int_equal(cbt_dirty_map_parse_line("1 2\0 3", 7, &off, &len), -EINVAL);
 }
 
 /* ------------------------------------------------------------ round trip */
@@ -317,6 +369,7 @@ static void round_trip(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(dirty_map_line),
 		cmocka_unit_test(pool_processes_every_item_once),
 		cmocka_unit_test(pool_first_error_stops),
 		cmocka_unit_test(dirty_bytes_to_chunks),

@@ -142,6 +142,10 @@ static void headers(void **state)
 	assert_string_equal(reason, "");
 	assert_false(swift_status_line("ETag: x\r\n", 9, &status, reason, sizeof(reason)));
 	assert_false(swift_status_line("HTTP/1.1 20\r\n", 13, &status, reason, sizeof(reason)));
+	assert_false(swift_status_line("HTTP/1.1 2000\r\n", 15, &status, reason, sizeof(reason)));
+	/* A long run of digits is refused, not summed into a signed overflow (fuzz-swift-auth). */
+	assert_false(swift_status_line("HTTP/1.1 23333333333333333333333\r\n", 35, &status, reason,
+				       sizeof(reason)));
 }
 
 static void etags(void **state)

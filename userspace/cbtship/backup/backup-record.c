@@ -26,6 +26,7 @@
 #include <string.h>
 
 #include "cbtship/backup/backup-open.h"
+#include "cbtship/backup/backup-record.h"
 #include "cbtship/driver/ceph/ceph-backup.h"
 #include "cbtship/backup/context.h"
 #include "cbtship/cli/commands.h"
@@ -51,6 +52,43 @@ static int service_from_string(const char *word, enum catalog_service *ret)
 			return 0;
 		}
 	return catalog_service_from_string(word, ret);
+}
+
+int cbtship_backup_record_decode(const char *service, const char *url, struct cbt_manifest **ret,
+				 char **ret_error)
+{
+	_cleanup_(cbt_manifest_freep) struct cbt_manifest *m = NULL;
+	enum catalog_service want;
+	char *err = NULL;
+	int r;
+
+	*ret_error = NULL;
+	if (service_from_string(service, &want) < 0) {
+		if (asprintf(ret_error,
+			     "unknown backup_service '%s' (posix, swift, ceph, nfs, or cinder's "
+			     "driver class name)",
+			     service) < 0)
+			*ret_error = NULL;
+		return -EINVAL;
+	}
+	r = cbt_manifest_import_url(url, &m, &err);
+	if (r < 0) {
+		if (asprintf(ret_error, "the backup_url is not a cbtship backup record: %s",
+			     err ? err : strerror(-r)) < 0)
+			*ret_error = NULL;
+		free(err);
+		return r;
+	}
+	if ((enum catalog_service)m->service != want) {
+		if (asprintf(ret_error,
+			     "the record is of a %s backup, not %s: check the "
+			     "backup_service",
+			     cbt_manifest_service_to_string(m->service), service) < 0)
+			*ret_error = NULL;
+		return -EINVAL;
+	}
+	*ret = TAKE_PTR(m);
+	return 0;
 }
 
 /* The catalog record of a manifest (strings borrowed from m). */
@@ -299,7 +337,6 @@ int cbtship_backup_import(int argc, char **argv)
 	_cleanup_(catalog_backup_freep) struct catalog_backup *known = NULL;
 	_cleanup_(cbt_manifest_freep) struct cbt_manifest *m = NULL;
 	enum cbtship_format format;
-	enum catalog_service service;
 	struct catalog_backup b;
 	char *err = NULL, where[1024];
 	int r = cbtship_parse_format_only("backup-import", argc, argv,
@@ -308,27 +345,10 @@ int cbtship_backup_import(int argc, char **argv)
 
 	if (r)
 		return r < 0 ? EXIT_SUCCESS : r;
-	if (service_from_string(argv[optind], &service) < 0) {
-		fprintf(stderr,
-			"cbtship backup-import: unknown backup_service '%s' (posix, swift, ceph, "
-			"nfs, or cinder's driver class name)\n",
-			argv[optind]);
-		return EXIT_FAILURE;
-	}
-	r = cbt_manifest_import_url(argv[optind + 1], &m, &err);
+	r = cbtship_backup_record_decode(argv[optind], argv[optind + 1], &m, &err);
 	if (r < 0) {
-		fprintf(stderr,
-			"cbtship backup-import: the backup_url is not a cbtship backup "
-			"record: %s\n",
-			err ? err : strerror(-r));
+		fprintf(stderr, "cbtship backup-import: %s\n", err ? err : strerror(-r));
 		free(err);
-		return EXIT_FAILURE;
-	}
-	if ((enum catalog_service)m->service != service) {
-		fprintf(stderr,
-			"cbtship backup-import: the record is of a %s backup, not %s: check the "
-			"backup_service\n",
-			cbt_manifest_service_to_string(m->service), argv[optind]);
 		return EXIT_FAILURE;
 	}
 	if (cbtship_catalog_open("backup-import", &c) < 0)

@@ -603,6 +603,16 @@ static void clear_string(struct cbt_config *c, const struct opt *o)
  * make it the value, with origin. An empty text unsets an optional
  * string. Returns 0 or a negative errno with *err (prefixed by origin).
  */
+/* Whether s is UTF-8 text (jansson's check: what config-show --format json can print). */
+static bool utf8_valid(const char *s)
+{
+	json_t *j = json_string(s);
+	bool ok = j != NULL;
+
+	json_decref(j);
+	return ok;
+}
+
 static int set_value(struct cbt_config *c, const struct opt *o, const char *text,
 		     const char *origin, enum rank rank, bool from_file, char **err)
 {
@@ -613,6 +623,10 @@ static int set_value(struct cbt_config *c, const struct opt *o, const char *text
 	char *new_origin;
 	int r;
 
+	if (!utf8_valid(text)) {
+		*err = strdup_printf("%s: the value of %s is not UTF-8 text", origin, o->name);
+		return *err ? -EINVAL : -ENOMEM;
+	}
 	if (is_string_type(o->type) && !*text) {
 		if (has_default && !(o->flags & F_EMPTY_OK)) {
 			*err = strdup_printf("%s: %s must not be empty (default: %s)", origin,
@@ -1082,31 +1096,91 @@ static int read_file(struct parse *p, char **ret_error)
 	return 0;
 }
 
+/* Parse p->data (p->len bytes, p->mode) over p->c; errors into *ret_error. */
+static int parse_data(struct parse *p, char **ret_error)
+{
+	int r = ini_parse_stream(reader, p, handler, p);
+
+	if (r > 0 && !p->error)
+		parse_error(p, -EINVAL, "%s:%d: syntax error", p->path, r);
+	else if (r < 0 && !p->error)
+		parse_error(p, -ENOMEM, "%s: libinih failed (%d)", p->path, r);
+	r = p->error;
+	if (r < 0) {
+		*ret_error = TAKE_PTR(p->errors);
+		if (!*ret_error)
+			*ret_error = strdup_printf("%s: %s", p->path, strerror(-r));
+	}
+	return r;
+}
+
+/* Wipe and free what a parse read and collected. */
+static void parse_release(struct parse *p)
+{
+	if (p->data) {
+		explicit_bzero(p->data, p->len);
+		free(p->data);
+	}
+	free(p->errors);
+}
+
 static int load_file(struct cbt_config *c, const char *path, char **ret_error)
 {
 	struct parse p = { .c = c, .path = path };
 	int r;
 
 	r = read_file(&p, ret_error);
-	if (r >= 0) {
-		r = ini_parse_stream(reader, &p, handler, &p);
-		if (r > 0 && !p.error)
-			parse_error(&p, -EINVAL, "%s:%d: syntax error", path, r);
-		else if (r < 0 && !p.error)
-			parse_error(&p, -ENOMEM, "%s: libinih failed (%d)", path, r);
-		r = p.error;
-		if (r < 0) {
-			*ret_error = TAKE_PTR(p.errors);
-			if (!*ret_error)
-				*ret_error = strdup_printf("%s: %s", path, strerror(-r));
-		}
-	}
-	if (p.data) {
-		explicit_bzero(p.data, p.len);
-		free(p.data);
-	}
-	free(p.errors);
+	if (r >= 0)
+		r = parse_data(&p, ret_error);
+	parse_release(&p);
 	return r;
+}
+
+/* After loading into *c (r, and its message in *error): resolve, hand over c or the error. */
+static int load_finish(struct cbt_config **c, int r, char **error, struct cbt_config **ret,
+		       char **ret_error)
+{
+	if (r >= 0)
+		r = resolve(*c);
+	if (r < 0) {
+		if (ret_error)
+			*ret_error = *error ? TAKE_PTR(*error) : strdup(strerror(-r));
+		return r;
+	}
+	*ret = TAKE_PTR(*c);
+	return 0;
+}
+
+int cbt_config_parse(const char *name, const void *data, size_t len, mode_t mode,
+		     struct cbt_config **ret, char **ret_error)
+{
+	_cleanup_(cbt_config_freep) struct cbt_config *c = NULL;
+	_cleanup_(freep) char *error = NULL;
+	struct parse p = { .path = name && *name ? name : "configuration", .mode = mode };
+	int r;
+
+	if (ret_error)
+		*ret_error = NULL;
+	if (len > CBT_CONFIG_FILE_MAX) {
+		if (ret_error)
+			*ret_error = strdup_printf("%s is too large (over %d bytes)", p.path,
+						   CBT_CONFIG_FILE_MAX);
+		return -EFBIG;
+	}
+	r = cbt_config_new(&c);
+	if (r < 0)
+		return r;
+	p.c = c;
+	/* A copy, wiped after parsing as a file's is (the caller's bytes stay const). */
+	p.data = malloc(len + 1);
+	if (!p.data)
+		return -ENOMEM;
+	if (len)
+		memcpy(p.data, data, len);
+	p.len = len;
+	r = parse_data(&p, &error);
+	parse_release(&p);
+	return load_finish(&c, r, &error, ret, ret_error);
 }
 
 int cbt_config_load(const char *path, struct cbt_config **ret, char **ret_error)
@@ -1138,15 +1212,7 @@ int cbt_config_load(const char *path, struct cbt_config **ret, char **ret_error)
 	if (!c->path)
 		return -ENOMEM;
 	r = load_file(c, path, &error);
-	if (r >= 0)
-		r = resolve(c);
-	if (r < 0) {
-		if (ret_error)
-			*ret_error = error ? TAKE_PTR(error) : strdup(strerror(-r));
-		return r;
-	}
-	*ret = TAKE_PTR(c);
-	return 0;
+	return load_finish(&c, r, &error, ret, ret_error);
 }
 
 /* Set, query ------------------------------------------------------------- */

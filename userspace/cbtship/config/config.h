@@ -57,6 +57,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
+#include <sys/types.h>
 
 #include "cbt-cleanup.h"
 #include "cbtship/compress/compression.h"
@@ -162,6 +163,15 @@ int cbt_config_new(struct cbt_config **ret);
  * -EFBIG, -ENOMEM, -EIO.
  */
 int cbt_config_load(const char *path, struct cbt_config **ret, char **ret_error);
+
+/*
+ * The same for a configuration text held in memory (len bytes, no NUL
+ * needed), named name in messages, as if read from a file of this mode
+ * (a secret with group or others access is -EACCES). Nothing else is
+ * read: no file, no $CBTSHIP_CONFIG.
+ */
+int cbt_config_parse(const char *name, const void *data, size_t len, mode_t mode,
+		     struct cbt_config **ret, char **ret_error);
 
 /* Wipes the secrets. Returns NULL. */
 struct cbt_config *cbt_config_free(struct cbt_config *c);

@@ -11,6 +11,7 @@
 #include <jansson.h>
 #include <openssl/evp.h>
 
+#include "cbtship/repo/index-page.h"
 #include "cbtship/repo/manifest.h"
 #include "cbtship/repo/object-key.h"
 
@@ -295,7 +296,7 @@ int cbt_manifest_check(const struct cbt_manifest *m, char **ret_error)
 	    m->chunk_size > CBT_MANIFEST_CHUNK_SIZE_MAX || (m->chunk_size & (m->chunk_size - 1)))
 		return fail(ret_error, -EINVAL,
 			    "field 'chunk_size' is %" PRIu32 ": must be a power of two from %d "
-			    "(64 KiB) to %d (16 MiB)",
+			    "(4 KiB) to %d (16 MiB)",
 			    m->chunk_size, CBT_MANIFEST_CHUNK_SIZE_MIN,
 			    CBT_MANIFEST_CHUNK_SIZE_MAX);
 	want = m->volume.size / m->chunk_size + (m->volume.size % m->chunk_size != 0);
@@ -304,6 +305,12 @@ int cbt_manifest_check(const struct cbt_manifest *m, char **ret_error)
 			    "field 'nr_chunks' is %" PRIu64 ", but a volume of %" PRIu64
 			    " bytes in chunks of %" PRIu32 " bytes has %" PRIu64,
 			    m->nr_chunks, m->volume.size, m->chunk_size, want);
+	/* What the index can address; a larger count would only be walked, never stored. */
+	if (m->nr_chunks > CBT_INDEX_CHUNKS_MAX)
+		return fail(ret_error, -EINVAL,
+			    "field 'volume.size' is %" PRIu64 ": %" PRIu64 " chunks of %" PRIu32
+			    " bytes, more than an index addresses (%" PRIu64 ")",
+			    m->volume.size, m->nr_chunks, m->chunk_size, CBT_INDEX_CHUNKS_MAX);
 
 	if (!cbt_compression_valid((int)m->compression))
 		return fail(ret_error, -EINVAL, "field 'compression' is out of range (%d)",

@@ -39,6 +39,47 @@ void cbt_chunk_bits_add_map(uint8_t *bits, uint64_t nr_chunks, uint32_t chunk_si
 					 count * block_bytes);
 }
 
+/* One decimal number of digits only, then a blank or the end; -ERANGE past 2^64 - 1. */
+static int parse_u64(const char **p, uint64_t *ret)
+{
+	unsigned long long v;
+	char *end;
+
+	if (**p < '0' || **p > '9')
+		return -EINVAL;
+	errno = 0;
+	v = strtoull(*p, &end, 10);
+	if (errno == ERANGE)
+		return -ERANGE;
+	if (*end && !strchr(" \t\r\n", *end))
+		return -EINVAL;
+	*p = end;
+	*ret = v;
+	return 0;
+}
+
+int cbt_dirty_map_parse_line(const char *line, size_t len, uint64_t *ret_offset,
+			     uint64_t *ret_length)
+{
+	const char *p = line;
+	int r;
+
+	if (strlen(line) != len) /* a NUL inside the line */
+		return -EINVAL;
+	p += strspn(p, " \t\r\n");
+	if (!*p || *p == '#')
+		return 0;
+	r = parse_u64(&p, ret_offset);
+	if (r < 0)
+		return r;
+	p += strspn(p, " \t\r\n");
+	r = parse_u64(&p, ret_length);
+	if (r < 0)
+		return r;
+	p += strspn(p, " \t\r\n");
+	return !*p || *p == '#' ? 1 : -EINVAL;
+}
+
 int cbt_chunk_bits_add_file(uint8_t *bits, uint64_t nr_chunks, uint32_t chunk_size,
 			    const char *path, char **ret_error)
 {
@@ -54,26 +95,24 @@ int cbt_chunk_bits_add_file(uint8_t *bits, uint64_t nr_chunks, uint32_t chunk_si
 			*ret_error = NULL;
 		return r;
 	}
-	while (getline(&line, &cap, f) >= 0) {
-		char *hash = strchr(line, '#');
-		unsigned long long off, len;
-		char extra;
+	for (ssize_t n; (n = getline(&line, &cap, f)) >= 0;) {
+		uint64_t off, len;
+		int r;
 
 		lineno++;
-		if (hash)
-			*hash = '\0';
-		if (strspn(line, " \t\r\n") == strlen(line))
-			continue;
-		if (sscanf(line, "%llu %llu %c", &off, &len, &extra) != 2 || strchr(line, '-')) {
+		r = cbt_dirty_map_parse_line(line, (size_t)n, &off, &len);
+		if (r < 0) {
 			if (ret_error &&
 			    asprintf(ret_error,
-				     "dirty map %s, line %u: expected \"OFFSET LENGTH\" "
-				     "in decimal bytes",
+				     r == -ERANGE ? "dirty map %s, line %u: number out of range"
+						  : "dirty map %s, line %u: expected \"OFFSET "
+						    "LENGTH\" in decimal bytes",
 				     path, lineno) < 0)
 				*ret_error = NULL;
-			return -EINVAL;
+			return r;
 		}
-		cbt_chunk_bits_add_bytes(bits, nr_chunks, chunk_size, off, len);
+		if (r > 0)
+			cbt_chunk_bits_add_bytes(bits, nr_chunks, chunk_size, off, len);
 	}
 	if (ferror(f)) {
 		if (ret_error && asprintf(ret_error, "dirty map %s: read error", path) < 0)

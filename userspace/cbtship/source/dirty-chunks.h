@@ -27,6 +27,15 @@ void cbt_chunk_bits_add_map(uint8_t *bits, uint64_t nr_chunks, uint32_t chunk_si
 			    const struct cbt_map *map, uint64_t block_bytes);
 
 /*
+ * One line of a dirty-map file (len bytes, NUL-terminated, newline
+ * included or not): 1 with the pair in *ret_offset and *ret_length, 0
+ * for a blank or comment line, -EINVAL (not two decimal numbers, or a NUL
+ * in the line) or -ERANGE (a number above 2^64 - 1).
+ */
+int cbt_dirty_map_parse_line(const char *line, size_t len, uint64_t *ret_offset,
+			     uint64_t *ret_length);
+
+/*
  * Mark the chunks of a dirty-map file. 0, or a negative errno with a
  * message naming the file and line in *ret_error (to free()).
  */

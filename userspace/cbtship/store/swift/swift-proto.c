@@ -196,7 +196,8 @@ bool swift_status_line(const char *line, size_t len, long *ret_status, char *rea
 		p++;
 	while (p < end && *p == ' ')
 		p++;
-	for (; p < end && isdigit((unsigned char)*p); p++, digits++)
+	/* Three digits; a fourth is enough to refuse (and status cannot overflow). */
+	for (; p < end && isdigit((unsigned char)*p) && digits < 4; p++, digits++)
 		status = status * 10 + (*p - '0');
 	if (digits != 3)
 		return false;
