@@ -462,6 +462,20 @@ int cbt_metadata_load(struct cbt_c *cbt)
 	old_blocks = le64_to_cpu(sb->nr_blocks);
 	spare = !md->current_area;
 
+	/*
+	 * The last table on this metadata was suspended without announcing a
+	 * detach, and this one does not take over from it: whatever replaced
+	 * it may have written untracked (LVM's own table after lvextend).
+	 */
+	cbt->lost_to_detach = false;
+	if (md->flags & DM_CBT_SB_SUSPENDED && !cbt->handover) {
+		DMWARN("%pg: the last table on this metadata was suspended and replaced or removed without prepare_detach: writes since may be untracked; history lost",
+		       md->dev->bdev);
+		uuid_gen(&md->uuid);
+		md->flags |= DM_CBT_SB_INVALID;
+		cbt->lost_to_detach = true;
+	}
+
 	r = read_area(md, md->current_area, cbt->current_map, old_blocks);
 	if (r)
 		return r;
@@ -501,7 +515,7 @@ int cbt_metadata_load(struct cbt_c *cbt)
 		       md->dev->bdev, cbt->current_dirty);
 
 mark_open:
-	md->flags &= ~DM_CBT_SB_CLEAN;
+	md->flags &= ~(DM_CBT_SB_CLEAN | DM_CBT_SB_SUSPENDED);
 	return cbt_metadata_write_superblock(md);
 }
 

@@ -196,6 +196,7 @@ static int put_map_chunks(struct sk_buff *skb, struct netlink_callback *cb,
 				  &cbt_family, NLM_F_MULTI, DM_CBT_CMD_GET_MAP);
 		if (!hdr)
 			break;
+		genl_dump_check_consistent(cb, hdr);
 		if (nla_put_u64_64bit(skb, DM_CBT_ATTR_MAP_OFFSET, next, DM_CBT_ATTR_PAD)) {
 			genlmsg_cancel(skb, hdr);
 			break;
@@ -227,12 +228,40 @@ static int put_map_chunks(struct sk_buff *skb, struct netlink_callback *cb,
 	return 0;
 }
 
+/*
+ * A dump spans several calls, and the maps may change between them or
+ * while one runs (a checkpoint swaps them, a commit clears the frozen one).
+ * Each call's messages carry the map_seq read at its start (cb->seq); one
+ * that changed since, or a different table, or a change in progress makes
+ * the next message (or NLMSG_DONE) say NLM_F_DUMP_INTR: user space retries.
+ */
+static void dump_seq_begin(struct netlink_callback *cb, struct cbt_c *cbt,
+			   unsigned int *seq)
+{
+	/* Acquire: pairs with the smp_wmb() of cbt_map_change_begin/end. */
+	*seq = smp_load_acquire(&cbt->map_seq);
+	if (cb->args[2] && cb->args[2] != cbt->map_id)
+		cb->seq = cb->prev_seq + 2;	/* another table: interrupted */
+	else
+		cb->seq = *seq * 2 + 1;		/* odd: never 0 */
+	cb->args[2] = cbt->map_id;
+}
+
+static void dump_seq_end(struct netlink_callback *cb, struct cbt_c *cbt,
+			 unsigned int seq)
+{
+	smp_rmb(); /* the maps were read before the count is read again */
+	if (seq & 1 || READ_ONCE(cbt->map_seq) != seq)
+		cb->seq = cb->prev_seq + 2;
+}
+
 static int map_dumpit(struct sk_buff *skb, struct netlink_callback *cb)
 {
 	struct nlattr **attrs = cbt_dump_attrs(cb);
 	u32 which = DM_CBT_MAP_CURRENT;
 	const unsigned long *map;
 	struct cbt_c *cbt;
+	unsigned int seq;
 	void *hdr;
 	int r = 0;
 
@@ -247,6 +276,7 @@ static int map_dumpit(struct sk_buff *skb, struct netlink_callback *cb)
 		r = -ENODEV;
 		goto out;
 	}
+	dump_seq_begin(cb, cbt, &seq);
 	if (!cb->args[0]) {
 		hdr = genlmsg_put(skb, NETLINK_CB(cb->skb).portid, cb->nlh->nlmsg_seq,
 				  &cbt_family, NLM_F_MULTI, DM_CBT_CMD_GET_MAP);
@@ -254,6 +284,7 @@ static int map_dumpit(struct sk_buff *skb, struct netlink_callback *cb)
 			r = -EMSGSIZE;
 			goto out;
 		}
+		genl_dump_check_consistent(cb, hdr);
 		genlmsg_end(skb, hdr);
 		cb->args[0] = 1;
 	}
@@ -264,6 +295,7 @@ static int map_dumpit(struct sk_buff *skb, struct netlink_callback *cb)
 	else
 		map = READ_ONCE(cbt->current_map);
 	r = put_map_chunks(skb, cb, cbt, map);
+	dump_seq_end(cb, cbt, seq);
 	if (!r)
 		r = skb->len;
 out:
@@ -318,9 +350,28 @@ static const struct genl_small_ops cbt_ops[] = {
 	},
 };
 
+/*
+ * Events name devices and report their state: joining the group takes
+ * CAP_NET_ADMIN, like the commands (GENL_ADMIN_PERM). Kernels with
+ * per-group flags (6.7, and 6.1.69 on) check it themselves; older ones
+ * call the family's mcast_bind.
+ */
 static const struct genl_multicast_group cbt_mcgrps[] = {
+#ifdef GENL_MCAST_CAP_NET_ADMIN
+	{ .name = DM_CBT_GENL_MCGRP_EVENTS, .flags = GENL_MCAST_CAP_NET_ADMIN },
+#else
 	{ .name = DM_CBT_GENL_MCGRP_EVENTS },
+#endif
 };
+
+#if !defined(GENL_MCAST_CAP_NET_ADMIN) && defined(HAVE_GENL_MCAST_BIND)
+static int cbt_mcast_bind(struct net *net, int group)
+{
+	return ns_capable(net->user_ns, CAP_NET_ADMIN) ? 0 : -EPERM;
+}
+#elif !defined(GENL_MCAST_CAP_NET_ADMIN)
+#error "dm-cbt: this kernel can restrict neither multicast groups nor their binding"
+#endif
 
 static struct genl_family cbt_family __ro_after_init = {
 	.name = DM_CBT_GENL_NAME,
@@ -337,6 +388,9 @@ static struct genl_family cbt_family __ro_after_init = {
 	.parallel_ops = true,
 	.mcgrps = cbt_mcgrps,
 	.n_mcgrps = ARRAY_SIZE(cbt_mcgrps),
+#if !defined(GENL_MCAST_CAP_NET_ADMIN)
+	.mcast_bind = cbt_mcast_bind,
+#endif
 };
 
 int cbt_netlink_init(void)

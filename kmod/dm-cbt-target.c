@@ -91,24 +91,68 @@ dev_t cbt_device_devt(struct cbt_c *cbt)
 
 /*
  * Every constructed instance, to refuse one metadata device shared by two
- * dm devices (a reload of the same device legitimately opens it twice).
+ * dm devices (a reload of the same device legitimately opens it twice),
+ * and to find the table a new one takes over from.
  */
 static LIST_HEAD(cbt_instances);
 static DEFINE_MUTEX(cbt_instances_lock);
+static atomic64_t cbt_next_map_id = ATOMIC64_INIT(0);
 
-static bool cbt_metadata_in_use(struct dm_target *ti, dev_t metadata)
+/*
+ * Claim the metadata device for this instance: the check and the insertion
+ * under one lock, so that two tables loaded at once cannot both claim it.
+ */
+static int cbt_instance_add(struct cbt_c *cbt)
 {
-	struct mapped_device *md = dm_table_get_md(ti->table);
+	struct mapped_device *md = dm_table_get_md(cbt->ti->table);
+	dev_t metadata = cbt->md.dev->bdev->bd_dev;
 	struct cbt_c *other;
-	bool used = false;
+	int r = 0;
 
 	mutex_lock(&cbt_instances_lock);
 	list_for_each_entry(other, &cbt_instances, instances)
 		if (other->md.dev->bdev->bd_dev == metadata &&
-		    dm_table_get_md(other->ti->table) != md)
-			used = true;
+		    (dm_table_get_md(other->ti->table) != md ||
+		     other->ti->table == cbt->ti->table))
+			r = -EBUSY;
+	if (!r) {
+		list_add(&cbt->instances, &cbt_instances);
+		cbt->map_id = atomic64_inc_return(&cbt_next_map_id);
+	}
 	mutex_unlock(&cbt_instances_lock);
-	return used;
+	return r;
+}
+
+static void cbt_instance_del(struct cbt_c *cbt)
+{
+	if (!cbt->map_id)
+		return;
+	mutex_lock(&cbt_instances_lock);
+	list_del(&cbt->instances);
+	mutex_unlock(&cbt_instances_lock);
+	cbt->map_id = 0;
+}
+
+/*
+ * Is there a loaded table of the same dm device on the same metadata, that
+ * this one replaces at its first resume? dm destroys the old table only
+ * after the new one has resumed, so it is still listed here.
+ */
+static bool cbt_takes_over(struct cbt_c *cbt)
+{
+	struct mapped_device *md = dm_table_get_md(cbt->ti->table);
+	dev_t metadata = cbt->md.dev->bdev->bd_dev;
+	struct cbt_c *other;
+	bool found = false;
+
+	mutex_lock(&cbt_instances_lock);
+	list_for_each_entry(other, &cbt_instances, instances)
+		if (other != cbt && READ_ONCE(other->loaded) &&
+		    other->md.dev->bdev->bd_dev == metadata &&
+		    dm_table_get_md(other->ti->table) == md)
+			found = true;
+	mutex_unlock(&cbt_instances_lock);
+	return found;
 }
 
 /*
@@ -304,7 +348,9 @@ static void enter_error_state(struct cbt_c *cbt, int error)
 		return;
 	DMERR("%s: metadata I/O failed (%d): every block now counts as dirty; reload the table once the metadata device works",
 	      cbt_device_name(cbt), error);
+	cbt_map_change_begin(cbt);
 	WRITE_ONCE(cbt->state, CBT_ERROR);
+	cbt_map_change_end(cbt);
 	cbt->invalid_durable = false; /* this loss is not recorded yet */
 	uuid_gen(&cbt->md.uuid);
 	cbt->md.flags |= DM_CBT_SB_INVALID;
@@ -433,6 +479,7 @@ static int parse_features(struct cbt_c *cbt, struct dm_arg_set *as,
 
 static void cbt_free(struct cbt_c *cbt)
 {
+	cbt_instance_del(cbt);
 	if (cbt->wq)
 		destroy_workqueue(cbt->wq);
 	cbt_metadata_destroy(&cbt->md);
@@ -500,9 +547,9 @@ static int cbt_ctr(struct dm_target *ti, unsigned int argc, char **argv)
 		r = -EINVAL;
 		goto bad;
 	}
-	if (cbt_metadata_in_use(ti, metadata->bdev->bd_dev)) {
+	r = cbt_instance_add(cbt);
+	if (r) {
 		ti->error = "Metadata device is in use by another cbt device";
-		r = -EBUSY;
 		goto bad;
 	}
 
@@ -564,9 +611,6 @@ static int cbt_ctr(struct dm_target *ti, unsigned int argc, char **argv)
 	ti->per_io_data_size = sizeof(struct cbt_bio);
 	ti->accounts_remapped_io = true;
 	ti->private = cbt;
-	mutex_lock(&cbt_instances_lock);
-	list_add(&cbt->instances, &cbt_instances);
-	mutex_unlock(&cbt_instances_lock);
 	return 0;
 
 bad:
@@ -578,9 +622,6 @@ static void cbt_dtr(struct dm_target *ti)
 {
 	struct cbt_c *cbt = ti->private;
 
-	mutex_lock(&cbt_instances_lock);
-	list_del(&cbt->instances);
-	mutex_unlock(&cbt_instances_lock);
 	cbt_registry_del(cbt);
 	cbt_free(cbt);
 }
@@ -668,13 +709,15 @@ static int take_checkpoint(struct cbt_c *cbt, char *result, unsigned int maxlen)
 		return r;
 	}
 	bitmap_zero(md->maybe_set[spare], md->nr_pages);
+	cbt_map_change_begin(cbt);
 	tmp = cbt->frozen_map;
-	cbt->frozen_map = cbt->current_map;
+	WRITE_ONCE(cbt->frozen_map, cbt->current_map);
 	WRITE_ONCE(cbt->current_map, tmp);
 	cbt->frozen_dirty = cbt->current_dirty;
 	cbt->current_dirty = 0;
 	if (cbt->state == CBT_INVALID)
 		cbt->state = CBT_OK; /* the frozen set holds everything */
+	cbt_map_change_end(cbt);
 	unquiesce(cbt);
 
 	scnprintf(result, maxlen, "%llu", md->checkpoint);
@@ -726,7 +769,9 @@ static int commit(struct cbt_c *cbt, const char *arg)
 		enter_error_state(cbt, r);
 		return r;
 	}
+	cbt_map_change_begin(cbt);
 	drop_frozen(cbt);
+	cbt_map_change_end(cbt);
 	cbt_netlink_event(cbt, DM_CBT_EVENT_COMMIT);
 	return 0;
 }
@@ -758,10 +803,12 @@ static int abort_checkpoint(struct cbt_c *cbt, const char *arg)
 	}
 	bitmap_or(md->maybe_set[md->current_area], md->maybe_set[md->current_area],
 		  md->maybe_set[frozen_area], md->nr_pages);
+	cbt_map_change_begin(cbt);
 	for (w = 0; w < md->nr_pages * (CBT_PAGE_BYTES / sizeof(long)); w++)
 		WRITE_ONCE(cur[w], cur[w] | cbt->frozen_map[w]);
 	cbt->current_dirty = bitmap_weight(cur, md->nr_pages * CBT_BITS_PER_PAGE);
 	drop_frozen(cbt);
+	cbt_map_change_end(cbt);
 	cbt_netlink_event(cbt, DM_CBT_EVENT_ABORT);
 	return 0;
 }
@@ -790,14 +837,17 @@ static int invalidate(struct cbt_c *cbt)
 	r = cbt_mark_all(cbt);
 	if (r)
 		return r;
+	cbt_map_change_begin(cbt);
 	uuid_gen(&md->uuid);
 	md->flags |= DM_CBT_SB_INVALID;
 	r = cbt_metadata_write_superblock(md);
+	if (!r)
+		cbt->state = CBT_INVALID;
+	cbt_map_change_end(cbt);
 	if (r) {
 		enter_error_state(cbt, r);
 		return r;
 	}
-	cbt->state = CBT_INVALID;
 	DMINFO("%s: invalidated: every block dirty, new generation %pUb",
 	       cbt_device_name(cbt), &md->uuid);
 	cbt_netlink_event(cbt, DM_CBT_EVENT_INVALIDATED);
@@ -833,6 +883,9 @@ static int cbt_message(struct dm_target *ti, unsigned int argc, char **argv,
 		r = mark_dirty_range(cbt, argv[1], argv[2]);
 	} else if (!strcasecmp(argv[0], DM_CBT_MSG_INVALIDATE) && argc == 1) {
 		r = cbt->state == CBT_ERROR ? -EIO : invalidate(cbt);
+	} else if (!strcasecmp(argv[0], DM_CBT_MSG_PREPARE_DETACH) && argc == 1) {
+		cbt->detach_announced = true;
+		r = 0;
 	} else {
 		DMWARN("%s: unsupported message '%s' with %u arguments",
 		       cbt_device_name(cbt), argv[0], argc - 1);
@@ -853,7 +906,15 @@ static void cbt_postsuspend(struct dm_target *ti)
 	flush_workqueue(cbt->wq);
 	mutex_lock(&cbt->lock);
 	if (cbt->loaded && cbt->state != CBT_ERROR) {
+		/*
+		 * Unless cbtship announced this detach, the next table may not
+		 * track (LVM reloading its own table over this one): only this
+		 * table's resume, or a cbt table taking over from it, keeps the
+		 * history (DM_CBT_SB_SUSPENDED).
+		 */
 		cbt->md.flags |= DM_CBT_SB_CLEAN;
+		if (!cbt->detach_announced)
+			cbt->md.flags |= DM_CBT_SB_SUSPENDED;
 		if (cbt_metadata_write_superblock(&cbt->md))
 			enter_error_state(cbt, -EIO);
 	}
@@ -873,7 +934,11 @@ static int cbt_preresume(struct dm_target *ti)
 	if (dm_copy_name_and_uuid(dm_table_get_md(ti->table), cbt->name, NULL))
 		cbt->name[0] = '\0';
 
+	if (!cbt->loaded)
+		cbt->handover = cbt_takes_over(cbt);
 	mutex_lock(&cbt->lock);
+	/* An announcement covers the next detach only, not a later one. */
+	cbt->detach_announced = false;
 	if (!cbt->loaded) {
 		/* The device is suspended: reclaim must not write to it. */
 		unsigned int noio = memalloc_noio_save();
@@ -884,18 +949,24 @@ static int cbt_preresume(struct dm_target *ti)
 			DMERR("%s: cannot load the metadata: %d",
 			      cbt_device_name(cbt), r);
 		else
-			cbt->loaded = true;
-	} else if (cbt->md.flags & DM_CBT_SB_CLEAN && cbt->state != CBT_ERROR) {
-		cbt->md.flags &= ~DM_CBT_SB_CLEAN;
+			WRITE_ONCE(cbt->loaded, true);
+	} else if (cbt->md.flags & (DM_CBT_SB_CLEAN | DM_CBT_SB_SUSPENDED) &&
+		   cbt->state != CBT_ERROR) {
+		cbt->md.flags &= ~(DM_CBT_SB_CLEAN | DM_CBT_SB_SUSPENDED);
 		r = cbt_metadata_write_superblock(&cbt->md);
 		if (r)
 			enter_error_state(cbt, r);
 		r = 0;
 	}
 	mutex_unlock(&cbt->lock);
-	if (!r)
-		cbt_registry_add(cbt);
-	return r;
+	if (r)
+		return r;
+	cbt_registry_add(cbt);
+	if (cbt->lost_to_detach) {
+		cbt->lost_to_detach = false;
+		cbt_netlink_event(cbt, DM_CBT_EVENT_DETACHED);
+	}
+	return 0;
 }
 
 /*

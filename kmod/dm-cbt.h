@@ -79,6 +79,23 @@ struct cbt_c {
 	struct cbt_metadata md;
 	bool format_requested;
 	bool loaded;		/* metadata read at the first resume */
+	/*
+	 * prepare_detach was received since the last resume: the next
+	 * postsuspend leaves the history valid for a later attach.
+	 */
+	bool detach_announced;
+	/*
+	 * Set by the first resume when this table takes over from a cbt table
+	 * of the same dm device on the same metadata (a reload, a resize):
+	 * the history goes on even though that table was suspended without
+	 * prepare_detach.
+	 */
+	bool handover;
+	/*
+	 * The first resume found the history lost to an unannounced detach
+	 * (DM_CBT_SB_SUSPENDED without a handover): reported once loaded.
+	 */
+	bool lost_to_detach;
 
 	/*
 	 * The two sets, one bit per block, same bit order as on disk. A bit
@@ -116,6 +133,17 @@ struct cbt_c {
 	bool quiescing;
 	wait_queue_head_t inflight_wait;
 
+	/*
+	 * Netlink map dumps run without a lock, across several messages.
+	 * map_seq is odd while a checkpoint, commit, abort or the error
+	 * state changes what a dump returns, and grows by two with each such
+	 * change (cbt_map_change_begin/end, under 'lock'): a dump that sees
+	 * it odd or changed is flagged NLM_F_DUMP_INTR. map_id tells this
+	 * instance from a later table of the same device.
+	 */
+	unsigned int map_seq;
+	u64 map_id;
+
 	/* dm name at the last resume, for log lines (netlink looks it up live). */
 	char name[DM_NAME_LEN];
 
@@ -138,6 +166,18 @@ static inline u64 cbt_current_dirty(struct cbt_c *cbt)
 	if (READ_ONCE(cbt->state) == CBT_ERROR)
 		return cbt->md.nr_blocks;
 	return READ_ONCE(cbt->current_dirty);
+}
+
+static inline void cbt_map_change_begin(struct cbt_c *cbt)
+{
+	WRITE_ONCE(cbt->map_seq, cbt->map_seq + 1);
+	smp_wmb(); /* the odd count before any change of the maps */
+}
+
+static inline void cbt_map_change_end(struct cbt_c *cbt)
+{
+	smp_wmb(); /* every change of the maps before the even count */
+	WRITE_ONCE(cbt->map_seq, cbt->map_seq + 1);
 }
 
 /* Bit helpers over the on-disk bit order (little endian). */

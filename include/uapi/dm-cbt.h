@@ -16,7 +16,7 @@
 #define DM_CBT_TARGET_NAME "cbt"
 
 #define DM_CBT_VERSION_MAJOR 0
-#define DM_CBT_VERSION_MINOR 3
+#define DM_CBT_VERSION_MINOR 4
 #define DM_CBT_VERSION_PATCH 0
 
 /* Tracking block size, in 512-byte sectors: a power of two in this range. */
@@ -39,12 +39,15 @@
  *   abort <N>               shipping N failed: current |= frozen, drop frozen
  *   mark_dirty <first> <count>   mark blocks dirty in current
  *   invalidate              everything dirty, new generation UUID
+ *   prepare_detach          the next suspend is cbtship's own detach: the
+ *                           history stays valid (see DM_CBT_SB_SUSPENDED)
  */
 #define DM_CBT_MSG_CHECKPOINT "checkpoint"
 #define DM_CBT_MSG_COMMIT "commit"
 #define DM_CBT_MSG_ABORT "abort"
 #define DM_CBT_MSG_MARK_DIRTY "mark_dirty"
 #define DM_CBT_MSG_INVALIDATE "invalidate"
+#define DM_CBT_MSG_PREPARE_DETACH "prepare_detach"
 
 /*
  * Status line (dmsetup status DEV), after dm's "<start> <length> cbt":
@@ -84,6 +87,15 @@
 /* superblock flags */
 #define DM_CBT_SB_CLEAN (1U << 0)	/* shut down cleanly */
 #define DM_CBT_SB_INVALID (1U << 1)	/* history lost; everything dirty */
+/*
+ * Suspended without an announced detach (prepare_detach): the table that
+ * follows may be anything (LVM reloading its own table over ours), and
+ * writes may then reach the origin untracked. Only a resume of this table,
+ * or a cbt table of the same dm device on the same metadata taking over
+ * from it, clears it; any other attach starts a new generation.
+ * Written since dm-cbt 0.4; older modules ignore it.
+ */
+#define DM_CBT_SB_SUSPENDED (1U << 2)
 
 struct dm_cbt_disk_superblock {
 	__le32 csum;		/* zlib crc32 of bytes 4..511 */
@@ -174,6 +186,12 @@ enum dm_cbt_event {
 	DM_CBT_EVENT_ABORT = 3,		/* frozen set merged back */
 	DM_CBT_EVENT_INVALIDATED = 4,	/* history lost, new UUID */
 	DM_CBT_EVENT_METADATA_ERROR = 5, /* metadata I/O failed */
+	/*
+	 * At attach: the metadata was left by a table that was suspended and
+	 * never resumed nor taken over by cbt (DM_CBT_SB_SUSPENDED): history
+	 * lost, new UUID.
+	 */
+	DM_CBT_EVENT_DETACHED = 6,
 };
 
 #endif /* _UAPI_DM_CBT_H */

@@ -22,7 +22,7 @@ import zlib
 MAGIC = 0x3130544243636D64
 AREA0_SECTOR = 8
 SB_FORMAT = "<IIQIIQQ16sQQIIQ"
-FLAGS = {1: "clean", 2: "invalid"}
+FLAGS = {1: "clean", 2: "invalid", 4: "suspended"}
 
 
 def read(dev, offset, length):

@@ -279,6 +279,15 @@ int cbt_commit(const char *name, uint64_t checkpoint);
 int cbt_abort(const char *name, uint64_t checkpoint);
 int cbt_mark_dirty(const char *name, uint64_t first, uint64_t count);
 int cbt_invalidate(const char *name);
+/*
+ * The next suspend of name's table is cbtship's own detach (untrack
+ * --keep-history, the agent at shutdown): the history stays valid for the
+ * next attach. Without it, a table suspended and then replaced by anything
+ * but a cbt table on the same metadata (LVM's own after lvextend) makes the
+ * next attach start a new generation. Covers one suspend: a resume of the
+ * same table cancels it.
+ */
+int cbt_prepare_detach(const char *name);
 
 /* Parse the result of the checkpoint message (a decimal number). */
 int cbt_checkpoint_response_parse(const char *text, uint64_t *ret);

@@ -34,6 +34,8 @@ const char *cbt_event_to_string(enum dm_cbt_event event)
 		return "invalidated";
 	case DM_CBT_EVENT_METADATA_ERROR:
 		return "metadata-error";
+	case DM_CBT_EVENT_DETACHED:
+		return "detached";
 	}
 	return NULL;
 }

@@ -1,5 +1,8 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
-/* The target's messages: checkpoint, commit, abort, mark_dirty, invalidate. */
+/*
+ * The target's messages: checkpoint, commit, abort, mark_dirty, invalidate,
+ * prepare_detach.
+ */
 #include <errno.h>
 #include <inttypes.h>
 #include <stdio.h>
@@ -91,4 +94,9 @@ int cbt_mark_dirty(const char *name, uint64_t first, uint64_t count)
 int cbt_invalidate(const char *name)
 {
 	return send_message(name, DM_CBT_MSG_INVALIDATE, NULL, 0);
+}
+
+int cbt_prepare_detach(const char *name)
+{
+	return send_message(name, DM_CBT_MSG_PREPARE_DETACH, NULL, 0);
 }

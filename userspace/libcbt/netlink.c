@@ -149,6 +149,7 @@ struct request {
 	struct cbt_status status;
 	bool want_map;
 	struct cbt_map *map;
+	bool interrupted; /* NLM_F_DUMP_INTR: the maps changed during the dump */
 };
 
 static int on_valid(struct nl_msg *msg, void *arg)
@@ -217,6 +218,16 @@ static int on_dump_done(struct nl_msg *msg, void *arg)
 	return NL_STOP;
 }
 
+/* The kernel flags a dump that a checkpoint, commit or abort overlapped. */
+static int on_dump_intr(struct nl_msg *msg, void *arg)
+{
+	struct request *req = arg;
+
+	(void)msg;
+	req->interrupted = true;
+	return NL_OK;
+}
+
 CBT_DEFINE_CLEANUP(struct nl_msg *, nlmsg_free, nlmsg_freep)
 CBT_DEFINE_CLEANUP(struct nl_cb *, nl_cb_put, nl_cb_putp)
 
@@ -242,6 +253,7 @@ static int run_request(struct cbt_netlink *nl, uint8_t cmd, int flags, const cha
 	nl_cb_set(cb, NL_CB_VALID, NL_CB_CUSTOM, on_valid, req);
 	nl_cb_set(cb, NL_CB_FINISH, NL_CB_CUSTOM, on_dump_done, req);
 	nl_cb_set(cb, NL_CB_ACK, NL_CB_CUSTOM, on_ack, req);
+	nl_cb_set(cb, NL_CB_DUMP_INTR, NL_CB_CUSTOM, on_dump_intr, req);
 	nl_cb_err(cb, NL_CB_CUSTOM, on_error, req);
 
 	r = nl_send_auto(nl->sock, msg);
@@ -271,19 +283,29 @@ int cbt_netlink_get_status(struct cbt_netlink *nl, const char *name, struct cbt_
 	return 0;
 }
 
+/* Dumps that another one overlapped are read again, this many times in all. */
+#define MAP_DUMP_ATTEMPTS 8
+
 int cbt_netlink_get_map(struct cbt_netlink *nl, const char *name, enum dm_cbt_map which,
 			struct cbt_status *ret_status, struct cbt_map **ret_map)
 {
-	struct request req = { .want_map = true };
+	struct request req;
 	int r;
 
-	r = run_request(nl, DM_CBT_CMD_GET_MAP, NLM_F_DUMP, name, (int)which, &req);
-	if (r == 0 && !req.map)
-		r = -EBADMSG;
-	if (r < 0) {
-		cbt_map_free(req.map);
-		return r;
+	for (int attempt = 0;; attempt++) {
+		req = (struct request){ .want_map = true };
+		r = run_request(nl, DM_CBT_CMD_GET_MAP, NLM_F_DUMP, name, (int)which, &req);
+		if (r == 0 && !req.map)
+			r = -EBADMSG;
+		if (r == 0 && req.interrupted)
+			r = -EAGAIN;
+		if (r < 0)
+			req.map = cbt_map_free(req.map);
+		if (r != -EAGAIN || !req.interrupted || attempt + 1 == MAP_DUMP_ATTEMPTS)
+			break;
 	}
+	if (r < 0)
+		return r;
 	if (ret_status)
 		*ret_status = req.status;
 	*ret_map = req.map;

@@ -85,6 +85,7 @@ static int run_loop(struct agent *a)
 		if (wait <= 0) {
 			beat(a);
 			agent_reap(a->c, a->log);
+			agent_volume_check_states(a->c, a->log);
 			next = cbtship_seconds() + a->interval;
 			continue;
 		}
@@ -211,5 +212,8 @@ int cbtship_agent(int argc, char **argv)
 			     : 10;
 	r = run_loop(&a);
 	(void)sd_notify(0, "STOPPING=1");
+	/* Stopped by the shutdown, which removes the dm devices next. */
+	if (r == EXIT_SUCCESS && agent_system_stopping(log))
+		agent_prepare_detach_all(c, log);
 	return r;
 }

@@ -79,4 +79,17 @@ void agent_volume_event(struct catalog *c, struct agent_log *log, const struct c
  */
 void agent_volume_check_states(struct catalog *c, struct agent_log *log);
 
+/*
+ * Is the system shutting down (systemd's SystemState "stopping")? Then the
+ * agent, stopped, announces the detaches the shutdown makes (it removes the
+ * dm devices), so that the history survives the reboot; stopped at any
+ * other time it does not, because a later teardown by someone else must
+ * still start a new history. $CBTSHIP_AGENT_SHUTDOWN=1 or 0 overrides the
+ * question (tests, and hosts without systemd).
+ */
+bool agent_system_stopping(struct agent_log *log);
+
+/* prepare_detach to every tracked volume of the catalog with a cbt device. */
+void agent_prepare_detach_all(struct catalog *c, struct agent_log *log);
+
 #endif

@@ -123,6 +123,17 @@ int cbtship_untrack(int argc, char **argv)
 				"(%s): tracking again with this metadata may miss writes made "
 				"meanwhile; use --format-metadata then\n",
 				name, strerror(-r));
+	} else {
+		/* Without it the target takes the detach for someone else's. */
+		r = cbt_prepare_detach(name);
+		if (r < 0) {
+			fprintf(stderr,
+				"cbtship untrack: cannot keep the history of '%s': the target "
+				"refused prepare_detach (%s%s); nothing changed\n",
+				name, strerror(-r),
+				r == -EINVAL ? ": dm-cbt older than 0.4? reload the module" : "");
+			return EXIT_FAILURE;
+		}
 	}
 	r = inserted ? cbt_device_eject(name) : cbt_device_remove(name);
 	if (r < 0) {
