@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 /*
- * Swift authentication replies (target/swift/swift-proto.c): the input is
+ * Swift authentication replies (store/swift/swift-proto.c): the input is
  * a reply as curl hands it over, header lines up to an empty line, then
  * the body. Each header line goes through what swift.c's header callback
  * does with it (status line, X-Auth-Token, X-Subject-Token, X-Storage-Url,

@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 /*
- * Swift container listings (target/swift/swift-proto.c): any body either
+ * Swift container listings (store/swift/swift-proto.c): any body either
  * is refused (-EBADMSG) or gives n names, each a NUL-terminated string,
  * the array NULL-terminated.
  */
