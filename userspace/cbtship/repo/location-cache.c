@@ -413,7 +413,7 @@ static int64_t query_int(struct cbt_location_cache *lc, const char *sql)
 }
 
 int cbt_location_cache_sync(struct cbt_location_cache *lc, struct cbt_store *store,
-			    struct cbt_compressor *c, struct cbt_hasher *h,
+			    const struct cbt_pack_codec *pc,
 			    struct cbt_location_sync_stats *ret_stats, char **ret_error)
 {
 	struct cbt_location_sync_stats stats = { 0 };
@@ -489,9 +489,14 @@ int cbt_location_cache_sync(struct cbt_location_cache *lc, struct cbt_store *sto
 		r = next_new(lc, prev, key, sizeof(key));
 		if (r <= 0)
 			break;
-		r = cbt_pack_read_table(store, key, c, h, &e, &n, &size);
+		r = cbt_pack_read_table(store, key, pc, &e, &n, &size);
 		if (r == -ENOENT) {
 			r = 0; /* deleted since the listing */
+			continue;
+		}
+		if (r == -ENOKEY || r == -EBADE || r == -EKEYREJECTED) {
+			r = 0; /* sealed (or another key's): read by a sync that has the key */
+			stats.packs_sealed++;
 			continue;
 		}
 		if (r < 0 && r != -ENOMEM && r != -EIO && r != -EAGAIN && r != -ETIMEDOUT &&

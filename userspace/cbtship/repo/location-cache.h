@@ -91,6 +91,7 @@ struct cbt_location_sync_stats {
 	uint64_t packs_added;	/* tables read now */
 	uint64_t packs_removed; /* gone from the listing */
 	uint64_t packs_bad;	/* whose table cannot be read (recorded, not retried) */
+	uint64_t packs_sealed;	/* skipped: sealed, and no key given */
 	uint64_t entries_added;
 };
 
@@ -99,11 +100,13 @@ struct cbt_location_sync_stats {
  * table of every listed pack not recorded (ranged reads; c and h, unkeyed
  * SHA-256, decode it), forget recorded packs not listed. A pack whose
  * table is corrupt is recorded as bad with the reason (and reported in
- * stats), never fatal; a pack that vanished meanwhile is skipped. 0, or a
+ * stats), never fatal; a pack that vanished meanwhile, or whose table is
+ * sealed and pc has no key (packs_sealed), is skipped (and read at the
+ * next sync: one with the key records it). 0, or a
  * store or SQLite error (message in *ret_error when not NULL).
  */
 int cbt_location_cache_sync(struct cbt_location_cache *lc, struct cbt_store *store,
-			    struct cbt_compressor *c, struct cbt_hasher *h,
+			    const struct cbt_pack_codec *pc,
 			    struct cbt_location_sync_stats *ret_stats, char **ret_error);
 
 #endif

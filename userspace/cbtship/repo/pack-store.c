@@ -56,20 +56,18 @@ struct ps {
 
 	pthread_mutex_t lock;
 	pthread_cond_t cond;
-	struct open_pack *open;
+	struct open_pack *open[2]; /* being filled: one for chunks, one for index pages */
 	struct open_pack *queue_head, *queue_tail;
 	unsigned queued, uploading;
 	bool stop;
 	int error; /* the first upload error, sticky */
 	char error_msg[512];
 	struct pnode *buckets[NBUCKETS];
-	struct cbt_compressor *table_compressor;
-	struct cbt_hasher *table_hasher;
+	struct cbt_pack_codec codec; /* for the tables written, under lock */
 	struct cbt_pack_store_stats stats;
 
-	pthread_mutex_t sync_lock; /* guards the two below, and syncs */
-	struct cbt_compressor *table_compressor_sync;
-	struct cbt_hasher *table_hasher_sync;
+	pthread_mutex_t sync_lock; /* guards the three below, and syncs */
+	struct cbt_pack_codec sync_codec;
 	bool synced;
 	time_t last_sync;
 
@@ -161,7 +159,7 @@ static int spool_open(struct ps *p)
 }
 
 /* Under the lock: a new open pack. */
-static int pack_start(struct ps *p)
+static int pack_start(struct ps *p, uint8_t type)
 {
 	struct open_pack *pk = calloc(1, sizeof(*pk));
 	struct cbt_pack_id id;
@@ -184,7 +182,7 @@ static int pack_start(struct ps *p)
 	r = cbt_pack_writer_new(pk->fd, &pk->w);
 	if (r < 0)
 		goto fail;
-	p->open = pk;
+	p->open[type] = pk;
 	return 0;
 fail:
 	pack_drop(p, pk);
@@ -209,15 +207,15 @@ static void set_error(struct ps *p, int r, const char *fmt, ...)
 }
 
 /* Under the lock: close the open pack (table, trailer) and queue it. */
-static int pack_close(struct ps *p)
+static int pack_close(struct ps *p, uint8_t type)
 {
-	struct open_pack *pk = p->open;
+	struct open_pack *pk = p->open[type];
 	int r;
 
 	if (!pk)
 		return 0;
-	p->open = NULL;
-	r = cbt_pack_writer_finish(pk->w, p->table_compressor, p->table_hasher, &pk->size, pk->md5);
+	p->open[type] = NULL;
+	r = cbt_pack_writer_finish(pk->w, &p->codec, &pk->size, pk->md5);
 	if (r < 0) {
 		set_error(p, r, "closing pack %s: %s", pk->key, cbt_pack_strerror(r));
 		pack_drop(p, pk);
@@ -302,8 +300,7 @@ static int sync_now(struct ps *p, struct cbt_location_sync_stats *st, char **ret
 	int r;
 
 	pthread_mutex_lock(&p->sync_lock);
-	r = cbt_location_cache_sync(p->cache, p->inner, p->table_compressor_sync,
-				    p->table_hasher_sync, st, ret_error);
+	r = cbt_location_cache_sync(p->cache, p->inner, &p->sync_codec, st, ret_error);
 	if (r >= 0) {
 		p->synced = true;
 		p->last_sync = time(NULL);
@@ -356,31 +353,31 @@ static int ps_put(void *data, const char *key, const void *buf, size_t len)
 		r = 0; /* in an open or queued pack already */
 		goto out;
 	}
-	if (!p->open) {
-		r = pack_start(p);
+	if (!p->open[type]) {
+		r = pack_start(p, type);
 		if (r < 0) {
 			set_error(p, r, "%s", p->error_msg[0] ? p->error_msg : strerror(-r));
 			goto out;
 		}
 	}
-	r = cbt_pack_writer_append(p->open->w, type, &id, buf, len, &offset);
+	r = cbt_pack_writer_append(p->open[type]->w, type, &id, buf, len, &offset);
 	if (r == -E2BIG) {
-		r = pack_close(p);
+		r = pack_close(p, type);
 		if (r >= 0)
-			r = pack_start(p);
+			r = pack_start(p, type);
 		if (r >= 0)
-			r = cbt_pack_writer_append(p->open->w, type, &id, buf, len, &offset);
+			r = cbt_pack_writer_append(p->open[type]->w, type, &id, buf, len, &offset);
 	}
 	if (r < 0) {
 		set_error(p, r, "writing the pack spool file: %s", strerror(-r));
 		goto out;
 	}
-	r = pending_add(p, p->open, type, &id, offset, (uint32_t)len);
+	r = pending_add(p, p->open[type], type, &id, offset, (uint32_t)len);
 	if (r < 0)
 		goto out;
-	if (cbt_pack_writer_size(p->open->w) >= p->pack_size ||
-	    cbt_pack_writer_count(p->open->w) >= CBT_PACK_ENTRIES_MAX) {
-		r = pack_close(p);
+	if (cbt_pack_writer_size(p->open[type]->w) >= p->pack_size ||
+	    cbt_pack_writer_count(p->open[type]->w) >= CBT_PACK_ENTRIES_MAX) {
+		r = pack_close(p, type);
 		/* Back pressure: no more than queued_max packs wait for an upload. */
 		while (r >= 0 && !p->error && p->queued > p->queued_max)
 			pthread_cond_wait(&p->cond, &p->lock);
@@ -526,8 +523,9 @@ static int ps_flush(void *data)
 
 	pthread_mutex_lock(&p->lock);
 	r = p->error;
-	if (!r && p->open && cbt_pack_writer_count(p->open->w))
-		r = pack_close(p);
+	for (uint8_t t = 0; t < 2; t++)
+		if (!r && p->open[t] && cbt_pack_writer_count(p->open[t]->w))
+			r = pack_close(p, t);
 	while (!p->error && (p->queued || p->uploading))
 		pthread_cond_wait(&p->cond, &p->lock);
 	if (!r)
@@ -536,6 +534,42 @@ static int ps_flush(void *data)
 	if (r < 0)
 		return r;
 	return cbt_store_flush(p->inner);
+}
+
+static int codec_init(struct cbt_pack_codec *pc)
+{
+	int r = cbt_compressor_new(CBT_COMPRESS_DEFAULT, CBT_COMPRESSION_LEVEL_DEFAULT,
+				   &pc->compressor);
+
+	return r < 0 ? r : cbt_hasher_new(NULL, 0, &pc->plain);
+}
+
+static void codec_clear_key(struct cbt_pack_codec *pc)
+{
+	pc->keyed = cbt_hasher_free(pc->keyed);
+	pc->cipher = cbt_cipher_free(pc->cipher);
+}
+
+static void codec_clear(struct cbt_pack_codec *pc)
+{
+	codec_clear_key(pc);
+	pc->compressor = cbt_compressor_free(pc->compressor);
+	pc->plain = cbt_hasher_free(pc->plain);
+}
+
+static int codec_set_key(struct cbt_pack_codec *pc, const struct cbt_key *key)
+{
+	int r;
+
+	codec_clear_key(pc);
+	if (!key)
+		return 0;
+	r = cbt_hasher_new(key->id_key, CBT_KEY_SIZE, &pc->keyed);
+	if (r >= 0)
+		r = cbt_cipher_new(key, &pc->cipher);
+	if (r < 0)
+		codec_clear_key(pc);
+	return r;
 }
 
 static void ps_free(void *data)
@@ -557,14 +591,13 @@ static void ps_free(void *data)
 		p->queue_head = pk->next;
 		pack_drop(p, pk);
 	}
-	if (p->open)
-		pack_drop(p, p->open);
+	for (int t = 0; t < 2; t++)
+		if (p->open[t])
+			pack_drop(p, p->open[t]);
 	cbt_store_free(p->inner);
 	cbt_location_cache_free(p->cache);
-	cbt_compressor_free(p->table_compressor);
-	cbt_compressor_free(p->table_compressor_sync);
-	cbt_hasher_free(p->table_hasher);
-	cbt_hasher_free(p->table_hasher_sync);
+	codec_clear(&p->codec);
+	codec_clear(&p->sync_codec);
 	pthread_mutex_destroy(&p->lock);
 	pthread_mutex_destroy(&p->sync_lock);
 	pthread_cond_destroy(&p->cond);
@@ -639,15 +672,9 @@ int cbt_pack_store_new(struct cbt_store *inner, const struct cbt_pack_store_conf
 	}
 	r = cbt_location_cache_open(cfg->cache_path, &p->cache, ret_error);
 	if (r >= 0)
-		r = cbt_compressor_new(CBT_COMPRESS_DEFAULT, CBT_COMPRESSION_LEVEL_DEFAULT,
-				       &p->table_compressor);
+		r = codec_init(&p->codec);
 	if (r >= 0)
-		r = cbt_compressor_new(CBT_COMPRESS_DEFAULT, CBT_COMPRESSION_LEVEL_DEFAULT,
-				       &p->table_compressor_sync);
-	if (r >= 0)
-		r = cbt_hasher_new(NULL, 0, &p->table_hasher);
-	if (r >= 0)
-		r = cbt_hasher_new(NULL, 0, &p->table_hasher_sync);
+		r = codec_init(&p->sync_codec);
 	for (unsigned i = 0; r >= 0 && i < uploaders; i++) {
 		r = -pthread_create(&p->threads[i], NULL, uploader, p);
 		if (r >= 0)
@@ -698,4 +725,23 @@ void cbt_pack_store_stats(struct cbt_store *s, struct cbt_pack_store_stats *ret)
 	pthread_mutex_lock(&p->lock);
 	*ret = p->stats;
 	pthread_mutex_unlock(&p->lock);
+}
+
+int cbt_pack_store_set_key(struct cbt_store *s, const struct cbt_key *key)
+{
+	struct ps *p;
+	int r;
+
+	if (!cbt_is_pack_store(s))
+		return -EINVAL;
+	p = cbt_store_data(s);
+	pthread_mutex_lock(&p->lock);
+	r = codec_set_key(&p->codec, key);
+	pthread_mutex_unlock(&p->lock);
+	pthread_mutex_lock(&p->sync_lock);
+	if (r >= 0)
+		r = codec_set_key(&p->sync_codec, key);
+	p->synced = false; /* sealed packs skipped so far are read at the next sync */
+	pthread_mutex_unlock(&p->sync_lock);
+	return r;
 }

@@ -6,7 +6,12 @@
  * pipeline, the index code and the manifest writer keep calling put,
  * get and exists on chunks/<h2>/<id> and indexes/<h2>/<id> keys:
  *
- *   put (chunks/, indexes/)  appends the object to the open pack, a
+ *   put (chunks/, indexes/)  appends the object to the open pack of
+ *                            its type (chunks and index pages go into
+ *                            separate packs, as restic's data and tree
+ *                            packs: index pages are read apart from the
+ *                            data, by restore's planning and by
+ *                            collection's marking), a
  *                            spool file (O_TMPFILE in spool_dir, else in
  *                            $TMPDIR or /var/tmp): no RAM, and an upload
  *                            can be retried. A pack reaching pack_size
@@ -47,6 +52,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "cbtship/encrypt/key.h"
 #include "cbtship/repo/location-cache.h"
 #include "cbtship/store/store.h"
 
@@ -83,6 +89,13 @@ bool cbt_is_pack_store(const struct cbt_store *s);
  */
 int cbt_pack_store_sync(struct cbt_store *s, struct cbt_location_sync_stats *ret_stats,
 			char **ret_error);
+
+/*
+ * The container's key (NULL: none): tables of new packs are sealed with
+ * it, and syncs can read sealed tables (a sync without it skips them).
+ * The next content call syncs again. 0, -EINVAL (not a pack store), -ENOMEM.
+ */
+int cbt_pack_store_set_key(struct cbt_store *s, const struct cbt_key *key);
 
 /* The location cache (owned by the store), NULL when s is not a pack store. */
 struct cbt_location_cache *cbt_pack_store_cache(struct cbt_store *s);

@@ -116,10 +116,10 @@ int cbt_pack_key_parse(const char *key, struct cbt_pack_id *ret)
 	return 0;
 }
 
-int cbt_pack_tail_encode(struct cbt_compressor *c, struct cbt_hasher *h,
-			 const struct cbt_pack_entry *e, size_t n, uint64_t table_offset,
-			 void **ret_buf, size_t *ret_len)
+int cbt_pack_tail_encode(const struct cbt_pack_codec *pc, const struct cbt_pack_entry *e, size_t n,
+			 uint64_t table_offset, void **ret_buf, size_t *ret_len)
 {
+	struct cbt_hasher *h = pc->cipher ? pc->keyed : pc->plain;
 	size_t raw_len = CBT_PACK_TABLE_HEADER + n * CBT_PACK_TABLE_ROW, obj_len = 0;
 	_cleanup_(freep) uint8_t *raw = NULL;
 	_cleanup_(freep) uint8_t *out = NULL;
@@ -127,10 +127,10 @@ int cbt_pack_tail_encode(struct cbt_compressor *c, struct cbt_hasher *h,
 	uint8_t *tr;
 	int r;
 
-	if (n == 0 || n > CBT_PACK_ENTRIES_MAX || cbt_hasher_is_keyed(h))
+	if (n == 0 || n > CBT_PACK_ENTRIES_MAX || !h)
 		return -EINVAL;
 	raw = calloc(1, raw_len);
-	out = malloc(cbt_chunk_object_bound(raw_len) + CBT_PACK_TRAILER_SIZE);
+	out = malloc(cbt_chunk_object_max(raw_len) + CBT_PACK_TRAILER_SIZE);
 	if (!raw || !out)
 		return -ENOMEM;
 	memcpy(raw, CBT_PACK_TABLE_MAGIC, 8);
@@ -146,8 +146,8 @@ int cbt_pack_tail_encode(struct cbt_compressor *c, struct cbt_hasher *h,
 	r = cbt_hasher_hash(h, raw, raw_len, &table_id);
 	if (r < 0)
 		return r;
-	r = cbt_chunk_encode(c, h, &table_id, raw, raw_len, out, cbt_chunk_object_bound(raw_len),
-			     &obj_len);
+	r = cbt_chunk_encode_sealed(pc->compressor, h, pc->cipher, &table_id, raw, raw_len, out,
+				    cbt_chunk_object_max(raw_len), &obj_len);
 	if (r < 0)
 		return r;
 	tr = out + obj_len;
@@ -192,9 +192,8 @@ int cbt_pack_trailer_parse(const void *trailer, uint64_t pack_size, struct cbt_p
 	return 0;
 }
 
-int cbt_pack_table_decode(struct cbt_compressor *c, struct cbt_hasher *h,
-			  const struct cbt_pack_trailer *t, const void *obj, size_t len,
-			  struct cbt_pack_entry **ret)
+int cbt_pack_table_decode(const struct cbt_pack_codec *pc, const struct cbt_pack_trailer *t,
+			  const void *obj, size_t len, struct cbt_pack_entry **ret)
 {
 	size_t raw_len = CBT_PACK_TABLE_HEADER + (size_t)t->count * CBT_PACK_TABLE_ROW, got = 0;
 	_cleanup_(freep) uint8_t *raw = malloc(raw_len);
@@ -210,7 +209,14 @@ int cbt_pack_table_decode(struct cbt_compressor *c, struct cbt_hasher *h,
 		return r;
 	if (hdr.raw_len != raw_len)
 		return -EBADMSG;
-	r = cbt_chunk_decode(c, h, NULL, obj, len, raw, raw_len, &got);
+	if ((hdr.flags & (CBT_CHUNK_FLAG_KEYED_ID | CBT_CHUNK_FLAG_ENCRYPTED)) &&
+	    (!pc->keyed || !pc->cipher))
+		return -ENOKEY;
+	if (hdr.flags & (CBT_CHUNK_FLAG_KEYED_ID | CBT_CHUNK_FLAG_ENCRYPTED))
+		r = cbt_chunk_decode_sealed(pc->compressor, pc->keyed, pc->cipher, NULL, obj, len,
+					    raw, raw_len, &got);
+	else
+		r = cbt_chunk_decode(pc->compressor, pc->plain, NULL, obj, len, raw, raw_len, &got);
 	if (r < 0)
 		return r;
 	if (memcmp(raw, CBT_PACK_TABLE_MAGIC, 8) != 0 || get_le32(raw + 8) != t->count ||
@@ -234,9 +240,8 @@ int cbt_pack_table_decode(struct cbt_compressor *c, struct cbt_hasher *h,
 	return 0;
 }
 
-int cbt_pack_read_table(struct cbt_store *s, const char *key, struct cbt_compressor *c,
-			struct cbt_hasher *h, struct cbt_pack_entry **ret, size_t *ret_n,
-			uint64_t *ret_size)
+int cbt_pack_read_table(struct cbt_store *s, const char *key, const struct cbt_pack_codec *pc,
+			struct cbt_pack_entry **ret, size_t *ret_n, uint64_t *ret_size)
 {
 	_cleanup_(freep) uint8_t *tail = malloc(CBT_PACK_TAIL_READ);
 	_cleanup_(freep) uint8_t *table = NULL;
@@ -272,7 +277,7 @@ int cbt_pack_read_table(struct cbt_store *s, const char *key, struct cbt_compres
 			return -ENODATA;
 		obj = table;
 	}
-	r = cbt_pack_table_decode(c, h, &t, obj, t.table_length, ret);
+	r = cbt_pack_table_decode(pc, &t, obj, t.table_length, ret);
 	if (r < 0)
 		return r;
 	*ret_n = t.count;
@@ -407,8 +412,8 @@ const struct cbt_pack_entry *cbt_pack_writer_entries(const struct cbt_pack_write
 	return w->entries;
 }
 
-int cbt_pack_writer_finish(struct cbt_pack_writer *w, struct cbt_compressor *c,
-			   struct cbt_hasher *h, uint64_t *ret_size, char md5_hex[static 33])
+int cbt_pack_writer_finish(struct cbt_pack_writer *w, const struct cbt_pack_codec *pc,
+			   uint64_t *ret_size, char md5_hex[static 33])
 {
 	_cleanup_(freep) void *tail = NULL;
 	unsigned char md[EVP_MAX_MD_SIZE];
@@ -418,7 +423,7 @@ int cbt_pack_writer_finish(struct cbt_pack_writer *w, struct cbt_compressor *c,
 
 	if (w->finished || w->n == 0)
 		return -EINVAL;
-	r = cbt_pack_tail_encode(c, h, w->entries, w->n, w->size, &tail, &tail_len);
+	r = cbt_pack_tail_encode(pc, w->entries, w->n, w->size, &tail, &tail_len);
 	if (r < 0)
 		return r;
 	r = write_at(w, tail, tail_len);

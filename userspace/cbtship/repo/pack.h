@@ -9,9 +9,9 @@
  * Each entry is exactly a format-1 chunk object (repo/chunk-object.h:
  * its own header, compression, AES-256-GCM when keyed, CRCs, id checked
  * on read). The table lists (type, id, offset, length) of every entry and
- * is itself a chunk object (compressed, plain SHA-256 id, never sealed:
- * it holds only what format 1 shows in object names and sizes, and so the
- * location cache can be built without the key). The trailer, the last
+ * is itself a chunk object (compressed; in a keyed container with an HMAC
+ * id and sealed with AES-256-GCM like every entry, so it has its own
+ * CRC/GCM check and shows nothing without the key). The trailer, the last
  * CBT_PACK_TRAILER_SIZE bytes, says where the table is; one ranged read
  * of the pack's last CBT_PACK_TAIL_READ bytes usually gets both.
  *
@@ -34,6 +34,7 @@
 
 #include "cbt-cleanup.h"
 #include "cbtship/compress/compressor.h"
+#include "cbtship/encrypt/cipher.h"
 #include "cbtship/hash/chunk-id.h"
 #include "cbtship/hash/hasher.h"
 #include "cbtship/repo/object-key.h"
@@ -72,6 +73,18 @@ struct cbt_pack_entry {
 	uint32_t length; /* of the chunk object */
 };
 
+/*
+ * What decoding or encoding a table needs: plain, the unkeyed SHA-256
+ * hasher; with a key, its HMAC hasher and cipher (both NULL without one).
+ * None is thread-safe: one set per thread.
+ */
+struct cbt_pack_codec {
+	struct cbt_compressor *compressor;
+	struct cbt_hasher *plain;
+	struct cbt_hasher *keyed;
+	struct cbt_cipher *cipher;
+};
+
 struct cbt_pack_trailer {
 	uint16_t version;
 	uint32_t count;
@@ -91,13 +104,12 @@ int cbt_pack_key_parse(const char *key, struct cbt_pack_id *ret);
 /*
  * The table and trailer of a pack whose n entries (in offset order,
  * contiguous from 0) end at table_offset, as bytes to append there, in a
- * new malloc()ed buffer. c compresses the table, h must be unkeyed
- * SHA-256 (the table's id). 0, -EINVAL (n above CBT_PACK_ENTRIES_MAX),
- * -ENOMEM or a codec error.
+ * new malloc()ed buffer. The table is sealed when pc has a cipher (its id
+ * then the keyed hasher's), else plain. 0, -EINVAL (n is 0 or above
+ * CBT_PACK_ENTRIES_MAX), -ENOMEM or a codec error.
  */
-int cbt_pack_tail_encode(struct cbt_compressor *c, struct cbt_hasher *h,
-			 const struct cbt_pack_entry *e, size_t n, uint64_t table_offset,
-			 void **ret_buf, size_t *ret_len);
+int cbt_pack_tail_encode(const struct cbt_pack_codec *pc, const struct cbt_pack_entry *e, size_t n,
+			 uint64_t table_offset, void **ret_buf, size_t *ret_len);
 
 /*
  * Parse the trailer: the last CBT_PACK_TRAILER_SIZE bytes of a pack of
@@ -107,13 +119,13 @@ int cbt_pack_trailer_parse(const void *trailer, uint64_t pack_size, struct cbt_p
 
 /*
  * Decode and check the table object (t->table_length bytes at obj) of
- * the pack trailer t: the chunk codec's checks (c decompresses, h is
- * unkeyed SHA-256 and re-hashes), then the layout. On success *ret is a
- * malloc()ed array of t->count entries in offset order.
+ * the pack trailer t: the chunk codec's checks (with pc's keyed hasher
+ * and cipher when the table is sealed: -ENOKEY when pc has none), then
+ * the layout. On success *ret is a malloc()ed array of t->count entries
+ * in offset order.
  */
-int cbt_pack_table_decode(struct cbt_compressor *c, struct cbt_hasher *h,
-			  const struct cbt_pack_trailer *t, const void *obj, size_t len,
-			  struct cbt_pack_entry **ret);
+int cbt_pack_table_decode(const struct cbt_pack_codec *pc, const struct cbt_pack_trailer *t,
+			  const void *obj, size_t len, struct cbt_pack_entry **ret);
 
 /*
  * Read and check the table of the pack at key with ranged reads from the
@@ -121,9 +133,8 @@ int cbt_pack_table_decode(struct cbt_compressor *c, struct cbt_hasher *h,
  * larger). *ret as above, its count in *ret_n, the pack's size in
  * *ret_size (may be NULL). A store error, or the errors above.
  */
-int cbt_pack_read_table(struct cbt_store *s, const char *key, struct cbt_compressor *c,
-			struct cbt_hasher *h, struct cbt_pack_entry **ret, size_t *ret_n,
-			uint64_t *ret_size);
+int cbt_pack_read_table(struct cbt_store *s, const char *key, const struct cbt_pack_codec *pc,
+			struct cbt_pack_entry **ret, size_t *ret_n, uint64_t *ret_size);
 
 /* A sentence for an error of this file or of the chunk codec. */
 const char *cbt_pack_strerror(int err);
@@ -161,7 +172,7 @@ const struct cbt_pack_entry *cbt_pack_writer_entries(const struct cbt_pack_write
  * bytes) the MD5 of the whole file. Nothing can be appended afterwards.
  * 0, -EINVAL (no entry), or an encoding or write error.
  */
-int cbt_pack_writer_finish(struct cbt_pack_writer *w, struct cbt_compressor *c,
-			   struct cbt_hasher *h, uint64_t *ret_size, char md5_hex[static 33]);
+int cbt_pack_writer_finish(struct cbt_pack_writer *w, const struct cbt_pack_codec *pc,
+			   uint64_t *ret_size, char md5_hex[static 33]);
 
 #endif

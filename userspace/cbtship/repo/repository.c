@@ -298,6 +298,16 @@ int cbt_repository_load_key(struct cbt_repository *repo, char **ret_error)
 			*ret_error = strdup_printf("encryption key: %s", strerror(-r));
 		return r;
 	}
+	if (cbt_is_pack_store(repo->store)) {
+		r = cbt_pack_store_set_key(repo->store, key);
+		if (r < 0) {
+			repo->key_hasher = cbt_hasher_free(repo->key_hasher);
+			repo->cipher = cbt_cipher_free(repo->cipher);
+			if (ret_error)
+				*ret_error = strdup_printf("encryption key: %s", strerror(-r));
+			return r;
+		}
+	}
 	repo->key = TAKE_PTR(key);
 	return 1;
 }
