@@ -27,7 +27,7 @@
 #define RANGE_GAP_MAX  (256u * 1024)
 #define RANGE_ROWS_MAX 512
 /* All the workers' range buffers together, at most (each 1..8 MiB). */
-#define RANGE_BUFFERS_TOTAL (UINT64_C(64) << 20)
+#define RANGE_BUFFERS_TOTAL (UINT64_C(32) << 20)
 
 /* One (entry, position) of a range: rows in offset, then position order. */
 struct range_row {

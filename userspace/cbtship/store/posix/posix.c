@@ -376,6 +376,34 @@ static int put_from(struct posix_store *p, const char *key, const struct put_sou
 	dir_fd = open_key_dir(p->root_fd, dir, true);
 	if (dir_fd < 0)
 		return dir_fd;
+	if (src->fd >= 0) {
+		/*
+		 * A file on this file system (the pack store spools in the
+		 * container: O_TMPFILE) is linked in, not copied; the batch's
+		 * syncs make it durable like any put.
+		 */
+		char proc[64];
+		struct stat st;
+
+		snprintf(proc, sizeof(proc), "/proc/self/fd/%d", src->fd);
+		for (int tries = 0; tries < 100; tries++) {
+			snprintf(tmp, sizeof(tmp), ".tmp-%ld-%lu", (long)getpid(),
+				 atomic_fetch_add(&p->seq, 1));
+			if (fstat(src->fd, &st) < 0 || (uint64_t)st.st_size != src->len)
+				break;
+			if (linkat(AT_FDCWD, proc, dir_fd, tmp, AT_SYMLINK_FOLLOW) == 0) {
+				(void)sync_file_range(src->fd, 0, 0, SYNC_FILE_RANGE_WRITE);
+				r = add_pending(p, key, dir, tmp, (size_t)src->len, &full);
+				if (r < 0) {
+					unlinkat(dir_fd, tmp, 0);
+					return r;
+				}
+				return full ? flush_pending(p) : 0;
+			}
+			if (errno != EEXIST)
+				break; /* another file system (EXDEV), no /proc...: copy */
+		}
+	}
 	for (int tries = 0;; tries++) {
 		snprintf(tmp, sizeof(tmp), ".tmp-%ld-%lu", (long)getpid(),
 			 atomic_fetch_add(&p->seq, 1));
