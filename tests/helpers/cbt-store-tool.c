@@ -15,6 +15,13 @@
  *                        its key repeated to SIZE bytes (just the key: 0)
  *   cbt-store-tool check-many PREFIX COUNT [THREADS [SIZE]]
  *                        get them back and compare
+ *   cbt-store-tool range KEY OFFSET LEN bytes [OFFSET, OFFSET + LEN) to stdout
+ *                        (OFFSET "tail": the last LEN), then the object's
+ *                        size on stderr as "size N"
+ *   cbt-store-tool entries [KEY_FILE]
+ *                        every entry of every pack (repo/pack.h), one a
+ *                        line: PACK_KEY OFFSET LENGTH chunk|index ID; the
+ *                        key file reads sealed tables
  *   cbt-store-tool series PREFIX COUNT [DELAY_MS]
  *                        one at a time: put, get and compare, then sleep;
  *                        prints "series: N/COUNT" after each
@@ -32,6 +39,7 @@
  */
 #include <errno.h>
 #include <pthread.h>
+#include <stdbool.h>
 #include <signal.h>
 #include <stdatomic.h>
 #include <stdio.h>
@@ -40,6 +48,11 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "cbtship/compress/compressor.h"
+#include "cbtship/encrypt/cipher.h"
+#include "cbtship/encrypt/key.h"
+#include "cbtship/hash/hasher.h"
+#include "cbtship/repo/pack.h"
 #include "cbtship/store/posix/posix.h"
 #include "cbtship/store/swift/swift.h"
 
@@ -49,6 +62,8 @@ static int usage(void)
 {
 	fprintf(stderr, "usage: cbt-store-tool [--posix DIR] put|get|exists|delete KEY\n"
 			"       cbt-store-tool [--posix DIR] list|count [PREFIX]\n"
+			"       cbt-store-tool [--posix DIR] range KEY OFFSET|tail LEN\n"
+			"       cbt-store-tool [--posix DIR] entries [KEY_FILE]\n"
 			"       cbt-store-tool [--posix DIR] put-many|check-many PREFIX COUNT "
 			"[THREADS [SIZE]]\n"
 			"       cbt-store-tool [--posix DIR] series PREFIX COUNT [DELAY_MS]\n");
@@ -311,6 +326,68 @@ static int series(struct cbt_store *store, int argc, char **argv)
 	return 0;
 }
 
+struct entries_ctx {
+	struct cbt_store *store;
+	struct cbt_pack_codec pc;
+	int error;
+};
+
+static int print_entries(const char *key, void *userdata)
+{
+	struct entries_ctx *e = userdata;
+	_cleanup_(freep) struct cbt_pack_entry *t = NULL;
+	char hex[CBT_CHUNK_ID_HEX_SIZE];
+	size_t n = 0;
+	int r;
+
+	r = cbt_pack_read_table(e->store, key, &e->pc, &t, &n, NULL);
+	if (r < 0) {
+		fprintf(stderr, "cbt-store-tool: pack %s: %s\n", key, cbt_pack_strerror(r));
+		e->error = r;
+		return 0;
+	}
+	for (size_t i = 0; i < n; i++)
+		printf("%s %llu %u %s %s\n", key, (unsigned long long)t[i].offset, t[i].length,
+		       t[i].type == CBT_PACK_ENTRY_INDEX ? "index" : "chunk",
+		       cbt_chunk_id_to_hex(&t[i].id, hex));
+	return 0;
+}
+
+static int entries(struct cbt_store *store, int argc, char **argv)
+{
+	_cleanup_(cbt_key_freep) struct cbt_key *key = NULL;
+	struct entries_ctx e = { .store = store };
+	char *err = NULL;
+	int r;
+
+	if (argc > 1)
+		return usage();
+	if (argc == 1) {
+		r = cbt_key_load(argv[0], &key, &err);
+		if (r < 0) {
+			fprintf(stderr, "cbt-store-tool: %s\n", err ? err : strerror(-r));
+			free(err);
+			return 1;
+		}
+	}
+	r = cbt_compressor_new(CBT_COMPRESS_NONE, 0, &e.pc.compressor);
+	if (r >= 0)
+		r = cbt_hasher_new(NULL, 0, &e.pc.plain);
+	if (r >= 0 && key)
+		r = cbt_hasher_new(key->id_key, CBT_KEY_SIZE, &e.pc.keyed);
+	if (r >= 0 && key)
+		r = cbt_cipher_new(key, &e.pc.cipher);
+	if (r >= 0)
+		r = cbt_store_list(store, CBT_PACK_KEY_PREFIX, print_entries, &e);
+	cbt_compressor_free(e.pc.compressor);
+	cbt_hasher_free(e.pc.plain);
+	cbt_hasher_free(e.pc.keyed);
+	cbt_cipher_free(e.pc.cipher);
+	if (r < 0)
+		return failed("entries", CBT_PACK_KEY_PREFIX, r);
+	return e.error ? 1 : 0;
+}
+
 int main(int argc, char **argv)
 {
 	_cleanup_(cbt_store_freep) struct cbt_store *store = NULL;
@@ -380,6 +457,26 @@ int main(int argc, char **argv)
 		printf("%lu\n", n);
 		return 0;
 	}
+	if (strcmp(cmd, "range") == 0 && argc == 3) {
+		bool tail = strcmp(argv[1], "tail") == 0;
+		size_t len = strtoull(argv[2], NULL, 10), got = 0;
+		_cleanup_(freep) char *buf = malloc(len ? len : 1);
+		uint64_t size = 0;
+
+		if (!buf)
+			return failed("range", argv[0], -ENOMEM);
+		r = cbt_store_get_range(store, argv[0],
+					tail ? CBT_STORE_RANGE_TAIL : strtoull(argv[1], NULL, 10),
+					len, buf, &got, &size);
+		if (r < 0)
+			return failed("range", argv[0], r);
+		if (fwrite(buf, 1, got, stdout) != got || fflush(stdout) != 0)
+			return failed("range", argv[0], -EIO);
+		fprintf(stderr, "size %llu\n", (unsigned long long)size);
+		return 0;
+	}
+	if (strcmp(cmd, "entries") == 0)
+		return entries(store, argc, argv);
 	if (strcmp(cmd, "put-many") == 0)
 		return many(store, false, argc, argv);
 	if (strcmp(cmd, "check-many") == 0)

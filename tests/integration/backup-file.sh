@@ -11,7 +11,7 @@ set -euo pipefail
 . "$(dirname "$0")/../lib/shipper-test.sh"
 cd "$CBT_REPO"
 
-shipper_require_built cbtship cbt-chunk-bench
+shipper_require_built cbtship cbt-chunk-bench cbt-store-tool
 shipper_require_cmd jq
 
 shipper_cleanup() { mountpoint -q "$full_mnt" && umount "$full_mnt"; }
@@ -19,7 +19,8 @@ shipper_test_start
 full_mnt=$tmp/full
 
 field() { jq -r ".$2" "$1"; }
-objects() { find "$1/chunks" -type f ! -name '.*' 2>/dev/null | wc -l; }
+# Stored objects holding chunks: loose ones (format 1) and packs (format 2).
+objects() { { find "$1/chunks" "$1/packs" -type f ! -name '.*' 2>/dev/null || true; } | wc -l; }
 
 img=$tmp/vol.img
 cbt-chunk-bench make-image --image "$img" --size 64M --seed 7 >/dev/null
@@ -93,8 +94,10 @@ rm -f "$CBTSHIP_STATE_DIR"/restore/*
 # ------------------------------------------------------------ verify, damage
 check "verify a good backup" cbtship backup-verify "$b1"
 cz=$tmp/c-zlib
-victim=$(find "$cz/chunks" -type f ! -name '.*' | sort | sed -n 1p)
-printf '\xff' | dd of="$victim" bs=1 seek=100 conv=notrunc status=none
+# The first chunk of the first pack: a byte of its payload flipped in place.
+read -r vpack voff _ <<<"$(cbt-store-tool --posix "$cz" entries | awk '$4 == "chunk"' | sort | sed -n 1p)"
+victim=$cz/$vpack
+printf '\xff' | dd of="$victim" bs=1 seek=$((voff + 100)) conv=notrunc status=none
 zid=$(field "$tmp/z-zlib.json" id)
 refuse "verify finds the corrupt chunk" cbtship backup-verify "$zid"
 check "  and names it" bash -c \

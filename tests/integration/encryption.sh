@@ -11,13 +11,13 @@ set -euo pipefail
 . "$(dirname "$0")/../lib/shipper-test.sh"
 cd "$CBT_REPO"
 
-shipper_require_built cbtship cbt-chunk-bench
+shipper_require_built cbtship cbt-chunk-bench cbt-store-tool
 shipper_require_cmd jq python3
 
 shipper_test_start
 
 field() { jq -r ".$2" "$1"; }
-objects() { find "$1/chunks" "$1/indexes" -type f ! -name '.*' 2>/dev/null | wc -l; }
+objects() { { find "$1/chunks" "$1/indexes" "$1/packs" -type f ! -name '.*' 2>/dev/null || true; } | wc -l; }
 container=$CBTSHIP_STATE_DIR/backup/volumebackups
 pattern=CBTSHIP-KNOWN-PLAINTEXT-PATTERN
 
@@ -82,9 +82,10 @@ check "the key from the configuration works too" bash -c \
 # ------------------------------------------------------------ no plaintext stored
 check "the image holds the pattern" grep -q "$pattern" "$img"
 check "no stored object holds the pattern" bash -c \
-	"! grep -rlq '$pattern' '$container/chunks' '$container/indexes'"
-check "every stored object is flagged encrypted" python3 - "$container" <<'PY'
-import os, sys
+	"! grep -rlq '$pattern' '$container/chunks' '$container/indexes' '$container/packs'"
+cbt-store-tool --posix "$container" entries "$tmp/key" >"$tmp/entries"
+check "every stored object is flagged encrypted" python3 - "$container" "$tmp/entries" <<'PY'
+import os, struct, sys
 bad = 0
 for d in ("chunks", "indexes"):
     for root, _, files in os.walk(os.path.join(sys.argv[1], d)):
@@ -92,6 +93,23 @@ for d in ("chunks", "indexes"):
             with open(os.path.join(root, f), "rb") as fh:
                 if fh.read(12)[11] != 3:
                     bad += 1
+# Packs: every entry, and the table (found through the trailer), are chunk objects.
+packs = {}
+for line in open(sys.argv[2]):
+    key, off, length, _, _ = line.split()
+    packs.setdefault(key, []).append(int(off))
+for root, _, files in os.walk(os.path.join(sys.argv[1], "packs")):
+    for f in files:
+        if f.startswith("."):
+            continue
+        key = os.path.relpath(os.path.join(root, f), sys.argv[1])
+        b = open(os.path.join(root, f), "rb").read()
+        table = struct.unpack_from("<Q", b, len(b) - 16)[0]
+        for off in packs.get(key, []) + [table]:
+            if b[off + 11] != 3:
+                bad += 1
+        if not packs.get(key):
+            bad += 1  # a pack whose table could not be read
 sys.exit(bad != 0)
 PY
 
@@ -128,18 +146,21 @@ refuse "an encrypted incremental on an unencrypted parent" \
 
 # ------------------------------------------------------------ tampering
 # What an attacker would do: change a ciphertext byte and fix both CRCs.
-victim=$(find "$container/chunks" -type f ! -name '.*' -newer "$container/manifests/$e0.json" \
-	! -newer "$container/manifests/$e1.json" | sort | sed -n 1p)
-check "a chunk only the incremental wrote" test -n "$victim"
-vid=$(basename "$victim")
+# A pack only the incremental wrote, and its first chunk.
+vpack=$(cd "$container" && find packs -type f ! -name '.*' -newer "manifests/$e0.json" \
+	! -newer "manifests/$e1.json" | sort | sed -n 1p)
+check "a chunk only the incremental wrote" test -n "$vpack"
+victim=$container/$vpack
+read -r _ voff vlen _ vid <<<"$(cbt-store-tool --posix "$container" entries "$tmp/key" |
+	awk -v p="$vpack" '$1 == p && $4 == "chunk"' | sed -n 1p)"
 cp "$victim" "$tmp/victim.orig"
-python3 - "$victim" <<'PY'
+python3 - "$victim" "$voff" "$vlen" <<'PY'
 import struct, sys, zlib
-p = sys.argv[1]
+p, e, n = sys.argv[1], int(sys.argv[2]), int(sys.argv[3])
 b = bytearray(open(p, "rb").read())
-b[64 + 12 + 3] ^= 0x01
-struct.pack_into("<I", b, 20, zlib.crc32(bytes(b[64:])))
-struct.pack_into("<I", b, 60, zlib.crc32(bytes(b[:60])))
+b[e + 64 + 12 + 3] ^= 0x01
+struct.pack_into("<I", b, e + 20, zlib.crc32(bytes(b[e + 64:e + n])))
+struct.pack_into("<I", b, e + 60, zlib.crc32(bytes(b[e:e + 60])))
 open(p, "wb").write(b)
 PY
 refuse "verify finds the tampered chunk" bash -c \

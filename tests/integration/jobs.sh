@@ -36,7 +36,7 @@ wait_status() {
 	echo "backup $1 is $(status "$1"), not $2" >&2
 	return 1
 }
-objects() { find "$1/chunks" -type f 2>/dev/null | wc -l; }
+objects() { { find "$1/chunks" "$1/packs" -type f 2>/dev/null || true; } | wc -l; }
 
 head -c $((64 << 20)) /dev/urandom >"$tmp/vol.img"
 head -c $((512 << 20)) /dev/urandom >"$tmp/big.img"

@@ -19,16 +19,44 @@
 #include "cbtship/pipeline/restore-pipeline.h"
 #include "cbtship/pipeline/worker-pool.h"
 #include "cbtship/repo/chunk-object.h"
+#include "cbtship/repo/location-cache.h"
 #include "cbtship/repo/object-key.h"
+#include "cbtship/repo/pack-store.h"
+
+/* Ranged reads of packs: neighbours closer than this are read in one request. */
+#define RANGE_GAP_MAX  (256u * 1024)
+#define RANGE_ROWS_MAX 512
+/* All the workers' range buffers together, at most (each 1..8 MiB). */
+#define RANGE_BUFFERS_TOTAL (UINT64_C(32) << 20)
+
+/* One (entry, position) of a range: rows in offset, then position order. */
+struct range_row {
+	struct cbt_chunk_id id;
+	uint64_t offset; /* in the pack */
+	uint32_t length;
+	uint64_t position; /* volume chunk */
+	bool first;	   /* the entry's first row in the plan (counted as an object then) */
+};
+
+/* One ranged read of a pack and what it holds. */
+struct range {
+	char pack[CBT_PACK_KEY_SIZE];
+	uint64_t offset, end;
+	size_t n;
+	struct range_row rows[RANGE_ROWS_MAX];
+};
 
 struct item {
 	struct cbt_chunk_id id; /* zero id: write zeros */
 	uint32_t count;
 	uint64_t positions[CBT_RESTORE_POSITIONS_MAX];
+	bool is_range; /* a ranged read of a pack: range, not the above */
+	struct range range;
 };
 
 struct shared {
 	const struct cbt_restore_pipeline_config *cfg;
+	size_t range_max; /* bytes of one ranged read */
 	pthread_mutex_t lock;
 	struct cbt_restore_progress progress;
 	struct cbt_first_error error;
@@ -40,6 +68,8 @@ struct worker {
 	struct cbt_cipher *cipher; /* NULL: not encrypted */
 	uint8_t *raw;
 	size_t raw_len;
+	uint8_t *range_buf; /* for ranged reads, range_cap bytes (allocated on first use) */
+	size_t range_cap;
 	struct cbt_chunk_id last; /* what raw holds; zero id: nothing */
 	bool have_last;
 };
@@ -52,6 +82,7 @@ static void worker_free(struct worker *w)
 	cbt_compressor_free(w->compressor);
 	cbt_cipher_free(w->cipher);
 	free(w->raw);
+	free(w->range_buf);
 	free(w);
 }
 
@@ -160,12 +191,134 @@ static int fetch(struct worker *w, struct shared *s, const struct item *it)
 		    it->positions[0], cbt_chunk_strerror(r));
 }
 
+/* Write the raw data in w at a position. */
+static int write_at(struct worker *w, struct shared *s, uint64_t position, bool zero,
+		    uint64_t *written)
+{
+	const struct cbt_restore_pipeline_config *cfg = s->cfg;
+	size_t len = chunk_len(cfg, position);
+	int r;
+
+	if (cfg->fd < 0)
+		return 0;
+	if (!zero && len != w->raw_len)
+		return fail(s, -EBADMSG,
+			    "backup %s: chunk at volume chunk %" PRIu64
+			    " holds %zu bytes, expected %zu",
+			    cfg->backup_id, position, w->raw_len, len);
+	r = cbt_pwrite_full(cfg->fd, w->raw, len, position * cfg->chunk_size);
+	if (r < 0)
+		return fail(s, r, "%s: write at offset %" PRIu64 " failed: %s", cfg->destination,
+			    position * cfg->chunk_size, strerror(-r));
+	*written += len;
+	return 0;
+}
+
+/* A bad entry (or a whole unreadable range): reported, or the run's error. */
+static int range_bad(struct shared *s, const struct range *rg, size_t first, size_t end, int r)
+{
+	const struct cbt_restore_pipeline_config *cfg = s->cfg;
+	char hex[CBT_CHUNK_ID_HEX_SIZE];
+
+	if (cfg->keep_going && (r == -ENOENT || is_damage(r))) {
+		for (size_t i = first; i < end;) {
+			size_t j = i;
+
+			while (j < end && rg->rows[j].offset == rg->rows[i].offset)
+				j++;
+			if (cfg->report)
+				cfg->report(cfg->userdata, &rg->rows[i].id, rg->rows[i].position,
+					    j - i, r);
+			pthread_mutex_lock(&s->lock);
+			if (r == -ENOENT)
+				s->progress.chunks_missing += j - i;
+			else
+				s->progress.chunks_corrupt += j - i;
+			pthread_mutex_unlock(&s->lock);
+			i = j;
+		}
+		return 0;
+	}
+	cbt_chunk_id_to_hex(&rg->rows[first].id, hex);
+	if (r == -ENOENT)
+		return fail(s, r,
+			    "backup %s: chunk %s (volume chunk %" PRIu64
+			    ") is missing from the store (its pack %s is gone)",
+			    cfg->backup_id, hex, rg->rows[first].position, rg->pack);
+	return fail(s, r,
+		    "backup %s: chunk %s (volume chunk %" PRIu64 ", pack %s offset %" PRIu64
+		    "): %s",
+		    cfg->backup_id, hex, rg->rows[first].position, rg->pack, rg->rows[first].offset,
+		    is_damage(r) ? cbt_chunk_strerror(r) : strerror(-r));
+}
+
+/* One ranged read of a pack, then each entry decoded once and written at each of its positions. */
+static int process_range(struct worker *w, struct shared *s, const struct range *rg)
+{
+	const struct cbt_restore_pipeline_config *cfg = s->cfg;
+	size_t want = (size_t)(rg->end - rg->offset), got = 0;
+	uint64_t written = 0, objects = 0;
+	int r;
+
+	if (w->range_cap < want) {
+		uint8_t *b = realloc(w->range_buf, want);
+
+		if (!b)
+			return fail(s, -ENOMEM, "out of memory");
+		w->range_buf = b;
+		w->range_cap = want;
+	}
+	r = cbt_store_get_range(cfg->store, rg->pack, rg->offset, want, w->range_buf, &got, NULL);
+	if (r < 0)
+		return range_bad(s, rg, 0, rg->n, r);
+	pthread_mutex_lock(&s->lock);
+	s->progress.bytes_fetched += got;
+	pthread_mutex_unlock(&s->lock);
+	for (size_t i = 0; i < rg->n;) {
+		const struct range_row *e = &rg->rows[i];
+		uint64_t rel = e->offset - rg->offset;
+		size_t j = i;
+
+		while (j < rg->n && rg->rows[j].offset == e->offset)
+			j++;
+		if (rel + e->length > got)
+			r = -ENODATA; /* the pack is shorter than its table says */
+		else
+			r = cbt_chunk_decode_sealed(w->compressor, w->hasher, w->cipher, &e->id,
+						    w->range_buf + rel, e->length, w->raw,
+						    cfg->chunk_size, &w->raw_len);
+		if (r < 0) {
+			r = range_bad(s, rg, i, j, r);
+			if (r < 0)
+				return r;
+			i = j;
+			continue;
+		}
+		objects += e->first;
+		for (size_t k = i; k < j; k++) {
+			r = write_at(w, s, rg->rows[k].position, false, &written);
+			if (r < 0)
+				return r;
+		}
+		i = j;
+	}
+	w->have_last = false; /* raw holds a chunk no loose item names */
+	pthread_mutex_lock(&s->lock);
+	s->progress.objects_read += objects;
+	s->progress.bytes_written += written;
+	pthread_mutex_unlock(&s->lock);
+	return 0;
+}
+
 static int process_item(void *state, const void *item, void *shared)
 {
 	struct worker *w = state;
 	struct shared *s = shared;
 	const struct cbt_restore_pipeline_config *cfg = s->cfg;
 	const struct item *it = item;
+
+	if (it->is_range)
+		return process_range(w, s, &it->range);
 	static const struct cbt_chunk_id zero_id;
 	bool zero = cbt_chunk_id_equal(&it->id, &zero_id);
 	uint64_t written = 0;
@@ -289,67 +442,201 @@ static int submit(struct producer *p, const struct item *it)
 	return r;
 }
 
-/* Pass 2: each distinct id once, with its positions; then the zero chunks. */
+/*
+ * Pass 1b: where each id is. With a pack store, its location cache (synced
+ * now) is attached and joined: plan (id, pos, pack, off, len), pack NULL
+ * for ids in no pack (loose format-1 objects), and the names of the packs
+ * used copied into pnames, so the cache is detached before the long read.
+ */
+static int make_plan(struct shared *s, sqlite3 *db)
+{
+	const struct cbt_restore_pipeline_config *cfg = s->cfg;
+	struct cbt_location_cache *lc = cbt_pack_store_cache(cfg->store);
+	_cleanup_(stmt_finalizep) sqlite3_stmt *att = NULL;
+	char *err = NULL;
+	int r;
+
+	if (!lc)
+		return sqlite3_exec(
+			       db,
+			       "CREATE TABLE plan AS SELECT id, pos, NULL AS pack, NULL AS off,"
+			       " NULL AS len FROM refs;"
+			       "CREATE TABLE pnames (no INTEGER PRIMARY KEY, name TEXT);",
+			       NULL, NULL, NULL) == SQLITE_OK
+			       ? 0
+			       : fail(s, -EIO, "temporary table: %s", sqlite3_errmsg(db));
+	r = cbt_pack_store_sync(cfg->store, NULL, &err);
+	if (r < 0) {
+		fail(s, r, "backup %s: the packs of the container: %s", cfg->backup_id,
+		     err ? err : strerror(-r));
+		free(err);
+		return r;
+	}
+	if (sqlite3_prepare_v2(db, "ATTACH DATABASE ? AS loc", -1, &att, NULL) != SQLITE_OK)
+		return fail(s, -EIO, "temporary table: %s", sqlite3_errmsg(db));
+	sqlite3_bind_text(att, 1, cbt_location_cache_file(lc), -1, SQLITE_STATIC);
+	if (sqlite3_step(att) != SQLITE_DONE)
+		return fail(s, -EIO, "location cache %s: %s", cbt_location_cache_file(lc),
+			    sqlite3_errmsg(db));
+	if (sqlite3_exec(db,
+			 "CREATE TABLE plan AS SELECT r.id AS id, r.pos AS pos, e.pack AS pack,"
+			 " e.offset AS off, e.length AS len FROM refs r LEFT JOIN loc.entries e"
+			 " ON e.id = r.id AND e.type = 0 AND e.pack = (SELECT x.pack FROM"
+			 " loc.entries x WHERE x.id = r.id AND x.type = 0 LIMIT 1);"
+			 "CREATE TABLE pnames AS SELECT no, name FROM loc.packs WHERE no IN"
+			 " (SELECT DISTINCT pack FROM plan WHERE pack IS NOT NULL);"
+			 "CREATE INDEX pnames_no ON pnames (no);"
+			 "DETACH DATABASE loc;",
+			 NULL, NULL, NULL) != SQLITE_OK)
+		return fail(s, -EIO, "temporary table (plan): %s", sqlite3_errmsg(db));
+	return 0;
+}
+
+/* Submit the range being built, if any. */
+static int submit_range(struct producer *p, struct item *it)
+{
+	int r;
+
+	if (!it->is_range || !it->range.n)
+		return 0;
+	r = submit(p, it);
+	it->range.n = 0;
+	return r;
+}
+
+/*
+ * Pass 2: the plan in (pack, offset) order. Entries of one pack closer
+ * than RANGE_GAP_MAX go into one ranged read of at most range_max bytes
+ * (so each pack is read once, front to back, in a few large requests);
+ * ids in no pack are fetched one by one as loose objects, each distinct
+ * id once; then the zero chunks.
+ */
 static int produce(struct producer *p, sqlite3 *db)
 {
 	const struct cbt_restore_pipeline_config *cfg = p->s->cfg;
 	_cleanup_(stmt_finalizep) sqlite3_stmt *sel = NULL;
+	_cleanup_(stmt_finalizep) sqlite3_stmt *name = NULL;
 	static const struct cbt_chunk_id zero_id;
-	struct item it = { 0 };
+	_cleanup_(freep) struct item *it = calloc(1, sizeof(*it));
+	sqlite3_int64 cur_pack = -1;
+	uint64_t last_off = UINT64_MAX;
 	int r, step;
 
-	if (sqlite3_prepare_v2(db, "SELECT id, pos FROM refs ORDER BY id, pos", -1, &sel, NULL) !=
-	    SQLITE_OK)
+	if (!it)
+		return fail(p->s, -ENOMEM, "out of memory");
+	if (sqlite3_prepare_v2(
+		    db, "SELECT pack, off, len, id, pos FROM plan ORDER BY pack, off, id, pos", -1,
+		    &sel, NULL) != SQLITE_OK ||
+	    sqlite3_prepare_v2(db, "SELECT name FROM pnames WHERE no = ?", -1, &name, NULL) !=
+		    SQLITE_OK)
 		return fail(p->s, -EIO, "temporary table: %s", sqlite3_errmsg(db));
 	while ((step = sqlite3_step(sel)) == SQLITE_ROW) {
 		struct cbt_chunk_id id;
+		uint64_t pos = (uint64_t)sqlite3_column_int64(sel, 4);
 
-		if (sqlite3_column_bytes(sel, 0) != CBT_CHUNK_ID_SIZE)
+		if (sqlite3_column_bytes(sel, 3) != CBT_CHUNK_ID_SIZE)
 			return fail(p->s, -EIO, "temporary table: bad row");
-		memcpy(id.bytes, sqlite3_column_blob(sel, 0), CBT_CHUNK_ID_SIZE);
-		if (it.count &&
-		    (!cbt_chunk_id_equal(&id, &it.id) || it.count == CBT_RESTORE_POSITIONS_MAX)) {
-			r = submit(p, &it);
+		memcpy(id.bytes, sqlite3_column_blob(sel, 3), CBT_CHUNK_ID_SIZE);
+		if (sqlite3_column_type(sel, 0) == SQLITE_NULL) {
+			/* A loose object: one item per id (and per CBT_RESTORE_POSITIONS_MAX). */
+			if (it->count && (!cbt_chunk_id_equal(&id, &it->id) ||
+					  it->count == CBT_RESTORE_POSITIONS_MAX)) {
+				r = submit(p, it);
+				if (r < 0)
+					return r;
+				it->count = 0;
+			}
+			if (!it->count)
+				p->s->progress.objects_todo += !cbt_chunk_id_equal(&id, &it->id);
+			it->id = id;
+			it->positions[it->count++] = pos;
+			continue;
+		}
+		if (it->count) { /* the loose ones come first (NULL sorts first) */
+			r = submit(p, it);
 			if (r < 0)
 				return r;
-			it.count = 0;
+			it->count = 0;
 		}
-		if (!it.count)
-			p->s->progress.objects_todo += !cbt_chunk_id_equal(&id, &it.id);
-		it.id = id;
-		it.positions[it.count++] = (uint64_t)sqlite3_column_int64(sel, 1);
+		{
+			sqlite3_int64 pack = sqlite3_column_int64(sel, 0);
+			uint64_t off = (uint64_t)sqlite3_column_int64(sel, 1);
+			uint32_t len = (uint32_t)sqlite3_column_int64(sel, 2);
+			struct range *rg = &it->range;
+
+			if (it->is_range && rg->n &&
+			    (pack != cur_pack || rg->n == RANGE_ROWS_MAX ||
+			     off > rg->end + RANGE_GAP_MAX ||
+			     (off + len > rg->offset + p->s->range_max && off != last_off))) {
+				r = submit_range(p, it);
+				if (r < 0)
+					return r;
+			}
+			if (pack != cur_pack) {
+				sqlite3_bind_int64(name, 1, pack);
+				if (sqlite3_step(name) != SQLITE_ROW)
+					return fail(p->s, -EIO, "temporary table: no pack %lld",
+						    (long long)pack);
+				snprintf(rg->pack, sizeof(rg->pack), "%s",
+					 (const char *)sqlite3_column_text(name, 0));
+				sqlite3_reset(name);
+				cur_pack = pack;
+				last_off = UINT64_MAX;
+			}
+			if (!rg->n) {
+				it->is_range = true;
+				rg->offset = off;
+				rg->end = off;
+			}
+			if (off != last_off)
+				p->s->progress.objects_todo++;
+			rg->rows[rg->n].id = id;
+			rg->rows[rg->n].offset = off;
+			rg->rows[rg->n].length = len;
+			rg->rows[rg->n].position = pos;
+			rg->rows[rg->n].first = off != last_off;
+			rg->n++;
+			last_off = off;
+			if (off + len > rg->end)
+				rg->end = off + len;
+		}
 	}
 	if (step != SQLITE_DONE)
 		return fail(p->s, -EIO, "temporary table: %s", sqlite3_errmsg(db));
-	if (it.count) {
-		r = submit(p, &it);
+	if (it->count) {
+		r = submit(p, it);
 		if (r < 0)
 			return r;
+		it->count = 0;
 	}
+	r = submit_range(p, it);
+	if (r < 0)
+		return r;
+	it->is_range = false;
 	if (cfg->fd < 0 || cfg->sparse)
 		return 0;
 
 	/* An existing destination gets its zero chunks written. */
-	it.id = zero_id;
-	it.count = 0;
+	it->id = zero_id;
+	it->count = 0;
 	for (uint64_t i = 0; i < cbt_index_nr_chunks(cfg->index); i++) {
-		struct cbt_chunk_id id;
+		struct cbt_chunk_id cid;
 
-		r = cbt_index_get(cfg->index, i, &id);
+		r = cbt_index_get(cfg->index, i, &cid);
 		if (r < 0)
 			return fail(p->s, r, "backup %s: index: %s", cfg->backup_id,
 				    cbt_chunk_strerror(r));
-		if (!cbt_chunk_id_equal(&id, &zero_id))
+		if (!cbt_chunk_id_equal(&cid, &zero_id))
 			continue;
-		it.positions[it.count++] = i;
-		if (it.count == CBT_RESTORE_POSITIONS_MAX) {
-			r = submit(p, &it);
+		it->positions[it->count++] = i;
+		if (it->count == CBT_RESTORE_POSITIONS_MAX) {
+			r = submit(p, it);
 			if (r < 0)
 				return r;
-			it.count = 0;
+			it->count = 0;
 		}
 	}
-	return it.count ? submit(p, &it) : 0;
+	return it->count ? submit(p, it) : 0;
 }
 
 int cbt_restore_pipeline_run(const struct cbt_restore_pipeline_config *cfg,
@@ -377,8 +664,15 @@ int cbt_restore_pipeline_run(const struct cbt_restore_pipeline_config *cfg,
 		goto out;
 	}
 	r = load_positions(&s, db);
+	if (r >= 0)
+		r = make_plan(&s, db);
 	if (r < 0)
 		goto out;
+	s.range_max = (size_t)(RANGE_BUFFERS_TOTAL / cfg->workers);
+	if (s.range_max > (8u << 20))
+		s.range_max = 8u << 20;
+	if (s.range_max < (1u << 20))
+		s.range_max = 1u << 20;
 
 	for (unsigned i = 0; i < cfg->workers && r >= 0; i++)
 		r = worker_new(cfg, &workers[i]);
