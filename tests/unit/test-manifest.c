@@ -483,8 +483,8 @@ static void wrong_format_and_version(void **state)
 	expect_mutation(m, "format", json_string("restic-snapshot"), -EMEDIUMTYPE,
 			"not a cbtship manifest", "\"restic-snapshot\"");
 	expect_mutation(m, "format", json_integer(1), -EMEDIUMTYPE, "not a cbtship manifest", NULL);
-	expect_mutation(m, "version", json_integer(2), -EPROTONOSUPPORT, "version 2",
-			"newer than this cbtship supports (1)");
+	expect_mutation(m, "version", json_integer(3), -EPROTONOSUPPORT, "version 3",
+			"newer than this cbtship supports (2)");
 	expect_fail("[1,2]", 5, -EMEDIUMTYPE, "not a cbtship manifest", "an array");
 	expect_fail("not json", 8, -EBADMSG, "not valid JSON", NULL);
 	expect_fail("{\"format\":", 10, -EBADMSG, "truncated", NULL);

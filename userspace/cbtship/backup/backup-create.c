@@ -635,7 +635,9 @@ static int write_manifest(struct create_run *run, const struct cbt_backup_progre
 	m->stats.chunks_total = m->nr_chunks;
 	m->stats.chunks_new = p->chunks_new;
 	m->stats.chunks_zero = p->chunks_zero;
-	m->stats.objects_written = p->chunks_new + ist->pages_written;
+	m->stats.objects_written =
+		cbt_repository_objects_written(run->repo, p->chunks_new + ist->pages_written);
+	m->version = run->repo->format;
 	m->tracking.checkpoint = run->b->checkpoint;
 	m->tracking.full_read = run->chunk_bits == NULL;
 	m->service = (enum cbt_manifest_service)run->repo->service;
@@ -855,11 +857,6 @@ static int take_container(struct create_run *run)
 			free(err);
 			return r;
 		}
-	}
-	if (run->repo->service == CATALOG_SERVICE_SWIFT &&
-	    cbt_known_keys_store_new(run->repo->store, 0, &run->repo->store) < 0) {
-		run->repo->store = NULL;
-		return run_fail(run, -ENOMEM, "out of memory");
 	}
 	return 0;
 }
@@ -1097,7 +1094,9 @@ record:
 		b->chunks_total = (run.src.size + b->chunk_size - 1) / b->chunk_size;
 		b->chunks_new = prog.chunks_new;
 		b->chunks_zero = prog.chunks_zero;
-		b->object_count = run.rbd ? 1 : prog.chunks_new + ist.pages_written;
+		b->object_count = run.rbd ? 1
+					  : cbt_repository_objects_written(
+						    run.repo, prog.chunks_new + ist.pages_written);
 		r = catalog_backup_update(c, b);
 		if (r >= 0)
 			r = catalog_backup_set_status(c, b->id, CATALOG_BACKUP_AVAILABLE, 0, NULL);

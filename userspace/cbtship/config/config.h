@@ -98,6 +98,7 @@ struct cbt_config {
 	int backup_workers; /* jobs at once on this host; default online CPUs; 1..1024 */
 	int backup_native_threads_pool_size;  /* threads of one job; default online CPUs */
 	uint64_t backup_file_size;	      /* ignored (cinder's 1999994880) */
+	uint64_t backup_posix_pack_size;      /* pack size on POSIX and NFS */
 	uint64_t backup_sha_block_size_bytes; /* chunk size: 32768, 4K..16M, 2^n */
 	bool backup_enable_progress_timer;    /* true */
 	int backup_timer_interval;	      /* seconds, 120; 1..86400 */
@@ -134,7 +135,7 @@ struct cbt_config {
 	int backup_swift_timeout; /* cbtship's: seconds to connect, or without progress; 60 */
 	char *backup_swift_ca_cert_file;
 	bool backup_swift_auth_insecure;	 /* false */
-	uint64_t backup_swift_object_size;	 /* ignored (cinder's 52428800) */
+	uint64_t backup_swift_object_size;	 /* pack size on Swift (cinder's 52428800) */
 	uint64_t backup_swift_block_size;	 /* ignored (cinder's 32768) */
 	bool backup_swift_enable_progress_timer; /* ignored (true) */
 

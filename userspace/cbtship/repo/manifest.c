@@ -69,6 +69,7 @@ int cbt_manifest_new(struct cbt_manifest **ret)
 
 	if (!m)
 		return -ENOMEM;
+	m->version = 1;
 	m->compression = CBT_COMPRESS_DEFAULT;
 	m->hashing = CBT_MANIFEST_HASH_SHA256;
 	m->encryption = CBT_MANIFEST_ENCRYPTION_NONE;
@@ -393,7 +394,9 @@ static json_t *manifest_to_object(const struct cbt_manifest *m)
 		return NULL;
 	}
 	put(o, "format", json_string(CBT_MANIFEST_FORMAT), &ok);
-	put(o, "version", json_integer(CBT_MANIFEST_VERSION), &ok);
+	put(o, "version",
+	    json_integer(m->version >= 1 && m->version <= CBT_MANIFEST_VERSION ? m->version : 1),
+	    &ok);
 	put(o, "backup_id", json_string(m->backup_id), &ok);
 	put(o, "name", str_or_null(m->name), &ok);
 	put(o, "description", str_or_null(m->description), &ok);
@@ -738,6 +741,7 @@ static int manifest_from_object(json_t *o, struct cbt_manifest **ret, char **ret
 	r = cbt_manifest_new(&m);
 	if (r < 0)
 		return fail(ret_error, r, "out of memory");
+	m->version = (int)json_integer_value(json_object_get(o, "version"));
 
 	/* Encryption first: a feature we lack explains everything after it. */
 	if ((r = get_string(&rd, "encryption", false, &enc)) < 0)

@@ -37,8 +37,14 @@
 #include "cbtship/hash/chunk-id.h"
 #include "cbtship/store/store.h"
 
-#define CBT_MANIFEST_FORMAT  "cbtship-manifest"
-#define CBT_MANIFEST_VERSION 1
+#define CBT_MANIFEST_FORMAT "cbtship-manifest"
+/*
+ * 2: the backup's chunks and index pages are in packs (repository format
+ * 2); 1: loose objects. Readers resolve ids the same way for both (a pack
+ * entry, else a loose object), so the version says which cbtship can read
+ * the backup, not how to read it.
+ */
+#define CBT_MANIFEST_VERSION 2
 #define CBT_RECORD_FORMAT    "cbtship-backup-record"
 #define CBT_RECORD_VERSION   1
 
@@ -79,6 +85,7 @@ enum cbt_manifest_service {
  * others are required. Times are microseconds since the epoch, UTC.
  */
 struct cbt_manifest {
+	int version;	   /* 1 or 2 (CBT_MANIFEST_VERSION); cbt_manifest_new() sets 1 */
 	char *backup_id;   /* cbt_backup_id_check() */
 	char *name;	   /* may be NULL */
 	char *description; /* may be NULL */

@@ -14,8 +14,11 @@
 
 #include "cbtship/backup/context.h"
 #include "cbtship/repo/lease.h"
+#include "cbtship/repo/location-cache.h"
+#include "cbtship/repo/pack-store.h"
 #include "cbtship/repo/repository.h"
 #include "cbtship/state-dir.h"
+#include "cbtship/store/known-keys.h"
 #include "cbtship/store/nfs/nfs-mount.h"
 #include "cbtship/store/posix/posix.h"
 #include "cbtship/store/swift/swift.h"
@@ -126,6 +129,57 @@ static int swift_container(struct cbt_repository *repo, const struct cbt_config 
 	return r;
 }
 
+/*
+ * The format new backups are written in: 2 (packs), or 1 (loose objects)
+ * when CBTSHIP_WRITE_FORMAT=1 is in the environment: only the tests use
+ * that, to make format-1 containers as an older cbtship did.
+ */
+static int write_format(void)
+{
+	const char *v = getenv("CBTSHIP_WRITE_FORMAT");
+
+	return v && strcmp(v, "1") == 0 ? 1 : 2;
+}
+
+/*
+ * Every container is read through the pack store (packs, then loose
+ * format-1 objects); on Swift with the known-keys store under it, so
+ * that a chunk found in no pack costs no HEAD unless the container has
+ * loose chunks. In format-1 write mode the store stays as it was.
+ */
+static int wrap_packs(struct cbt_repository *repo, const struct cbt_config *cfg, char **ret_error)
+{
+	struct cbt_pack_store_config pc = { 0 };
+	_cleanup_(freep) char *cache = NULL;
+	int r;
+
+	repo->format = write_format();
+	if (repo->format == 1)
+		return 0;
+	r = cbt_location_cache_path(catalog_service_to_string(repo->service), repo->container,
+				    &cache);
+	if (r < 0)
+		return r;
+	pc.cache_path = cache;
+	if (repo->service == CATALOG_SERVICE_SWIFT) {
+		r = cbt_known_keys_store_new(repo->store, 0, &repo->store);
+		if (r < 0) {
+			repo->store = NULL;
+			return r;
+		}
+		pc.pack_size = cfg->backup_swift_object_size;
+		pc.uploaders = 4;
+	} else {
+		pc.pack_size = cfg->backup_posix_pack_size;
+		pc.spool_dir = repo->path; /* POSIX: the spool file is linked in, not copied */
+		pc.uploaders = 2;
+	}
+	r = cbt_pack_store_new(repo->store, &pc, &repo->store, ret_error);
+	if (r < 0)
+		repo->store = NULL;
+	return r;
+}
+
 int cbt_repository_open(enum catalog_service service, const char *container, unsigned flags,
 			struct cbt_repository **ret, char **ret_error)
 {
@@ -196,6 +250,9 @@ int cbt_repository_open(enum catalog_service service, const char *container, uns
 	}
 	if (r < 0)
 		return r;
+	r = wrap_packs(repo, cfg, ret_error);
+	if (r < 0)
+		return r;
 	r = cbt_hasher_new(NULL, 0, &repo->hasher);
 	if (r >= 0)
 		r = cbt_compressor_new(CBT_COMPRESS_DEFAULT, CBT_COMPRESSION_LEVEL_DEFAULT,
@@ -207,6 +264,16 @@ int cbt_repository_open(enum catalog_service service, const char *container, uns
 	}
 	*ret = TAKE_PTR(repo);
 	return 0;
+}
+
+uint64_t cbt_repository_objects_written(struct cbt_repository *repo, uint64_t loose)
+{
+	struct cbt_pack_store_stats st;
+
+	if (repo->format == 1 || !cbt_is_pack_store(repo->store))
+		return loose;
+	cbt_pack_store_stats(repo->store, &st);
+	return st.packs_uploaded;
 }
 
 int cbt_repository_load_key(struct cbt_repository *repo, char **ret_error)

@@ -53,7 +53,20 @@ struct cbt_repository {
 	char *container; /* as recorded in the catalog and manifests */
 	char *path;	 /* POSIX, NFS: the directory; NULL otherwise */
 	int lock_fd;
+	/*
+	 * The format new backups are written in: 2, chunks and index pages
+	 * in packs (store is then a pack store, repo/pack-store.h, which
+	 * reads format-1 loose objects too); 1 only in the tests'
+	 * CBTSHIP_WRITE_FORMAT=1 mode (store as the backend opened it).
+	 */
+	int format;
 };
+
+/*
+ * Objects the repository's store has written so far: the packs uploaded
+ * in format 2, else loose (the caller's count of chunks and pages put).
+ */
+uint64_t cbt_repository_objects_written(struct cbt_repository *repo, uint64_t loose);
 
 /* Flags of cbt_repository_open(). */
 enum {

@@ -163,6 +163,19 @@ static int k_list(void *data, const char *prefix, cbt_store_list_fn fn, void *us
 	return cbt_store_list(((struct known *)data)->inner, prefix, fn, userdata);
 }
 
+static int k_get_range(void *data, const char *key, uint64_t offset, size_t len, void *buf,
+		       size_t *ret_len, uint64_t *ret_size)
+{
+	return cbt_store_get_range(((struct known *)data)->inner, key, offset, len, buf, ret_len,
+				   ret_size);
+}
+
+/* Not a chunk key (packs/...): passed on as it is. */
+static int k_put_file(void *data, const char *key, int fd, uint64_t len, const char *md5_hex)
+{
+	return cbt_store_put_file(((struct known *)data)->inner, key, fd, len, md5_hex);
+}
+
 static int k_flush(void *data)
 {
 	return cbt_store_flush(((struct known *)data)->inner);
@@ -191,6 +204,8 @@ static const struct cbt_store_ops known_ops = {
 	.list = k_list,
 	.free = k_free,
 	.flush = k_flush,
+	.get_range = k_get_range,
+	.put_file = k_put_file,
 };
 
 int cbt_known_keys_store_new(struct cbt_store *inner, size_t max_keys, struct cbt_store **ret)

@@ -1,7 +1,10 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 /* The generic object store: argument checks around a backend's callbacks. */
 #include <errno.h>
+#include <stdint.h>
 #include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
 
 #include "cbtship/store/store.h"
 
@@ -42,6 +45,16 @@ struct cbt_store *cbt_store_free(struct cbt_store *s)
 const char *cbt_store_name(const struct cbt_store *s)
 {
 	return s->ops->name;
+}
+
+const struct cbt_store_ops *cbt_store_ops(const struct cbt_store *s)
+{
+	return s->ops;
+}
+
+void *cbt_store_data(const struct cbt_store *s)
+{
+	return s->data;
 }
 
 int cbt_store_put(struct cbt_store *s, const char *key, const void *buf, size_t len)
@@ -85,4 +98,60 @@ int cbt_store_list(struct cbt_store *s, const char *prefix, cbt_store_list_fn fn
 int cbt_store_flush(struct cbt_store *s)
 {
 	return s->ops->flush ? s->ops->flush(s->data) : 0;
+}
+
+int cbt_store_get_range(struct cbt_store *s, const char *key, uint64_t offset, size_t len,
+			void *buf, size_t *ret_len, uint64_t *ret_size)
+{
+	_cleanup_(freep) void *whole = NULL;
+	size_t whole_len = 0, n;
+	int r;
+
+	if (!cbt_store_key_valid(key) || (!buf && len) || !ret_len)
+		return -EINVAL;
+	if (s->ops->get_range)
+		return s->ops->get_range(s->data, key, offset, len, buf, ret_len, ret_size);
+	r = s->ops->get(s->data, key, 0, &whole, &whole_len);
+	if (r < 0)
+		return r;
+	if (offset == CBT_STORE_RANGE_TAIL)
+		offset = whole_len > len ? whole_len - len : 0;
+	n = offset >= whole_len ? 0 : whole_len - (size_t)offset;
+	if (n > len)
+		n = len;
+	if (n)
+		memcpy(buf, (const uint8_t *)whole + offset, n);
+	*ret_len = n;
+	if (ret_size)
+		*ret_size = whole_len;
+	return 0;
+}
+
+int cbt_store_put_file(struct cbt_store *s, const char *key, int fd, uint64_t len,
+		       const char *md5_hex)
+{
+	_cleanup_(freep) uint8_t *buf = NULL;
+	size_t done = 0;
+
+	if (!cbt_store_key_valid(key) || fd < 0)
+		return -EINVAL;
+	if (s->ops->put_file)
+		return s->ops->put_file(s->data, key, fd, len, md5_hex);
+	if (len > SIZE_MAX)
+		return -EFBIG;
+	buf = malloc(len ? (size_t)len : 1);
+	if (!buf)
+		return -ENOMEM;
+	while (done < len) {
+		ssize_t n = pread(fd, buf + done, (size_t)len - done, (off_t)done);
+
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0)
+			return -errno;
+		if (n == 0)
+			return -EIO; /* the file is shorter than len */
+		done += (size_t)n;
+	}
+	return s->ops->put(s->data, key, buf, (size_t)len);
 }

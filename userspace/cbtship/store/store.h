@@ -18,11 +18,19 @@
 #define CBTSHIP_STORE_STORE_H
 
 #include <stddef.h>
+#include <stdint.h>
 
 #include "cbt-cleanup.h"
 #include "cbtship/store/key.h"
 
-#define CBT_STORE_OPS_VERSION 1
+/*
+ * Version 2 added get_range and put_file (both optional: cbt_store_*()
+ * emulate them with get and put when a backend leaves them NULL).
+ */
+#define CBT_STORE_OPS_VERSION 2
+
+/* get_range's offset for "the last len bytes of the object". */
+#define CBT_STORE_RANGE_TAIL UINT64_MAX
 
 /*
  * Called for each key of a listing, in bytewise sorted order. Return 0 to
@@ -57,6 +65,25 @@ struct cbt_store_ops {
 	 * flushes too (best effort) but cannot report a failure.
 	 */
 	int (*flush)(void *data);
+	/*
+	 * Optional (version 2): read at most len bytes of the object from
+	 * offset into the caller's buf; *ret_len gets the bytes read (fewer
+	 * than len only at the object's end, 0 when offset is at or past it),
+	 * *ret_size (when not NULL) the object's whole size. With offset
+	 * CBT_STORE_RANGE_TAIL: its last len bytes (all of it when shorter),
+	 * at the start of buf. -ENOENT when missing.
+	 */
+	int (*get_range)(void *data, const char *key, uint64_t offset, size_t len, void *buf,
+			 size_t *ret_len, uint64_t *ret_size);
+	/*
+	 * Optional (version 2): create or replace the object with the first
+	 * len bytes of the regular file fd (read with pread, so it can be
+	 * sent again on a retry; fd's offset is not used). md5_hex, when not
+	 * NULL, is the MD5 of those bytes (32 lowercase hex), which a backend
+	 * may send along (Swift's ETag) instead of computing it. Durability as
+	 * put.
+	 */
+	int (*put_file)(void *data, const char *key, int fd, uint64_t len, const char *md5_hex);
 };
 
 struct cbt_store;
@@ -74,6 +101,10 @@ CBT_DEFINE_CLEANUP(struct cbt_store *, cbt_store_free, cbt_store_freep)
 
 const char *cbt_store_name(const struct cbt_store *s);
 
+/* The backend's callbacks and data, for a decorator that must find itself (repo/pack-store). */
+const struct cbt_store_ops *cbt_store_ops(const struct cbt_store *s);
+void *cbt_store_data(const struct cbt_store *s);
+
 /* The operations; each checks its key (-EINVAL for an invalid one). */
 int cbt_store_put(struct cbt_store *s, const char *key, const void *buf, size_t len);
 int cbt_store_get(struct cbt_store *s, const char *key, size_t max_len, void **ret_buf,
@@ -83,5 +114,17 @@ int cbt_store_delete(struct cbt_store *s, const char *key);
 int cbt_store_list(struct cbt_store *s, const char *prefix, cbt_store_list_fn fn, void *userdata);
 /* Make the puts so far durable (see struct cbt_store_ops). 0 or -errno. */
 int cbt_store_flush(struct cbt_store *s);
+/*
+ * Ranged read (see get_range above); a backend without it is served by a
+ * whole get (max_len 0) and a copy. 0 or -errno.
+ */
+int cbt_store_get_range(struct cbt_store *s, const char *key, uint64_t offset, size_t len,
+			void *buf, size_t *ret_len, uint64_t *ret_size);
+/*
+ * Put from a file (see put_file above); a backend without it gets the
+ * file read into memory and put. 0 or -errno.
+ */
+int cbt_store_put_file(struct cbt_store *s, const char *key, int fd, uint64_t len,
+		       const char *md5_hex);
 
 #endif

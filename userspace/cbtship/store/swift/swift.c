@@ -8,8 +8,10 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 #include <curl/curl.h>
+#include <openssl/evp.h>
 
 #include "cbtship/store/swift/swift-internal.h"
 #include "cbtship/store/swift/swift.h"
@@ -166,6 +168,17 @@ struct response {
 	bool nomem;
 	char *body; /* only of 2xx answers */
 	size_t len, cap;
+	/*
+	 * A ranged GET: the body goes into dest (dest_cap bytes) instead.
+	 * A 206 answer is the range itself; a 200 (a server that ignores
+	 * Range) is the whole object, of which the bytes from want_offset
+	 * (CBT_STORE_RANGE_TAIL: the last dest_cap) are kept.
+	 */
+	char *dest;
+	size_t dest_cap;
+	uint64_t want_offset;
+	uint64_t content_length, range_total, stream_pos;
+	bool have_length, have_range_total;
 };
 
 static void response_reset_headers(struct response *r)
@@ -177,6 +190,10 @@ static void response_reset_headers(struct response *r)
 	r->status = 0;
 	r->reason[0] = '\0';
 	r->retry_after = 0;
+	r->have_length = r->have_range_total = false;
+	r->content_length = r->range_total = r->stream_pos = 0;
+	if (r->dest)
+		r->len = 0;
 }
 
 static void response_clear(struct response *r)
@@ -225,16 +242,54 @@ static size_t on_header(char *line, size_t size, size_t n, void *userdata)
 	} else if ((v = swift_header_value(line, len, "Retry-After"))) {
 		r->retry_after = strtoul(v, NULL, 10);
 		free(v);
+	} else if ((v = swift_header_value(line, len, "Content-Range"))) {
+		/* "bytes first-last/total"; a 416 has "bytes *" and the total */
+		const char *slash = strchr(v, '/');
+
+		if (slash && slash[1] != '*') {
+			r->range_total = strtoull(slash + 1, NULL, 10);
+			r->have_range_total = true;
+		}
+		free(v);
 	} else if ((v = swift_header_value(line, len, "Content-Length"))) {
 		unsigned long long cl = strtoull(v, NULL, 10);
 
 		free(v);
+		r->content_length = cl;
+		r->have_length = true;
 		/* Refuse a too large object before its body comes. */
 		if (status_ok(r->status) && r->max_len && cl > r->max_len) {
 			r->too_big = true;
 			return 0;
 		}
 	}
+	return len;
+}
+
+static size_t on_body_range(struct response *r, const char *data, size_t len)
+{
+	uint64_t start = 0, pos = r->stream_pos;
+
+	r->stream_pos += len;
+	if (r->status == 206) {
+		if (r->len + len > r->dest_cap) {
+			r->too_big = true;
+			return 0;
+		}
+		memcpy(r->dest + r->len, data, len);
+		r->len += len;
+		return len;
+	}
+	/* The whole object: keep the window asked for. */
+	if (r->want_offset != CBT_STORE_RANGE_TAIL)
+		start = r->want_offset;
+	else if (r->have_length && r->content_length > r->dest_cap)
+		start = r->content_length - r->dest_cap;
+	for (size_t i = 0; i < len; i++, pos++)
+		if (pos >= start && pos - start < r->dest_cap)
+			r->dest[pos - start] = data[i];
+	if (pos > start)
+		r->len = pos - start < r->dest_cap ? (size_t)(pos - start) : r->dest_cap;
 	return len;
 }
 
@@ -245,6 +300,8 @@ static size_t on_body(char *data, size_t size, size_t n, void *userdata)
 
 	if (!status_ok(r->status))
 		return len; /* error pages are not needed: the status says it */
+	if (r->dest)
+		return on_body_range(r, data, len);
 	if (r->max_len && (r->len + len < r->len || r->len + len > r->max_len)) {
 		r->too_big = true;
 		return 0;
@@ -270,6 +327,7 @@ static size_t on_body(char *data, size_t size, size_t n, void *userdata)
 
 struct upload {
 	const char *buf;
+	int fd; /* >= 0: the body is this file's first len bytes */
 	size_t len, pos;
 };
 
@@ -280,7 +338,16 @@ static size_t on_read(char *dst, size_t size, size_t n, void *userdata)
 
 	if (len > u->len - u->pos)
 		len = u->len - u->pos;
-	if (len)
+	if (len && u->fd >= 0) {
+		ssize_t got;
+
+		do
+			got = pread(u->fd, dst, len, (off_t)u->pos);
+		while (got < 0 && errno == EINTR);
+		if (got <= 0)
+			return CURL_READFUNC_ABORT;
+		len = (size_t)got;
+	} else if (len)
 		memcpy(dst, u->buf + u->pos, len);
 	u->pos += len;
 	return len;
@@ -306,6 +373,9 @@ struct call {
 	const char *const *headers; /* NULL-terminated, may hold secrets */
 	const void *body;	    /* of a PUT or POST */
 	size_t body_len;
+	bool body_from_fd; /* PUT: the body is the first body_len bytes of body_fd */
+	int body_fd;
+	const char *range;    /* GET: a Range header; a 416 answer is -ERANGE */
 	const char *put_md5;  /* PUT: the answered ETag must be this */
 	bool verify_body;     /* GET: the body must match a plain ETag */
 	bool missing_ok;      /* a 404 is an answer (-ENOENT), not a failure */
@@ -378,7 +448,9 @@ static int prepare(struct swift_store *s, struct call *c, char **ret_url, struct
 static CURLcode perform(struct swift_store *s, CURL *h, struct call *c, const char *url,
 			struct curl_slist *headers, char *errbuf)
 {
-	struct upload up = { .buf = c->body, .len = c->body_len };
+	struct upload up = { .buf = c->body,
+			     .fd = c->body_from_fd ? c->body_fd : -1,
+			     .len = c->body_len };
 
 	curl_easy_reset(h); /* keeps the connections and the share */
 	errbuf[0] = '\0';
@@ -592,6 +664,10 @@ static int run_call(struct swift_store *s, struct call *c)
 				r = swift_status_errno(st);
 				if (st == 404 && c->missing_ok)
 					break;
+				if (st == 416 && c->range) {
+					r = -ERANGE;
+					break;
+				}
 				if (!swift_status_retryable(st)) {
 					r = fail(r, "%s %s: %s%s", c->method, c->url_used, problem,
 						 denied_hint(s, c, st));
@@ -824,6 +900,120 @@ static int swift_get(void *data, const char *key, size_t max_len, void **ret_buf
 	return 0;
 }
 
+/* The range [offset, offset + len), or the last len bytes, of an object. */
+static int swift_get_range(void *data, const char *key, uint64_t offset, size_t len, void *buf,
+			   size_t *ret_len, uint64_t *ret_size)
+{
+	struct swift_store *s = data;
+	_cleanup_(freep) char *suffix = swift_object_suffix(key);
+	char range[80];
+	const char *headers[] = { range, NULL };
+	struct call c = { .method = "GET", .headers = headers, .range = range };
+	int r;
+
+	if (!suffix)
+		return fail(-ENOMEM, "out of memory");
+	if (len == 0) {
+		/* Only the size, maybe: a 1-byte range says it. */
+		char one[1];
+
+		r = ret_size ? swift_get_range(data, key, 0, 1, one, ret_len, ret_size) : 0;
+		*ret_len = 0;
+		return r;
+	}
+	if (offset == CBT_STORE_RANGE_TAIL)
+		snprintf(range, sizeof(range), "Range: bytes=-%zu", len);
+	else
+		snprintf(range, sizeof(range), "Range: bytes=%llu-%llu", (unsigned long long)offset,
+			 (unsigned long long)(offset + len - 1));
+	c.suffix = suffix;
+	c.resp.dest = buf;
+	c.resp.dest_cap = len;
+	c.resp.want_offset = offset;
+	r = run_call(s, &c);
+	if (r == -ERANGE) {
+		/* Nothing at or past the end of the object. */
+		*ret_len = 0;
+		if (ret_size)
+			*ret_size = c.resp.have_range_total ? c.resp.range_total : offset;
+		c.resp.dest = NULL;
+		response_clear(&c.resp);
+		return 0;
+	}
+	if (r >= 0) {
+		*ret_len = c.resp.len;
+		if (ret_size)
+			*ret_size = c.resp.status == 206 && c.resp.have_range_total
+					    ? c.resp.range_total
+					    : c.resp.stream_pos;
+	}
+	c.resp.dest = NULL;
+	response_clear(&c.resp);
+	return r;
+}
+
+/* MD5 of the first len bytes of fd, as 32 hex digits. */
+static int file_md5_hex(int fd, uint64_t len, char out[static 33])
+{
+	EVP_MD_CTX *ctx = EVP_MD_CTX_new();
+	unsigned char md[EVP_MAX_MD_SIZE];
+	unsigned int mdlen = 0;
+	_cleanup_(freep) uint8_t *buf = malloc(1 << 20);
+	uint64_t done = 0;
+	int r = 0;
+
+	if (!ctx || !buf || !EVP_DigestInit_ex(ctx, EVP_md5(), NULL)) {
+		EVP_MD_CTX_free(ctx);
+		return -ENOMEM;
+	}
+	while (done < len && r == 0) {
+		size_t want = len - done > (1 << 20) ? (1 << 20) : (size_t)(len - done);
+		ssize_t n = pread(fd, buf, want, (off_t)done);
+
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0)
+			r = n < 0 ? -errno : -EIO;
+		else if (!EVP_DigestUpdate(ctx, buf, (size_t)n))
+			r = -EIO;
+		else
+			done += (uint64_t)n;
+	}
+	if (r == 0 && (!EVP_DigestFinal_ex(ctx, md, &mdlen) || mdlen != 16))
+		r = -EIO;
+	EVP_MD_CTX_free(ctx);
+	for (unsigned i = 0; r == 0 && i < mdlen; i++)
+		snprintf(out + 2 * i, 3, "%02x", md[i]);
+	return r;
+}
+
+/* A PUT streamed from the file (curl rewinds it for a retry), with its MD5 as ETag. */
+static int swift_put_file(void *data, const char *key, int fd, uint64_t len, const char *md5_hex)
+{
+	struct swift_store *s = data;
+	_cleanup_(freep) char *suffix = swift_object_suffix(key);
+	char md5[33], etag[48];
+	const char *headers[] = { etag, "Content-Type: application/octet-stream", NULL };
+	struct call c = { .method = "PUT", .body_from_fd = true, .body_fd = fd, .put_md5 = md5 };
+	int r;
+
+	if (!suffix)
+		return fail(-ENOMEM, "out of memory");
+	if (len > SIZE_MAX)
+		return fail(-EFBIG, "PUT %s: too large", key);
+	if (md5_hex && strlen(md5_hex) == 32)
+		memcpy(md5, md5_hex, 33);
+	else if ((r = file_md5_hex(fd, len, md5)) < 0)
+		return fail(r, "PUT %s: reading the file to send: %s", key, strerror(-r));
+	snprintf(etag, sizeof(etag), "ETag: %s", md5);
+	c.body_len = (size_t)len;
+	c.suffix = suffix;
+	c.headers = headers;
+	r = run_call(s, &c);
+	response_clear(&c.resp);
+	return r;
+}
+
 static int swift_exists(void *data, const char *key)
 {
 	struct swift_store *s = data;
@@ -945,6 +1135,8 @@ static const struct cbt_store_ops swift_ops = {
 	.delete = swift_delete,
 	.list = swift_list,
 	.free = swift_free,
+	.get_range = swift_get_range,
+	.put_file = swift_put_file,
 };
 
 void cbt_swift_config_init(struct cbt_swift_config *cfg)
