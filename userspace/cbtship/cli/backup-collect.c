@@ -37,6 +37,14 @@ static json_t *stats_json(enum catalog_service service, const char *container, i
 	json_object_set_new(o, "objects_listed", cbtship_json_u64(gs->objects_listed));
 	json_object_set_new(o, "chunks_deleted", cbtship_json_u64(gs->chunks_deleted));
 	json_object_set_new(o, "pages_deleted", cbtship_json_u64(gs->pages_deleted));
+	json_object_set_new(o, "packs", cbtship_json_u64(gs->packs));
+	json_object_set_new(o, "pack_bytes", cbtship_json_u64(gs->pack_bytes));
+	json_object_set_new(o, "pack_bytes_unused", cbtship_json_u64(gs->pack_bytes_unused));
+	json_object_set_new(o, "packs_deleted", cbtship_json_u64(gs->packs_deleted));
+	json_object_set_new(o, "packs_rewritten", cbtship_json_u64(gs->packs_rewritten));
+	json_object_set_new(o, "entries_copied", cbtship_json_u64(gs->entries_copied));
+	json_object_set_new(o, "packs_kept_unverified",
+			    cbtship_json_u64(gs->packs_kept_unverified));
 	json_object_set_new(o, "seconds", json_real(gs->seconds));
 	return o;
 }
@@ -63,9 +71,10 @@ static int collect_one(struct catalog *c, enum catalog_service service, const ch
 			catalog_service_to_string(service), name, err ? err : strerror(-r));
 	else
 		printf("container %s (%s): %" PRIu64 " backups kept, %" PRIu64
-		       " chunks and %" PRIu64 " index pages removed, %.1f s\n",
+		       " chunks and %" PRIu64 " index pages removed, %" PRIu64
+		       " packs deleted and %" PRIu64 " rewritten, %.1f s\n",
 		       name, catalog_service_to_string(service), gs.manifests, gs.chunks_deleted,
-		       gs.pages_deleted, gs.seconds);
+		       gs.pages_deleted, gs.packs_deleted, gs.packs_rewritten, gs.seconds);
 	return r;
 }
 

@@ -105,6 +105,8 @@ static const struct opt options[] = {
 	  G_GENERAL },
 	{ "backup_collect_interval", T_INT, OFF(backup_collect_interval), "600", 0, 86400 * 7, 0,
 	  G_GENERAL },
+	{ "backup_collect_max_unused", T_INT, OFF(backup_collect_max_unused), "5", 0, 100, 0,
+	  G_GENERAL },
 
 	{ "backup_swift_url", T_URL, OFF(backup_swift_url), NULL, 0, 0, 0, G_SWIFT },
 	{ "backup_swift_auth_url", T_URL, OFF(backup_swift_auth_url), NULL, 0, 0, 0, G_SWIFT },

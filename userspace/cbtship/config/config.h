@@ -116,6 +116,7 @@ struct cbt_config {
 	int backup_lease_stale_time;	   /* a lease not refreshed this long is stale: 300 */
 	int backup_collect_settle_time;	   /* a collection's wait after its lease: 5 */
 	int backup_collect_interval;	   /* the agent's collections, seconds: 600; 0 none */
+	int backup_collect_max_unused;	   /* % of pack bytes left unused before rewriting: 5 */
 
 	/* Swift (cinder.backup.drivers.swift). */
 	char *backup_swift_url;

@@ -17,6 +17,7 @@
 #include "cbtship/repo/index.h"
 #include "cbtship/repo/manifest.h"
 #include "cbtship/repo/object-key.h"
+#include "cbtship/repo/pack-store.h"
 
 /* Seconds between looks at the leases while marking and sweeping. */
 #define LEASE_CHECK_SECONDS 2.0
@@ -80,6 +81,11 @@ static int check_leases(struct gc *g)
 	r = cbt_lease_scan(cbt_lease_store(g->lease), cbt_lease_key(g->lease), &g->times, &scan);
 	if (r < 0)
 		return set_error(g, r, "listing the leases: %s", strerror(-r));
+	if (scan.gcs && cbt_lease_older(scan.oldest_gc_created, scan.oldest_gc_key, g->lease))
+		return set_error(g, -EAGAIN,
+				 "another collection runs in container %s (%s): this one yields "
+				 "to it",
+				 g->repo->container, scan.oldest_gc_holder);
 	if (scan.backups)
 		return set_error(g, -EAGAIN,
 				 "%u backup%s running in container %s (%s): the collection "
@@ -326,6 +332,294 @@ static int sweep(struct gc *g)
 	return r;
 }
 
+/* Run sql with no row; -EIO with the message. */
+static int exec(struct gc *g, const char *sql)
+{
+	return sqlite3_exec(g->db, sql, NULL, NULL, NULL) == SQLITE_OK ? 0 : db_fail(g);
+}
+
+/* The packs (name, size, kept bytes) into plan, and what is kept where into keep. */
+static int plan_packs(struct gc *g, struct cbt_location_cache *lc)
+{
+	sqlite3_stmt *st = NULL;
+	int r;
+
+	if (exec(g, "COMMIT") < 0)
+		return -EIO;
+	if (sqlite3_prepare_v2(g->db, "ATTACH DATABASE ?1 AS lc", -1, &st, NULL) != SQLITE_OK)
+		return db_fail(g);
+	sqlite3_bind_text(st, 1, cbt_location_cache_file(lc), -1, SQLITE_STATIC);
+	r = sqlite3_step(st);
+	sqlite3_finalize(st);
+	if (r != SQLITE_DONE)
+		return db_fail(g);
+	/*
+	 * Each marked id is kept in one readable pack: the one recorded last
+	 * (a rewrite's new pack has a larger number than the pack it copies).
+	 */
+	r = exec(g, "CREATE TEMP TABLE keep AS"
+		    " SELECT e.type AS type, e.id AS id, MAX(e.pack) AS pack"
+		    " FROM marks m JOIN lc.entries e ON e.id = m.id AND e.type = m.page"
+		    " JOIN lc.packs p ON p.no = e.pack AND p.bad IS NULL"
+		    " GROUP BY e.type, e.id;"
+		    "CREATE INDEX temp.keep_pack ON keep (pack);"
+		    "CREATE TEMP TABLE plan AS"
+		    " SELECT p.no AS no, p.name AS name, p.size AS size,"
+		    " (SELECT COALESCE(SUM(e.length), 0) FROM keep k JOIN lc.entries e"
+		    "  ON e.id = k.id AND e.type = k.type AND e.pack = k.pack"
+		    "  WHERE k.pack = p.no) AS live"
+		    " FROM lc.packs p WHERE p.bad IS NULL;");
+	if (r < 0)
+		return r;
+	if (sqlite3_prepare_v2(g->db, "SELECT COUNT(*), SUM(size), SUM(live) FROM plan", -1, &st,
+			       NULL) != SQLITE_OK)
+		return db_fail(g);
+	if (sqlite3_step(st) == SQLITE_ROW) {
+		g->stats.packs = (uint64_t)sqlite3_column_int64(st, 0);
+		g->stats.pack_bytes = (uint64_t)sqlite3_column_int64(st, 1);
+		g->stats.pack_bytes_unused =
+			g->stats.pack_bytes - (uint64_t)sqlite3_column_int64(st, 2);
+	}
+	sqlite3_finalize(st);
+	return 0;
+}
+
+/*
+ * May the pack no (whose kept entries, if any, are copied elsewhere
+ * durably) go? Every other pack holding a kept copy of its marked
+ * entries must exist now (a HEAD: a listing may still show a deleted
+ * pack). 1 yes, 0 no (counted), or a negative errno.
+ */
+static int copies_confirmed(struct gc *g, struct cbt_store *inner, int64_t no)
+{
+	sqlite3_stmt *st = NULL;
+	int r = 1, step;
+
+	if (sqlite3_prepare_v2(
+		    g->db,
+		    "SELECT DISTINCT p.name FROM lc.entries e JOIN keep k"
+		    " ON k.id = e.id AND k.type = e.type JOIN lc.packs p ON p.no = k.pack"
+		    " WHERE e.pack = ?1 AND k.pack != ?1",
+		    -1, &st, NULL) != SQLITE_OK)
+		return db_fail(g);
+	sqlite3_bind_int64(st, 1, no);
+	while ((step = sqlite3_step(st)) == SQLITE_ROW) {
+		const char *name = (const char *)sqlite3_column_text(st, 0);
+		int e = cbt_store_exists(inner, name);
+
+		if (e < 0) {
+			r = set_error(g, e, "checking pack %s: %s", name, strerror(-e));
+			break;
+		}
+		if (e == 0) {
+			cbtship_log("collect: pack %s is listed but missing: the packs whose "
+				    "entries it holds are kept",
+				    name);
+			g->stats.packs_kept_unverified++;
+			r = 0;
+			break;
+		}
+	}
+	if (r >= 0 && step != SQLITE_ROW && step != SQLITE_DONE)
+		r = db_fail(g);
+	sqlite3_finalize(st);
+	return r;
+}
+
+static int delete_pack(struct gc *g, struct cbt_store *inner, struct cbt_location_cache *lc,
+		       const char *name)
+{
+	int r = maybe_check_leases(g);
+
+	if (r < 0)
+		return r;
+	r = cbt_store_delete(inner, name);
+	if (r < 0 && r != -ENOENT)
+		return set_error(g, r, "deleting pack %s: %s", name, strerror(-r));
+	if (cbt_location_cache_remove_pack(lc, name) < 0)
+		cbtship_log("collect: the location cache keeps the deleted pack %s: %s", name,
+			    cbt_location_cache_error(lc));
+	return 0;
+}
+
+/* Copy the kept entries of pack no into the pack store's open packs. */
+static int copy_pack(struct gc *g, struct cbt_store *ps, struct cbt_store *inner, int64_t no,
+		     const char *name)
+{
+	sqlite3_stmt *st = NULL;
+	_cleanup_(freep) void *buf = NULL;
+	size_t cap = 0;
+	int r = 0, step;
+
+	if (sqlite3_prepare_v2(
+		    g->db,
+		    "SELECT e.type, e.id, e.offset, e.length FROM keep k JOIN lc.entries e"
+		    " ON e.id = k.id AND e.type = k.type AND e.pack = k.pack"
+		    " WHERE k.pack = ? ORDER BY e.offset",
+		    -1, &st, NULL) != SQLITE_OK)
+		return db_fail(g);
+	sqlite3_bind_int64(st, 1, no);
+	while ((step = sqlite3_step(st)) == SQLITE_ROW) {
+		int type = sqlite3_column_int(st, 0);
+		uint64_t offset = (uint64_t)sqlite3_column_int64(st, 2);
+		size_t len = (size_t)sqlite3_column_int64(st, 3), got = 0;
+		char key[CBT_OBJECT_KEY_SIZE];
+		struct cbt_chunk_id id;
+
+		if (sqlite3_column_bytes(st, 1) != CBT_CHUNK_ID_SIZE ||
+		    (type != CBT_OBJECT_CHUNK && type != CBT_OBJECT_INDEX)) {
+			r = set_error(g, -EBADMSG, "the location cache holds a bad entry of %s",
+				      name);
+			break;
+		}
+		memcpy(id.bytes, sqlite3_column_blob(st, 1), CBT_CHUNK_ID_SIZE);
+		if (len > cap) {
+			void *n = realloc(buf, len);
+
+			if (!n) {
+				r = -ENOMEM;
+				break;
+			}
+			buf = n;
+			cap = len;
+		}
+		r = maybe_check_leases(g);
+		if (r < 0)
+			break;
+		r = cbt_store_get_range(inner, name, offset, len, buf, &got, NULL);
+		if (r >= 0 && got != len)
+			r = -ENODATA;
+		if (r < 0) {
+			set_error(g, r, "reading an entry of pack %s: %s", name, strerror(-r));
+			break;
+		}
+		cbt_object_key((enum cbt_object_kind)type, &id, key);
+		r = cbt_store_put(ps, key, buf, len);
+		if (r < 0) {
+			set_error(g, r, "copying an entry of pack %s: %s", name, strerror(-r));
+			break;
+		}
+		g->stats.entries_copied++;
+	}
+	if (r >= 0 && step != SQLITE_DONE)
+		r = db_fail(g);
+	sqlite3_finalize(st);
+	return r;
+}
+
+struct pack_row {
+	int64_t no;
+	char name[CBT_PACK_KEY_SIZE];
+	uint64_t size, live;
+};
+
+/* Deletes the packs with nothing kept, then rewrites while too much is unused. */
+static int sweep_packs(struct gc *g)
+{
+	struct cbt_store *ps = g->repo->store, *inner;
+	struct cbt_location_cache *lc;
+	struct cbt_location_sync_stats ss;
+	_cleanup_(freep) struct pack_row *rows = NULL;
+	_cleanup_(freep) char *msg = NULL;
+	size_t n = 0, cap = 0, chosen = 0;
+	sqlite3_stmt *st = NULL;
+	uint64_t total, unused;
+	int max_unused, r, step;
+
+	if (!cbt_is_pack_store(ps))
+		return 0;
+	inner = cbt_pack_store_inner(ps);
+	lc = cbt_pack_store_cache(ps);
+	r = cbt_pack_store_sync(ps, &ss, &msg);
+	if (r < 0)
+		return set_error(g, r, "syncing the location cache: %s", msg ? msg : strerror(-r));
+	r = plan_packs(g, lc);
+	if (r < 0)
+		return r;
+	/* Most unused first; the empty ones lead. */
+	if (sqlite3_prepare_v2(g->db,
+			       "SELECT no, name, size, live FROM plan"
+			       " ORDER BY CAST(live AS REAL) / MAX(size, 1), no",
+			       -1, &st, NULL) != SQLITE_OK)
+		return db_fail(g);
+	while ((step = sqlite3_step(st)) == SQLITE_ROW) {
+		if (n == cap) {
+			size_t ncap = cap ? 2 * cap : 64;
+			struct pack_row *nr = realloc(rows, ncap * sizeof(*rows));
+
+			if (!nr) {
+				sqlite3_finalize(st);
+				return -ENOMEM;
+			}
+			rows = nr;
+			cap = ncap;
+		}
+		rows[n].no = sqlite3_column_int64(st, 0);
+		snprintf(rows[n].name, sizeof(rows[n].name), "%s", sqlite3_column_text(st, 1));
+		rows[n].size = (uint64_t)sqlite3_column_int64(st, 2);
+		rows[n].live = (uint64_t)sqlite3_column_int64(st, 3);
+		n++;
+	}
+	sqlite3_finalize(st);
+	if (step != SQLITE_DONE)
+		return db_fail(g);
+	total = g->stats.pack_bytes;
+	unused = g->stats.pack_bytes_unused;
+	max_unused = g->o && g->o->max_unused_set ? g->o->max_unused
+		     : cbtship_config()		  ? cbtship_config()->backup_collect_max_unused
+						  : 5;
+	for (size_t i = 0; i < n && rows[i].live == 0; i++) {
+		r = copies_confirmed(g, inner, rows[i].no);
+		if (r < 0)
+			return r;
+		if (r == 0)
+			continue;
+		r = delete_pack(g, inner, lc, rows[i].name);
+		if (r < 0)
+			return r;
+		g->stats.packs_deleted++;
+		total -= rows[i].size;
+		unused -= rows[i].size;
+		rows[i].size = 0; /* done */
+	}
+	/* Rewrite: each chosen pack's bytes go, its live bytes come back in a new pack. */
+	for (size_t i = 0; i < n; i++) {
+		if (rows[i].size == 0 || rows[i].live == 0)
+			continue;
+		if ((double)unused <= (double)max_unused / 100.0 * (double)total)
+			break;
+		if (rows[i].live >= rows[i].size)
+			break; /* nothing to gain from the rest */
+		r = copy_pack(g, ps, inner, rows[i].no, rows[i].name);
+		if (r < 0)
+			return r;
+		total -= rows[i].size - rows[i].live;
+		unused -= rows[i].size - rows[i].live;
+		rows[i].live = UINT64_MAX; /* chosen */
+		chosen++;
+	}
+	if (!chosen)
+		return 0;
+	/* The copies durable (uploaded, in the cache), only then the originals go. */
+	r = cbt_store_flush(ps);
+	if (r < 0)
+		return set_error(g, r, "storing the rewritten packs: %s", strerror(-r));
+	for (size_t i = 0; i < n; i++) {
+		if (rows[i].live != UINT64_MAX)
+			continue;
+		r = copies_confirmed(g, inner, rows[i].no);
+		if (r < 0)
+			return r;
+		if (r == 0)
+			continue;
+		r = delete_pack(g, inner, lc, rows[i].name);
+		if (r < 0)
+			return r;
+		g->stats.packs_rewritten++;
+	}
+	return 0;
+}
+
 static int open_db(struct gc *g)
 {
 	if (sqlite3_open("", &g->db) != SQLITE_OK)
@@ -392,6 +686,8 @@ static int collect(struct gc *g)
 		r = mark_all(g);
 	if (r >= 0)
 		r = sweep(g);
+	if (r >= 0)
+		r = sweep_packs(g);
 	return r;
 }
 
@@ -462,9 +758,13 @@ int cbt_collect_container(struct catalog *c, enum catalog_service service, const
 			    catalog_service_to_string(service), repo->container, catalog_error(c));
 	cbtship_log("collect %s %s: done in %.1f s: %" PRIu64 " manifests, %" PRIu64
 		    " pages walked, %" PRIu64 " shared pages skipped, %" PRIu64
-		    " objects listed, %" PRIu64 " chunks and %" PRIu64 " index pages deleted",
+		    " loose objects listed, %" PRIu64 " chunks and %" PRIu64
+		    " index pages deleted; %" PRIu64 " packs of %" PRIu64 " bytes (%" PRIu64
+		    " unused): %" PRIu64 " deleted, %" PRIu64 " rewritten (%" PRIu64
+		    " entries copied)",
 		    catalog_service_to_string(service), repo->container, gs.seconds, gs.manifests,
 		    gs.pages_walked, gs.pages_shared, gs.objects_listed, gs.chunks_deleted,
-		    gs.pages_deleted);
+		    gs.pages_deleted, gs.packs, gs.pack_bytes, gs.pack_bytes_unused,
+		    gs.packs_deleted, gs.packs_rewritten, gs.entries_copied);
 	return 0;
 }

@@ -26,9 +26,19 @@
  * listing, else nothing is deleted (-ESTALE, naming the backup). A
  * manifest that cannot be read or walked stops it likewise.
  *
- * Sweep: the loose objects (chunks/, indexes/) not marked are deleted. A
- * kill at any point loses nothing: only objects no manifest references go,
- * and a rerun finishes.
+ * Sweep: the loose objects (chunks/, indexes/) not marked are deleted.
+ * Packs (repo/pack-store.h): the location cache is synced from the store,
+ * each live entry is kept in one pack (the one the cache recorded last,
+ * so the copy a rewrite made wins over the old one), a pack with no kept
+ * entry is deleted (once each pack that holds a kept copy of its marked
+ * entries is confirmed present by a HEAD, not trusted to the listing);
+ * then, while more than max_unused % of the pack bytes are unused, the
+ * packs with the largest unused fraction are rewritten: their kept
+ * entries are put into new packs through the pack store, flushed
+ * (uploaded, durable), and only then the old packs deleted. A kill at any
+ * point loses nothing (a copy is deleted only when another is durable;
+ * only objects no manifest references go), and a rerun finishes.
+ * Collections take turns: one yields to an older live gc lease.
  *
  * Encrypted backups: their index pages are sealed, so walking them needs
  * the key (repo's configured one, loaded on the first encrypted manifest).
@@ -41,6 +51,7 @@
 #ifndef CBTSHIP_REPO_GC_H
 #define CBTSHIP_REPO_GC_H
 
+#include <stdbool.h>
 #include <stdint.h>
 
 #include "cbtship/repo/lease.h"
@@ -54,6 +65,14 @@ struct cbt_gc_stats {
 	uint64_t objects_listed; /* loose chunks and pages in the store */
 	uint64_t chunks_deleted;
 	uint64_t pages_deleted;
+	/* Packs (format 2) */
+	uint64_t packs;		    /* known, readable */
+	uint64_t pack_bytes;	    /* their bytes before */
+	uint64_t pack_bytes_unused; /* of those, entries nothing references (or duplicates) */
+	uint64_t packs_deleted;	    /* no live entry */
+	uint64_t packs_rewritten;   /* live entries copied into new packs, then deleted */
+	uint64_t entries_copied;
+	uint64_t packs_kept_unverified; /* not deleted: a copy elsewhere could not be confirmed */
 	double seconds;
 };
 
@@ -62,6 +81,9 @@ struct cbt_gc_options {
 	struct catalog *catalog;
 	/* NULL: the configured ones. */
 	const struct cbt_lease_times *times;
+	/* Rewrite packs while more than max_unused % of pack bytes is unused (else configured). */
+	bool max_unused_set;
+	int max_unused;
 };
 
 /*

@@ -233,6 +233,16 @@ const char *cbt_lease_key(const struct cbt_lease *l)
 	return l->key;
 }
 
+int64_t cbt_lease_created_at(const struct cbt_lease *l)
+{
+	return l->created_at;
+}
+
+bool cbt_lease_older(int64_t created, const char *key, const struct cbt_lease *l)
+{
+	return created < l->created_at || (created == l->created_at && strcmp(key, l->key) < 0);
+}
+
 struct cbt_store *cbt_lease_store(const struct cbt_lease *l)
 {
 	return l->store;
@@ -250,7 +260,7 @@ bool cbt_lease_held(struct cbt_lease *l)
 
 /* A parsed lease: is it live? Describes it in desc. */
 static bool lease_live(json_t *o, const struct cbt_lease_times *times, const char *key, char *desc,
-		       size_t len, int *ret_kind)
+		       size_t len, int *ret_kind, int64_t *ret_created)
 {
 	const char *kind = NULL, *host = NULL, *boot = NULL, *backup = NULL;
 	json_int_t pid = 0, refreshed = 0, stale = 0;
@@ -265,6 +275,9 @@ static bool lease_live(json_t *o, const struct cbt_lease_times *times, const cha
 	host = json_string_value(json_object_get(o, "host"));
 	boot = json_string_value(json_object_get(o, "boot_id"));
 	backup = json_string_value(json_object_get(o, "backup_id"));
+	*ret_created = json_is_integer(json_object_get(o, "created_at"))
+			       ? (int64_t)json_integer_value(json_object_get(o, "created_at"))
+			       : 0;
 	if (json_is_integer(json_object_get(o, "stale_time")))
 		stale = json_integer_value(json_object_get(o, "stale_time"));
 	*ret_kind = strcmp(kind, "gc") == 0 ? CBT_LEASE_GC : CBT_LEASE_BACKUP;
@@ -296,6 +309,7 @@ static int scan_one(const char *key, void *userdata)
 	_cleanup_(json_decrefp) json_t *o = NULL;
 	_cleanup_(freep) void *buf = NULL;
 	size_t len = 0;
+	int64_t created = 0;
 	char desc[256];
 	int kind, r;
 
@@ -311,10 +325,19 @@ static int scan_one(const char *key, void *userdata)
 		o = json_object();
 	if (!o)
 		return -ENOMEM;
-	if (lease_live(o, s->times, key, desc, sizeof(desc), &kind)) {
+	if (lease_live(o, s->times, key, desc, sizeof(desc), &kind, &created)) {
 		if (kind == CBT_LEASE_GC) {
 			if (!s->ret->gcs++)
 				snprintf(s->ret->gc_holder, sizeof(s->ret->gc_holder), "%s", desc);
+			if (s->ret->gcs == 1 || created < s->ret->oldest_gc_created ||
+			    (created == s->ret->oldest_gc_created &&
+			     strcmp(key, s->ret->oldest_gc_key) < 0)) {
+				s->ret->oldest_gc_created = created;
+				snprintf(s->ret->oldest_gc_key, sizeof(s->ret->oldest_gc_key), "%s",
+					 key);
+				snprintf(s->ret->oldest_gc_holder, sizeof(s->ret->oldest_gc_holder),
+					 "%s", desc);
+			}
 		} else if (!s->ret->backups++)
 			snprintf(s->ret->holder, sizeof(s->ret->holder), "%s", desc);
 		return 0;

@@ -71,8 +71,11 @@ int cbt_lease_take(struct cbt_store *store, enum cbt_lease_kind kind, const char
 struct cbt_lease *cbt_lease_release(struct cbt_lease *l);
 CBT_DEFINE_CLEANUP(struct cbt_lease *, cbt_lease_release, cbt_lease_releasep)
 
-/* The lease's key (leases/...). */
+/* The lease's key (leases/...) and its created_at (seconds since the epoch). */
 const char *cbt_lease_key(const struct cbt_lease *l);
+int64_t cbt_lease_created_at(const struct cbt_lease *l);
+/* Is the gc lease (created, key) older than l (created_at, then key)? */
+bool cbt_lease_older(int64_t created, const char *key, const struct cbt_lease *l);
 /* The lease's store, for scans. */
 struct cbt_store *cbt_lease_store(const struct cbt_lease *l);
 
@@ -90,6 +93,10 @@ struct cbt_lease_scan {
 	unsigned stale;	  /* stale ones (ignored) */
 	char holder[256]; /* one live lease of each kind found first, for messages */
 	char gc_holder[256];
+	/* The oldest live gc lease (created_at, then key, smallest): collections take turns. */
+	int64_t oldest_gc_created;
+	char oldest_gc_key[128];
+	char oldest_gc_holder[256];
 };
 
 /*
