@@ -125,6 +125,8 @@ check "delete the full (parent of the others)" cbtship backup-delete "$b0"
 check "the incremental still restores" bash -c "cmp \$(cbtship backup-restore --wait '$b1') '$img'"
 check "delete the last incremental" cbtship backup-delete "$b2"
 check "delete the middle one" cbtship backup-delete "$b1"
+check "  the chunks stay until the container is collected" test "$(objects "$container")" = "$before"
+check "collect the container" cbtship backup-collect
 check "container has no chunk left (was $before)" test "$(objects "$container")" = 0
 check "no index page left" test "$(find "$container/indexes" -type f ! -name '.*' | wc -l)" = 0
 check "no manifest left" test "$(find "$container/manifests" -type f | wc -l)" = 0
@@ -148,6 +150,7 @@ check "killed backup is listed as a stale creating record" bash -c \
 	"cbtship backup-list | grep '$killed' | grep -q 'creating (stale)'"
 refuse "delete without --force" cbtship backup-delete "$killed"
 check "delete --force removes it" cbtship backup-delete --force "$killed"
+check "collect the container" cbtship backup-collect --container "$tmp/ck"
 check "and every chunk it wrote" test "$(objects "$tmp/ck")" = 0
 check "the next backup works" bash -c \
 	"cbtship backup-create --wait --container '$tmp/ck' --format json '$tmp/vol.v0' >'$tmp/b3.json'"

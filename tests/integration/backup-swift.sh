@@ -204,4 +204,5 @@ check "no secret in the log" bash -c "! grep -q -e '$SWIFT_KEY' -e not-the-key '
 for id in "$b2" "$b0" "$bg" "$b3" "$b1"; do
 	check "delete $id" cbtship backup-delete "$id"
 done
+check "collect the container" cbtship backup-collect
 check "the container is empty" test "$(objects)" = 0

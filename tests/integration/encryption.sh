@@ -12,7 +12,7 @@ set -euo pipefail
 cd "$CBT_REPO"
 
 shipper_require_built cbtship cbt-chunk-bench cbt-store-tool
-shipper_require_cmd jq python3
+shipper_require_cmd jq python3 sqlite3
 
 shipper_test_start
 
@@ -180,23 +180,26 @@ check "  (the failed restore left it in error: make it available again)" \
 
 # ------------------------------------------------------------ delete, GC
 before=$(objects "$container")
+check "delete the plain backup (no key needed)" cbtship backup-delete "$p0"
 refuse "collection without the key (nothing deleted)" bash -c \
-	"cbtship backup-delete '$p0' 2>'$tmp/err'"
+	"cbtship backup-collect 2>'$tmp/err'"
 check "  says which backup needs a key" grep -q "is encrypted.*nothing was deleted" "$tmp/err"
 check "  no object was deleted ($before)" test "$(objects "$container")" = "$before"
-check "  the record is error_deleting" bash -c \
-	"cbtship backup-show --format json $p0 | jq -e '.status == \"error_deleting\"'"
+check "  the container stays marked for collection" \
+	test "$(sqlite3 "$CBTSHIP_STATE_DIR/catalog.db" "SELECT COUNT(*) FROM garbage")" = 1
 check "  the encrypted backups still verify" \
 	cbtship backup-verify --encryption-key-file "$tmp/key" "$e0"
-check "delete again with the key finishes it" \
-	cbtship backup-delete --force --encryption-key-file "$tmp/key" "$p0"
+check "collect again with the key finishes it" \
+	cbtship backup-collect --encryption-key-file "$tmp/key"
 check "  and collected its objects" test "$(objects "$container")" -lt "$before"
 check "delete the encrypted full" cbtship backup-delete --encryption-key-file "$tmp/key" "$e0"
+check "  collect" cbtship backup-collect --encryption-key-file "$tmp/key"
 check "the incremental still has every object it references" \
 	cbtship backup-verify --encryption-key-file "$tmp/key" "$e1"
 check "  and restores" bash -c \
 	"cmp \$(cbtship backup-restore --wait --encryption-key-file '$tmp/key' '$e1') '$img'"
 rm -f "$CBTSHIP_STATE_DIR"/restore/*
 check "delete the encrypted incremental" cbtship backup-delete --encryption-key-file "$tmp/key" "$e1"
+check "  collect" cbtship backup-collect --encryption-key-file "$tmp/key"
 check "container has no chunk or index page left" test "$(objects "$container")" = 0
 check "no manifest left" test "$(find "$container/manifests" -type f | wc -l)" = 0

@@ -100,6 +100,7 @@ check "  it stopped within seconds" test $((SECONDS - t0)) -le 15
 refuse "  the backup is gone" cbtship backup-show "$c1"
 check "  its job is cancelled or failed, not running" \
 	bash -c "[[ \$(sqlite3 '$db' \"SELECT COUNT(*) FROM jobs WHERE state IN ('queued','running')\") = 0 ]]"
+check "collect its container" cbtship backup-collect --container "$ck"
 check "  its chunks are gone" test "$(objects "$ck")" = 0
 check "  other containers are untouched" test "$(objects "$container")" = "$kept"
 

@@ -146,6 +146,7 @@ mapfile -t order < <(printf '%s\n' "${ids[@]}" | shuf)
 left=("${order[@]}")
 for id in "${order[@]}"; do
 	check "delete $id" cbtship backup-delete "$id"
+	check "  collect the container" cbtship backup-collect
 	left=("${left[@]:1}")
 	for other in "${left[@]}"; do
 		check "  $other still restores" restored_equals_view "$other"

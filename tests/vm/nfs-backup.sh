@@ -205,6 +205,7 @@ for id in $b0 $b1; do
 	check "backup $id restores to its point-in-time view" restored_equals_view "$id" $tmp/good.conf
 done
 check "delete both" cbtship --config $tmp/good.conf backup-delete $b0 $b1
+check "collect the container" cbtship --config $tmp/good.conf backup-collect
 check "  the container's chunks are gone from the export" \
 	test "$(find $export/backups/volumebackups/chunks -type f 2>/dev/null | wc -l)" = 0
 check "untrack" cbtship untrack $name

@@ -25,7 +25,9 @@ struct agent {
 	struct agent_log *log;
 	struct cbt_events *events; /* NULL: none (the family is missing) */
 	int signal_fd;
-	unsigned interval; /* seconds between heartbeats and reaps */
+	unsigned interval;	   /* seconds between heartbeats and reaps */
+	unsigned collect_interval; /* seconds between collections; 0: none */
+	pid_t collector;	   /* the running collection, or 0 */
 };
 
 static void beat(struct agent *a)
@@ -74,6 +76,7 @@ static int handle_signal(struct agent *a)
 static int run_loop(struct agent *a)
 {
 	double next = cbtship_seconds();
+	double next_collect = next + (a->collect_interval ? a->collect_interval : 0);
 
 	for (;;) {
 		struct pollfd fds[2] = { { .fd = a->signal_fd, .events = POLLIN },
@@ -86,6 +89,11 @@ static int run_loop(struct agent *a)
 			beat(a);
 			agent_reap(a->c, a->log);
 			agent_volume_check_states(a->c, a->log);
+			agent_collect_reap(a->log, &a->collector, false);
+			if (a->collect_interval && cbtship_seconds() >= next_collect) {
+				agent_collect_start(a->c, a->log, &a->collector);
+				next_collect = cbtship_seconds() + a->collect_interval;
+			}
 			next = cbtship_seconds() + a->interval;
 			continue;
 		}
@@ -94,8 +102,10 @@ static int run_loop(struct agent *a)
 			agent_log_error(a->log, "poll: %s", strerror(errno));
 			return EXIT_FAILURE;
 		}
-		if (r > 0 && (fds[0].revents & POLLIN) && handle_signal(a) == 0)
+		if (r > 0 && (fds[0].revents & POLLIN) && handle_signal(a) == 0) {
+			agent_collect_reap(a->log, &a->collector, true);
 			return EXIT_SUCCESS;
+		}
 		if (r > 0 && (fds[1].revents & (POLLIN | POLLERR)))
 			drain_events(a);
 	}
@@ -210,6 +220,11 @@ int cbtship_agent(int argc, char **argv)
 	a.interval = cbtship_config() && cbtship_config()->report_interval > 0
 			     ? (unsigned)cbtship_config()->report_interval
 			     : 10;
+	a.collect_interval = cbtship_config() && cbtship_config()->backup_collect_interval > 0
+				     ? (unsigned)cbtship_config()->backup_collect_interval
+				     : 0;
+	if (a.collect_interval && a.collect_interval < a.interval)
+		a.interval = a.collect_interval;
 	r = run_loop(&a);
 	(void)sd_notify(0, "STOPPING=1");
 	/* Stopped by the shutdown, which removes the dm devices next. */

@@ -11,6 +11,7 @@
 #define CBTSHIP_AGENT_H
 
 #include <stdbool.h>
+#include <sys/types.h>
 
 #include "cbtship/catalog/catalog.h"
 #include "libcbt.h"
@@ -62,6 +63,17 @@ int agent_reattach_all(struct catalog *c, struct agent_log *log, struct agent_re
  * outstanding checkpoint).
  */
 void agent_reap(struct catalog *c, struct agent_log *log);
+
+/* Collection --------------------------------------------------------------- */
+
+/*
+ * When the catalog marks containers as holding garbage and *child is not
+ * running: fork a process that collects them (repo/gc.h), its pid in
+ * *child. agent_collect_reap() notes its end (wait: stop it and wait, at
+ * exit).
+ */
+void agent_collect_start(struct catalog *c, struct agent_log *log, pid_t *child);
+void agent_collect_reap(struct agent_log *log, pid_t *child, bool wait);
 
 /* Events ------------------------------------------------------------------- */
 

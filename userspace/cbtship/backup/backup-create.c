@@ -42,6 +42,7 @@
 #include "cbtship/backup/context.h"
 #include "cbtship/source/dirty-chunks.h"
 #include "cbtship/repo/gc.h"
+#include "cbtship/repo/lease.h"
 #include "cbtship/backup/job.h"
 #include "cbtship/backup/notify.h"
 #include "cbtship/backup/tracked-recovery.h"
@@ -94,6 +95,7 @@ struct create_run {
 	struct cbt_manifest *parent_manifest;
 	struct cbt_repository *repo; /* the chunk store, or: */
 	struct cbt_rbd *rbd;	     /* Ceph: the pool of the backup images */
+	struct cbt_lease *lease;     /* ours in the container, from its turn to the end */
 	/* tracked volumes */
 	struct catalog_snapshot *snapshot; /* --snapshot-id */
 	bool view_made;			   /* ours: removed at the end */
@@ -650,32 +652,35 @@ static int write_manifest(struct create_run *run, const struct cbt_backup_progre
 }
 
 /*
- * Remove the objects a failed backup wrote that nothing references: a
- * collection of the container, when no other backup runs in it (the lock
- * is free at once); otherwise the next delete's collection removes them.
- * The store may be what failed: then this fails too, and says so.
+ * Remove the objects a failed backup wrote that nothing references: the
+ * container is marked for collection, and collected now unless a backup
+ * (of any host) runs there; then a later collection removes them.
  */
 static void collect_failed(struct create_run *run)
 {
+	struct cbt_gc_options o = { .catalog = run->c };
 	struct cbt_gc_stats gs = { 0 };
 	char *err = NULL;
 	int r;
 
 	if (!run->repo)
 		return; /* Ceph: nothing but in-place writes, covered by the next backup */
+	run->lease = cbt_lease_release(run->lease);
+	(void)catalog_garbage_mark(run->c, run->repo->service, run->repo->container);
 	r = cbt_repository_trylock(run->repo, true);
-	if (r == -EWOULDBLOCK) {
+	if (r >= 0)
+		r = cbt_collect_repository(run->repo, &o, &gs, &err);
+	if (r == -EWOULDBLOCK || r == -EAGAIN) {
 		cbtship_log("backup %s: other backups run in container %s: its objects are "
-			    "collected by a later delete",
+			    "collected later",
 			    run->b->id, run->repo->container);
+		free(err);
 		return;
 	}
-	if (r >= 0)
-		r = cbt_repository_collect(run->repo, &gs, &err);
 	if (r < 0) {
 		fprintf(stderr,
 			"cbtship backup-create: warning: the objects of the failed backup stay in "
-			"container %s until a later delete collects them: %s\n",
+			"container %s until a later collection: %s\n",
 			run->repo->container, err ? err : strerror(-r));
 		free(err);
 		return;
@@ -712,6 +717,7 @@ static void run_cleanup_failed(struct create_run *run, int error)
 	}
 	if (catalog_backup_get(run->c, run->b->id, &now) == 0 &&
 	    now->status == CATALOG_BACKUP_CREATING) {
+		/* Marked error first: a collection must not take it for a live backup. */
 		(void)catalog_backup_set_status(run->c, run->b->id, CATALOG_BACKUP_ERROR, 0,
 						run->error[0] ? run->error : strerror(-error));
 		/* Not cancelled (the canceller collects then): remove what it wrote. */
@@ -832,6 +838,13 @@ static int take_container(struct create_run *run)
 	if (r < 0)
 		return run_fail(run, r, "locking container %s: %s", run->repo->container,
 				strerror(-r));
+	r = cbt_repository_lease_backup(run->repo, run->b->id, &run->lease, &err);
+	if (r < 0) {
+		run_fail(run, r, "the lease in container %s: %s", run->repo->container,
+			 err ? err : strerror(-r));
+		free(err);
+		return r;
+	}
 	if (run->parent) {
 		run->parent_manifest = cbt_manifest_free(run->parent_manifest);
 		r = cbt_manifest_read(run->repo->store, run->parent->id, &run->parent_manifest,
@@ -1142,6 +1155,7 @@ out:
 	catalog_backup_free(run.parent);
 	catalog_snapshot_free(run.snapshot);
 	cbt_manifest_free(run.parent_manifest);
+	cbt_lease_release(run.lease);
 	cbt_repository_free(run.repo);
 	cbt_rbd_free(run.rbd);
 	free(run.chunk_bits);

@@ -1,14 +1,16 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 /*
  * cbtship backup-delete: remove backups, in any order (every index is
- * logically full, so no backup needs another), and the chunks and index
- * pages no remaining backup references.
+ * logically full, so no backup needs another). The chunks and index pages
+ * no remaining backup references are reclaimed later, by a collection of
+ * the container (repo/gc.h: backup-collect, the agent).
  *
  * Order, so that a crash anywhere leaves nothing that looks restorable
- * but is not: the record goes to 'deleting'; the manifest (the backup's
- * commit point) is deleted; the container is collected under its
- * exclusive lock; the record is removed. A crash leaves a 'deleting'
- * record, and deleting it again finishes the job.
+ * but is not: the record goes to 'deleting'; the container is marked as
+ * holding garbage in the catalog; the manifest (the backup's commit
+ * point) is deleted; the record is removed. Seconds, whatever the
+ * container holds. A crash leaves a 'deleting' record, and deleting it
+ * again finishes the job.
  *
  * --force also takes 'creating' (cancelling a running backup: its owner
  * sees the status change, stops, aborts its checkpoint and exits; this
@@ -27,7 +29,6 @@
 #include "cbtship/backup/backup-open.h"
 #include "cbtship/driver/ceph/ceph-backup.h"
 #include "cbtship/backup/context.h"
-#include "cbtship/repo/gc.h"
 #include "cbtship/backup/job.h"
 #include "cbtship/cli/commands.h"
 #include "cbtship/repo/object-key.h"
@@ -78,7 +79,6 @@ static int delete_one(struct catalog *c, const char *word, bool force)
 {
 	_cleanup_(catalog_backup_freep) struct catalog_backup *b = NULL;
 	_cleanup_(cbt_repository_freep) struct cbt_repository *repo = NULL;
-	struct cbt_gc_stats gs = { 0 };
 	char key[CBT_MANIFEST_KEY_SIZE];
 	char *err = NULL;
 	bool running;
@@ -139,17 +139,20 @@ static int delete_one(struct catalog *c, const char *word, bool force)
 						"the container cannot be opened");
 		return r;
 	}
-	r = cbt_repository_lock(repo, true);
+	r = catalog_garbage_mark(c, b->service, repo->container);
+	if (r < 0 &&
+	    asprintf(&err, "marking the container for collection: %s", catalog_error(c)) < 0)
+		err = NULL;
 	if (r >= 0) {
 		(void)cbt_manifest_key(b->id, key, sizeof(key));
 		r = cbt_store_delete(repo->store, key);
 		if (r == -ENOENT)
 			r = 0;
+		if (r >= 0)
+			r = cbt_store_flush(repo->store);
 		if (r < 0 && asprintf(&err, "deleting its manifest: %s", strerror(-r)) < 0)
 			err = NULL;
 	}
-	if (r >= 0)
-		r = cbt_repository_collect(repo, &gs, &err);
 	if (r < 0) {
 		fprintf(stderr, "cbtship backup-delete: backup %s: %s\n", b->id,
 			err ? err : strerror(-r));
@@ -163,13 +166,11 @@ static int delete_one(struct catalog *c, const char *word, bool force)
 		fprintf(stderr, "cbtship backup-delete: %s\n", catalog_error(c));
 		return r;
 	}
-	cbtship_log("delete %s: done, %" PRIu64 " chunks and %" PRIu64
-		    " index pages removed, %" PRIu64 " backups remain in container %s",
-		    b->id, gs.chunks_deleted, gs.pages_deleted, gs.manifests, repo->container);
+	cbtship_log("delete %s: done, container %s marked for collection", b->id, repo->container);
 	fprintf(stderr,
-		"deleted backup %s: %" PRIu64 " chunks and %" PRIu64 " index pages no longer "
-		"referenced were removed\n",
-		b->id, gs.chunks_deleted, gs.pages_deleted);
+		"deleted backup %s: the space of the chunks no other backup references comes "
+		"back at the next collection of container %s (backup-collect)\n",
+		b->id, repo->container);
 	return 0;
 }
 

@@ -94,6 +94,12 @@
  *   workers         (version 5) host, binary (PRIMARY KEY together), pid,
  *                   version, started_at, heartbeat_at: the heartbeats of
  *                   this host's agent and job workers, for service-list.
+ *   garbage         (version 6) service, container (PRIMARY KEY together),
+ *                   seq, marked_at: the containers where a backup-delete
+ *                   (or a failed backup) left objects for a collection
+ *                   (backup-collect, the agent); seq grows with each mark,
+ *                   so a collection that started before a newer mark does
+ *                   not clear it.
  */
 #ifndef CBTSHIP_CATALOG_H
 #define CBTSHIP_CATALOG_H
@@ -108,7 +114,7 @@
 #include "cbt-cleanup.h"
 
 #define CBTSHIP_CATALOG_DEFAULT "/var/lib/cbtship/catalog.db"
-#define CATALOG_SCHEMA_VERSION	5
+#define CATALOG_SCHEMA_VERSION	6
 #define CATALOG_APPLICATION_ID	0x43425453 /* "CBTS" */
 #define CATALOG_BUSY_TIMEOUT_MS 30000
 #define CATALOG_ID_MAX		37 /* a UUID's text and its NUL */
@@ -660,5 +666,31 @@ int catalog_worker_heartbeat(struct catalog *c, const char *binary, const char *
 
 /* Every worker of every host, by host and binary. */
 int catalog_worker_list(struct catalog *c, struct catalog_worker ***ret, size_t *ret_n);
+
+/* Garbage: containers a collection should visit ----------------------------- */
+
+struct catalog_garbage {
+	enum catalog_service service;
+	char *container;
+	int64_t seq;
+	int64_t marked_at;
+};
+
+struct catalog_garbage *catalog_garbage_free(struct catalog_garbage *g);
+void catalog_garbage_array_free(struct catalog_garbage **array, size_t n);
+
+/* container of service may hold garbage (seq + 1, marked_at := now). */
+int catalog_garbage_mark(struct catalog *c, enum catalog_service service, const char *container);
+
+/* The marked containers, oldest mark first. */
+int catalog_garbage_list(struct catalog *c, struct catalog_garbage ***ret, size_t *ret_n);
+
+/* The mark of container, if any: 1 (*ret_seq set) or 0. */
+int catalog_garbage_get(struct catalog *c, enum catalog_service service, const char *container,
+			int64_t *ret_seq);
+
+/* A collection that started at mark seq finished: clear it unless marked again since. */
+int catalog_garbage_clear(struct catalog *c, enum catalog_service service, const char *container,
+			  int64_t seq);
 
 #endif

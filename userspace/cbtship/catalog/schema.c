@@ -147,6 +147,14 @@ static const char *const migrations[] = {
 	"  heartbeat_at INTEGER NOT NULL,"
 	"  PRIMARY KEY (host, binary)"
 	");",
+	/* 5 -> 6 */
+	"CREATE TABLE garbage ("
+	"  service TEXT NOT NULL,"
+	"  container TEXT NOT NULL,"
+	"  seq INTEGER NOT NULL,"
+	"  marked_at INTEGER NOT NULL,"
+	"  PRIMARY KEY (service, container)"
+	");",
 };
 
 _Static_assert(ELEMENTSOF(migrations) == CATALOG_SCHEMA_VERSION,

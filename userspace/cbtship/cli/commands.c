@@ -254,12 +254,33 @@ const struct cbtship_command cbtship_commands[] = {
 	{
 		.name = "backup-delete",
 		.synopsis = "[--force] [--encryption-key-file FILE] BACKUP...",
-		.summary = "delete backups and the chunks nothing else references",
+		.summary = "delete backups (the space comes back at the next collection)",
 		.run = cbtship_backup_delete,
-		.help = "Any backup, in any order: every backup's index is complete. --force\n"
-			"also deletes creating, restoring and error_deleting backups; a running\n"
-			"backup is cancelled (its checkpoint aborted, no change lost) and this\n"
-			"waits for it to stop.",
+		.help = "Any backup, in any order: every backup's index is complete. The manifest\n"
+			"and the record go at once, whatever the container holds; the chunks no\n"
+			"other backup references are removed by the next collection of the\n"
+			"container (backup-collect, or the agent every backup_collect_interval\n"
+			"seconds). --force also deletes creating, restoring and error_deleting\n"
+			"backups; a running backup is cancelled (its checkpoint aborted, no "
+			"change\n"
+			"lost) and this waits for it to stop.",
+	},
+	{
+		.name = "backup-collect",
+		.synopsis = "[--backup-driver posix|swift|nfs] [--container C] "
+			    "[--encryption-key-file FILE] [--format table|json]",
+		.summary = "reclaim the space of deleted and failed backups in a container",
+		.run = cbtship_backup_collect,
+		.help = "Without --backup-driver or --container: every container where a delete\n"
+			"left garbage (the catalog's marks); with them: that container (the\n"
+			"configured one by default), marked or not. Safe with backups running on\n"
+			"any host that shares the container: it writes a lease in the container,\n"
+			"waits backup_collect_settle_time seconds, and yields (exit status 75,\n"
+			"EX_TEMPFAIL; nothing more deleted) while a backup holds a live lease\n"
+			"there. It deletes nothing when the container's listing lacks a manifest\n"
+			"that the catalog records as available, or when a manifest cannot be read\n"
+			"(an encrypted one needs its key). A kill at any point loses nothing; a\n"
+			"rerun finishes the work.",
 	},
 	{
 		.name = "backup-verify",

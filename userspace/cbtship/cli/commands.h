@@ -38,6 +38,7 @@ int cbtship_agent(int argc, char **argv);
 int cbtship_backup_create(int argc, char **argv);
 int cbtship_backup_restore(int argc, char **argv);
 int cbtship_backup_delete(int argc, char **argv);
+int cbtship_backup_collect(int argc, char **argv);
 int cbtship_backup_verify(int argc, char **argv);
 int cbtship_backup_list(int argc, char **argv);
 int cbtship_backup_show(int argc, char **argv);

@@ -112,6 +112,12 @@ struct cbt_config {
 	int service_down_time;		      /* a worker silent this long (seconds, 60) is down */
 	char *backup_events_file;	      /* JSON-line notifications; NULL none */
 	char *backup_encryption_key_file;     /* NULL: no encryption */
+	/* Leases in the store and collection (repo/lease.h, repo/gc.h). */
+	int backup_lease_refresh_interval; /* seconds between a lease's refreshes: 30 */
+	int backup_lease_stale_time;	   /* a lease not refreshed this long is stale: 300 */
+	int backup_collect_settle_time;	   /* a collection's wait after its lease: 5 */
+	int backup_collect_interval;	   /* the agent's collections, seconds: 600; 0 none */
+	int backup_collect_max_unused;	   /* % of pack bytes left unused before rewriting: 5 */
 
 	/* Swift (cinder.backup.drivers.swift). */
 	char *backup_swift_url;

@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -20,6 +21,7 @@
 #include "cbtship/pipeline/io.h"
 #include "cbtship/pipeline/worker-pool.h"
 #include "cbtship/repo/chunk-object.h"
+#include "cbtship/repo/index-page.h"
 #include "cbtship/repo/object-key.h"
 
 struct shared {
@@ -186,6 +188,73 @@ static void read_ahead(const struct cbt_backup_pipeline_config *cfg, uint64_t nr
 	}
 }
 
+/*
+ * Holes of a sparse source file (SEEK_DATA / SEEK_HOLE): a chunk wholly
+ * in a hole is a zero chunk known without reading it. [data, end) is the
+ * data region at or after the last offset asked; UINT64_MAX: no more.
+ */
+struct holes {
+	bool enabled; /* a regular file whose file system reports holes */
+	uint64_t data, end;
+};
+
+static void holes_init(const struct cbt_backup_pipeline_config *cfg, struct holes *h)
+{
+	struct stat st;
+
+	*h = (struct holes){ .enabled = fstat(cfg->fd, &st) == 0 && S_ISREG(st.st_mode) };
+}
+
+static bool in_hole(const struct cbt_backup_pipeline_config *cfg, struct holes *h, uint64_t off,
+		    uint64_t len)
+{
+	off_t d, e;
+
+	if (!h->enabled)
+		return false;
+	if (off >= h->end) {
+		d = lseek(cfg->fd, (off_t)off, SEEK_DATA);
+		if (d < 0 && errno == ENXIO) {
+			h->data = h->end = UINT64_MAX; /* only a hole up to the end */
+		} else if (d < 0 || (e = lseek(cfg->fd, d, SEEK_HOLE)) < 0) {
+			h->enabled = false; /* not supported here: read everything */
+			return false;
+		} else {
+			h->data = (uint64_t)d;
+			h->end = (uint64_t)e;
+		}
+	}
+	return off + len <= h->data;
+}
+
+/* A chunk in a hole: what process_chunk() does for a zero chunk, without the read. */
+static int hole_chunk(struct shared *s, uint64_t chunk, uint64_t len)
+{
+	static const struct cbt_chunk_id zero_id;
+	struct cbt_chunk_id old;
+	int r;
+
+	pthread_mutex_lock(&s->lock);
+	r = cbt_index_get(s->cfg->index, chunk, &old);
+	if (r >= 0 && !cbt_index_id_is_zero(&old))
+		r = cbt_index_set(s->cfg->index, chunk, &zero_id);
+	else if (r >= 0)
+		s->progress.chunks_unchanged++;
+	if (r >= 0) {
+		s->progress.chunks_done++;
+		s->progress.bytes_read += len;
+		s->progress.chunks_zero++;
+		s->progress.chunks_hole++;
+	}
+	pthread_mutex_unlock(&s->lock);
+	if (r < 0)
+		return fail(s, r, "index: chunk %" PRIu64 " (a hole): %s", chunk,
+			    cbt_index_last_error(s->cfg->index)->error
+				    ? cbt_index_last_error(s->cfg->index)->message
+				    : cbt_chunk_strerror(r));
+	return 0;
+}
+
 static int tick(struct shared *s)
 {
 	struct cbt_backup_progress p;
@@ -236,6 +305,9 @@ int cbt_backup_pipeline_run(const struct cbt_backup_pipeline_config *cfg,
 
 	last_tick = cbt_monotonic_ms();
 	struct read_ahead ra = { 0 };
+	struct holes holes;
+
+	holes_init(cfg, &holes);
 
 	for (uint64_t i = 0; i < nr; i++) {
 		if (cfg->chunk_bits) {
@@ -253,11 +325,21 @@ int cbt_backup_pipeline_run(const struct cbt_backup_pipeline_config *cfg,
 		 * many reads are in flight (a full read is sequential and has
 		 * the kernel's own readahead).
 		 */
-		if (cfg->chunk_bits)
-			read_ahead(cfg, nr, i, &ra);
-		r = cbt_worker_pool_submit(pool, &i);
-		if (r < 0)
-			break;
+		uint64_t off = i * cfg->chunk_size;
+		uint64_t len =
+			cfg->size - off < cfg->chunk_size ? cfg->size - off : cfg->chunk_size;
+
+		if (in_hole(cfg, &holes, off, len)) {
+			r = hole_chunk(&s, i, len);
+			if (r < 0)
+				break;
+		} else {
+			if (cfg->chunk_bits)
+				read_ahead(cfg, nr, i, &ra);
+			r = cbt_worker_pool_submit(pool, &i);
+			if (r < 0)
+				break;
+		}
 		if (cbt_monotonic_ms() - last_tick >= interval) {
 			last_tick = cbt_monotonic_ms();
 			t = tick(&s);

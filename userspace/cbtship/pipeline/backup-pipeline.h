@@ -13,6 +13,9 @@
  * at the zero root for a full backup) is shared under a lock; its hasher
  * and compressor belong to the caller, each worker has its own.
  *
+ * A chunk wholly in a hole of a sparse source file (SEEK_DATA/SEEK_HOLE)
+ * is a zero chunk not even read: a sparse image backs up in time
+ * proportional to its data. bytes_read counts it (it is covered).
  * A chunk equal to the parent's entry is not even looked up; a chunk the
  * store already holds (the same data elsewhere in this or another backup)
  * is not stored again; a zero chunk is never stored.
@@ -35,6 +38,7 @@ struct cbt_backup_progress {
 	uint64_t chunks_done;
 	uint64_t bytes_read;
 	uint64_t chunks_zero;	   /* all-zero: not stored */
+	uint64_t chunks_hole;	   /* of those, in a hole of a sparse file: not even read */
 	uint64_t chunks_unchanged; /* same id as the parent's entry */
 	uint64_t chunks_present;   /* already in the store */
 	uint64_t chunks_new;	   /* stored now */

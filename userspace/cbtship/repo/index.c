@@ -596,6 +596,8 @@ static int walk(struct loader *l, cbt_index_ref_fn fn, void *userdata,
 	int r;
 
 	r = fn(CBT_INDEX_REF_PAGE, id, userdata);
+	if (r == CBT_INDEX_SKIP)
+		return 0;
 	if (r != 0)
 		return r;
 	r = load_page(l, id, level, index, &hdr);
@@ -608,9 +610,11 @@ static int walk(struct loader *l, cbt_index_ref_fn fn, void *userdata,
 	for (uint32_t i = 0; i < hdr.count; i++) {
 		if (cbt_index_id_is_zero(&entries[i]))
 			continue;
-		if (level == 0)
+		if (level == 0) {
 			r = fn(CBT_INDEX_REF_CHUNK, &entries[i], userdata);
-		else
+			if (r == CBT_INDEX_SKIP)
+				r = 0;
+		} else
 			r = walk(l, fn, userdata, &entries[i], level - 1,
 				 (index << CBT_INDEX_PAGE_SHIFT) + i);
 		if (r != 0)

@@ -156,8 +156,11 @@ enum cbt_index_ref {
 
 /*
  * Return 0 to go on; anything else stops the walk and is returned (a
- * negative errno, or a positive "found, stop").
+ * negative errno, or a positive "found, stop"), except CBT_INDEX_SKIP
+ * for a page: its subtree is neither loaded nor walked (a collection's
+ * mark skips a page it marked already: shared pages are walked once).
  */
+#define CBT_INDEX_SKIP 0x5c1b
 typedef int (*cbt_index_ref_fn)(enum cbt_index_ref kind, const struct cbt_chunk_id *id,
 				void *userdata);
 

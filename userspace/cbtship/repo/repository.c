@@ -9,9 +9,11 @@
 #include <string.h>
 #include <sys/file.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "cbtship/backup/context.h"
+#include "cbtship/repo/lease.h"
 #include "cbtship/repo/location-cache.h"
 #include "cbtship/repo/pack-store.h"
 #include "cbtship/repo/repository.h"
@@ -392,4 +394,83 @@ int cbt_repository_lock(struct cbt_repository *repo, bool exclusive)
 int cbt_repository_trylock(struct cbt_repository *repo, bool exclusive)
 {
 	return take_lock(repo, exclusive, false);
+}
+
+void cbt_repository_unlock(struct cbt_repository *repo)
+{
+	if (repo->lock_fd >= 0)
+		(void)flock(repo->lock_fd, LOCK_UN);
+}
+
+int cbt_repository_lease_store(struct cbt_repository *repo, struct cbt_store **ret,
+			       char **ret_error)
+{
+	struct cbt_repository side = { .service = repo->service, .lock_fd = -1 };
+	int r;
+
+	if (ret_error)
+		*ret_error = NULL;
+	if (repo->path) {
+		r = cbt_posix_store_open(repo->path, ret);
+		if (r < 0 && ret_error)
+			*ret_error = strdup_printf("container %s: %s", repo->path,
+						   cbt_posix_store_strerror(r));
+		return r;
+	}
+	if (repo->service != CATALOG_SERVICE_SWIFT)
+		return -EPROTONOSUPPORT;
+	r = swift_container(&side, cbtship_config(), repo->container, ret_error);
+	if (r < 0)
+		return r;
+	*ret = side.store;
+	return 0;
+}
+
+int cbt_repository_lease_backup(struct cbt_repository *repo, const char *backup_id,
+				struct cbt_lease **ret, char **ret_error)
+{
+	_cleanup_(cbt_lease_releasep) struct cbt_lease *lease = NULL;
+	struct cbt_lease_times times;
+	struct cbt_store *ls = NULL;
+	bool said = false;
+	time_t start = time(NULL);
+	int r;
+
+	cbt_lease_times_configured(&times);
+	r = cbt_repository_lease_store(repo, &ls, ret_error);
+	if (r < 0)
+		return r;
+	r = cbt_lease_take(ls, CBT_LEASE_BACKUP, backup_id, &times, &lease, ret_error);
+	if (r < 0)
+		return r;
+	for (;;) {
+		struct cbt_lease_scan scan;
+
+		r = cbt_lease_scan(ls, cbt_lease_key(lease), &times, &scan);
+		if (r < 0) {
+			if (ret_error)
+				*ret_error = strdup_printf("listing the leases of container %s: %s",
+							   repo->container, strerror(-r));
+			return r;
+		}
+		if (!scan.gcs)
+			break;
+		if (time(NULL) - start > (time_t)times.stale) {
+			if (ret_error)
+				*ret_error = strdup_printf(
+					"a collection still holds container %s after %u s (%s): "
+					"it should have yielded to this backup",
+					repo->container, times.stale, scan.gc_holder);
+			return -EBUSY;
+		}
+		if (!said) {
+			fprintf(stderr, "cbtship: waiting for a collection in container %s (%s)\n",
+				repo->container, scan.gc_holder);
+			cbtship_log("backup %s: waiting for %s", backup_id, scan.gc_holder);
+			said = true;
+		}
+		sleep(1);
+	}
+	*ret = TAKE_PTR(lease);
+	return 0;
 }

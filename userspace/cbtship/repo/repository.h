@@ -11,12 +11,16 @@
  * configuration's backup_container (backup_swift_container for Swift),
  * CBT_REPOSITORY_DEFAULT_CONTAINER unless set.
  *
- * The lock keeps garbage collection from removing a chunk that a running
- * backup has just found present and referenced: backups hold it shared
- * for their whole run, deletes take it exclusive. For POSIX and NFS it is
- * flock() on <container>/.lock (NFS maps that to POSIX locks, so it also
- * holds between hosts sharing a share); for Swift a lock file in this
- * host's state directory, so it does not hold between hosts.
+ * What keeps a collection from removing a chunk that a running backup
+ * has just found present and referenced is the backup's lease in the
+ * store itself (repo/lease.h): it holds between every host sharing the
+ * container (a Swift container, a POSIX directory on a share).
+ *
+ * The lock is an optimisation on top, never the guarantee: backups hold
+ * it shared for their run, and a collection started on this host skips at
+ * once a container where a backup of this host runs. For POSIX and NFS it
+ * is flock() on <container>/.lock; for Swift a lock file in this host's
+ * state directory.
  */
 #ifndef CBTSHIP_REPO_REPOSITORY_H
 #define CBTSHIP_REPO_REPOSITORY_H
@@ -97,11 +101,33 @@ int cbtship_set_key_file(const char *command, const char *path);
 const char *cbtship_key_file(void);
 
 /*
+ * A store of repo's container for leases only (its own connection or
+ * directory handle, so that its puts and flushes are not batched with a
+ * backup's objects, nor packed). 0, or a negative errno with a message in
+ * *ret_error (to free()).
+ */
+int cbt_repository_lease_store(struct cbt_repository *repo, struct cbt_store **ret,
+			       char **ret_error);
+
+struct cbt_lease;
+
+/*
+ * A backup's lease (backup_id) in repo's container, taken before the
+ * backup reads anything of it; then wait while a collection holds a live
+ * gc lease there (a message on stderr says so). 0, or a negative errno
+ * with a message in *ret_error (to free()).
+ */
+int cbt_repository_lease_backup(struct cbt_repository *repo, const char *backup_id,
+				struct cbt_lease **ret, char **ret_error);
+
+/*
  * Take the container's lock, shared or exclusive, waiting for it (a
  * message on stderr says why when it has to wait). 0 or -errno.
  */
 int cbt_repository_lock(struct cbt_repository *repo, bool exclusive);
 /* The same without waiting: -EWOULDBLOCK when another process holds it. */
 int cbt_repository_trylock(struct cbt_repository *repo, bool exclusive);
+/* Let it go (no-op when not held). */
+void cbt_repository_unlock(struct cbt_repository *repo);
 
 #endif
