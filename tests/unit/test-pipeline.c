@@ -14,7 +14,9 @@
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <signal.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <cmocka.h>
@@ -23,6 +25,8 @@
 #include "cbtship/pipeline/backup-pipeline.h"
 #include "cbtship/pipeline/restore-pipeline.h"
 #include "cbtship/pipeline/worker-pool.h"
+#include "cbtship/repo/chunk-object.h"
+#include "cbtship/repo/object-key.h"
 #include "cbtship/store/posix/posix.h"
 #include "tmpdir.h"
 
@@ -366,10 +370,162 @@ static void round_trip(void **state)
 	tmpdir_remove(dir);
 }
 
+struct bad_seen {
+	unsigned calls;
+	uint64_t position;
+	int error;
+};
+
+static void bad_report(void *userdata, const struct cbt_chunk_id *id, uint64_t first,
+		       uint64_t positions, int error)
+{
+	struct bad_seen *b = userdata;
+
+	(void)id;
+	(void)positions;
+	b->calls++;
+	b->position = first;
+	b->error = error;
+}
+
+/*
+ * Verify checks everything restore checks (issue 14 item 7): a chunk that
+ * decodes and hashes right but is shorter than its place in the volume
+ * fails a restore, and verify reports it corrupt instead of "ok".
+ */
+static void verify_checks_chunk_length(void **state)
+{
+	char dir[256], storedir[300], dst[300], err[256], key[CBT_OBJECT_KEY_SIZE];
+	struct cbt_store *store = NULL;
+	struct cbt_hasher *h = NULL;
+	struct cbt_compressor *c = NULL;
+	struct cbt_index *idx = NULL;
+	struct cbt_restore_progress rp;
+	struct bad_seen seen = { 0 };
+	struct cbt_chunk_id id;
+	uint8_t raw[1000], obj[2000];
+	size_t len;
+	int out;
+
+	(void)state;
+	tmpdir_make(dir, sizeof(dir), "pipeline");
+	snprintf(storedir, sizeof(storedir), "%s/store", dir);
+	snprintf(dst, sizeof(dst), "%s/dst", dir);
+	assert_int_equal(mkdir(storedir, 0700), 0);
+	assert_int_equal(cbt_posix_store_open(storedir, &store), 0);
+	assert_int_equal(cbt_hasher_new(NULL, 0, &h), 0);
+	assert_int_equal(cbt_compressor_new(CBT_COMPRESS_NONE, 0, &c), 0);
+	/* A sound object of 1000 bytes, at full chunk 3 of a 40-chunk volume. */
+	fill(raw, sizeof(raw), 7);
+	assert_int_equal(cbt_hasher_hash(h, raw, sizeof(raw), &id), 0);
+	assert_int_equal(cbt_chunk_encode(c, h, &id, raw, sizeof(raw), obj, sizeof(obj), &len), 0);
+	assert_int_equal(cbt_store_put(store, cbt_chunk_key(&id, key), obj, len), 0);
+	assert_int_equal(cbt_index_new(h, c, NR, &idx), 0);
+	assert_int_equal(cbt_index_set(idx, 3, &id), 0);
+
+	out = open(dst, O_RDWR | O_CREAT | O_TRUNC, 0600);
+	assert_true(out >= 0);
+	assert_int_equal(restore(store, out, idx, true, &rp, err, sizeof(err)), -ERANGE);
+	assert_non_null(strstr(err, "volume chunk 3 holds 1000 bytes, expected 65536"));
+	close(out);
+
+	{
+		struct cbt_restore_pipeline_config cfg = {
+			.fd = -1,
+			.destination = "(verify)",
+			.size = VSIZE,
+			.chunk_size = CS,
+			.store = store,
+			.index = idx,
+			.backup_id = "b",
+			.workers = 2,
+			.keep_going = true,
+			.report = bad_report,
+			.userdata = &seen,
+		};
+
+		assert_int_equal(cbt_restore_pipeline_run(&cfg, &rp, err, sizeof(err)), 0);
+	}
+	assert_int_equal(rp.chunks_corrupt, 1);
+	assert_int_equal(seen.calls, 1);
+	assert_int_equal(seen.position, 3);
+	assert_int_equal(seen.error, -ERANGE);
+	assert_int_equal(rp.chunks_zero, NR - 1);
+
+	cbt_index_free(idx);
+	cbt_compressor_free(c);
+	cbt_hasher_free(h);
+	cbt_store_free(store);
+	tmpdir_remove(dir);
+}
+
+static void on_alarm(int sig)
+{
+	(void)sig;
+	fail_msg("verify of an all-zero index walked its chunks (still running after 30 s)");
+}
+
+/*
+ * A huge all-zero backup (zero root, the most chunks an index holds) is
+ * verified at once (issue 14 item 8): the walk follows the stored pages,
+ * not the volume size. It used to fetch 2^50 zero entries one by one.
+ */
+static void verify_huge_zero_backup(void **state)
+{
+	const uint64_t nr = CBT_INDEX_CHUNKS_MAX;
+	static const struct cbt_chunk_id zero;
+	char dir[256], err[256];
+	struct cbt_store *store = NULL;
+	struct cbt_hasher *h = NULL;
+	struct cbt_compressor *c = NULL;
+	struct cbt_index *idx = NULL;
+	struct cbt_restore_progress rp;
+	struct bad_seen seen = { 0 };
+
+	(void)state;
+	tmpdir_make(dir, sizeof(dir), "pipeline");
+	assert_int_equal(cbt_posix_store_open(dir, &store), 0);
+	assert_int_equal(cbt_hasher_new(NULL, 0, &h), 0);
+	assert_int_equal(cbt_compressor_new(CBT_COMPRESS_NONE, 0, &c), 0);
+	assert_int_equal(cbt_index_open(store, h, c, &zero, nr, &idx), 0);
+	signal(SIGALRM, on_alarm);
+	alarm(30);
+	{
+		struct cbt_restore_pipeline_config cfg = {
+			.fd = -1,
+			.destination = "(verify)",
+			.size = nr * 8192,
+			.chunk_size = 8192,
+			.store = store,
+			.index = idx,
+			.backup_id = "b",
+			.workers = 1,
+			.keep_going = true,
+			.report = bad_report,
+			.userdata = &seen,
+		};
+
+		assert_int_equal(cbt_restore_pipeline_run(&cfg, &rp, err, sizeof(err)), 0);
+	}
+	alarm(0);
+	assert_true(rp.chunks_total == nr);
+	assert_true(rp.chunks_zero == nr);
+	assert_int_equal(rp.objects_todo, 0);
+	assert_int_equal(seen.calls, 0);
+
+	cbt_index_free(idx);
+	cbt_compressor_free(c);
+	cbt_hasher_free(h);
+	cbt_store_free(store);
+	tmpdir_remove(dir);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(dirty_map_line),
+		cmocka_unit_test(verify_checks_chunk_length),
+		cmocka_unit_test(verify_huge_zero_backup),
 		cmocka_unit_test(pool_processes_every_item_once),
 		cmocka_unit_test(pool_first_error_stops),
 		cmocka_unit_test(dirty_bytes_to_chunks),
