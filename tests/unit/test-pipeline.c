@@ -388,6 +388,55 @@ static void bad_report(void *userdata, const struct cbt_chunk_id *id, uint64_t f
 	b->error = error;
 }
 
+/* A POSIX store in a fresh directory, a plain hasher, no compression. */
+struct plain_repo {
+	char dir[256];
+	struct cbt_store *store;
+	struct cbt_hasher *h;
+	struct cbt_compressor *c;
+};
+
+static void plain_repo_open(struct plain_repo *r)
+{
+	tmpdir_make(r->dir, sizeof(r->dir), "pipeline");
+	assert_int_equal(cbt_posix_store_open(r->dir, &r->store), 0);
+	assert_int_equal(cbt_hasher_new(NULL, 0, &r->h), 0);
+	assert_int_equal(cbt_compressor_new(CBT_COMPRESS_NONE, 0, &r->c), 0);
+}
+
+static void plain_repo_close(struct plain_repo *r)
+{
+	cbt_compressor_free(r->c);
+	cbt_hasher_free(r->h);
+	cbt_store_free(r->store);
+	tmpdir_remove(r->dir);
+}
+
+/* backup-verify's run: no destination, bad chunks reported to *seen. */
+static int verify(struct plain_repo *r, struct cbt_index *idx, uint64_t size, uint32_t chunk_size,
+		  struct bad_seen *seen, struct cbt_restore_progress *rp)
+{
+	char err[256];
+	struct cbt_restore_pipeline_config cfg = {
+		.fd = -1,
+		.destination = "(verify)",
+		.size = size,
+		.chunk_size = chunk_size,
+		.store = r->store,
+		.index = idx,
+		.backup_id = "b",
+		.workers = 2,
+		.keep_going = true,
+		.report = bad_report,
+		.userdata = seen,
+	};
+	int e = cbt_restore_pipeline_run(&cfg, rp, err, sizeof(err));
+
+	if (e < 0)
+		print_message("verify: %s\n", err);
+	return e;
+}
+
 /*
  * Verify checks everything restore checks (issue 14 item 7): a chunk that
  * decodes and hashes right but is shorter than its place in the volume
@@ -395,10 +444,8 @@ static void bad_report(void *userdata, const struct cbt_chunk_id *id, uint64_t f
  */
 static void verify_checks_chunk_length(void **state)
 {
-	char dir[256], storedir[300], dst[300], err[256], key[CBT_OBJECT_KEY_SIZE];
-	struct cbt_store *store = NULL;
-	struct cbt_hasher *h = NULL;
-	struct cbt_compressor *c = NULL;
+	struct plain_repo r;
+	char dst[300], err[256], key[CBT_OBJECT_KEY_SIZE];
 	struct cbt_index *idx = NULL;
 	struct cbt_restore_progress rp;
 	struct bad_seen seen = { 0 };
@@ -408,55 +455,31 @@ static void verify_checks_chunk_length(void **state)
 	int out;
 
 	(void)state;
-	tmpdir_make(dir, sizeof(dir), "pipeline");
-	snprintf(storedir, sizeof(storedir), "%s/store", dir);
-	snprintf(dst, sizeof(dst), "%s/dst", dir);
-	assert_int_equal(mkdir(storedir, 0700), 0);
-	assert_int_equal(cbt_posix_store_open(storedir, &store), 0);
-	assert_int_equal(cbt_hasher_new(NULL, 0, &h), 0);
-	assert_int_equal(cbt_compressor_new(CBT_COMPRESS_NONE, 0, &c), 0);
+	plain_repo_open(&r);
 	/* A sound object of 1000 bytes, at full chunk 3 of a 40-chunk volume. */
 	fill(raw, sizeof(raw), 7);
-	assert_int_equal(cbt_hasher_hash(h, raw, sizeof(raw), &id), 0);
-	assert_int_equal(cbt_chunk_encode(c, h, &id, raw, sizeof(raw), obj, sizeof(obj), &len), 0);
-	assert_int_equal(cbt_store_put(store, cbt_chunk_key(&id, key), obj, len), 0);
-	assert_int_equal(cbt_index_new(h, c, NR, &idx), 0);
+	assert_int_equal(cbt_hasher_hash(r.h, raw, sizeof(raw), &id), 0);
+	assert_int_equal(cbt_chunk_encode(r.c, r.h, &id, raw, sizeof(raw), obj, sizeof(obj), &len),
+			 0);
+	assert_int_equal(cbt_store_put(r.store, cbt_chunk_key(&id, key), obj, len), 0);
+	assert_int_equal(cbt_index_new(r.h, r.c, NR, &idx), 0);
 	assert_int_equal(cbt_index_set(idx, 3, &id), 0);
 
+	snprintf(dst, sizeof(dst), "%s/dst", r.dir);
 	out = open(dst, O_RDWR | O_CREAT | O_TRUNC, 0600);
 	assert_true(out >= 0);
-	assert_int_equal(restore(store, out, idx, true, &rp, err, sizeof(err)), -ERANGE);
+	assert_int_equal(restore(r.store, out, idx, true, &rp, err, sizeof(err)), -ERANGE);
 	assert_non_null(strstr(err, "volume chunk 3 holds 1000 bytes, expected 65536"));
 	close(out);
 
-	{
-		struct cbt_restore_pipeline_config cfg = {
-			.fd = -1,
-			.destination = "(verify)",
-			.size = VSIZE,
-			.chunk_size = CS,
-			.store = store,
-			.index = idx,
-			.backup_id = "b",
-			.workers = 2,
-			.keep_going = true,
-			.report = bad_report,
-			.userdata = &seen,
-		};
-
-		assert_int_equal(cbt_restore_pipeline_run(&cfg, &rp, err, sizeof(err)), 0);
-	}
+	assert_int_equal(verify(&r, idx, VSIZE, CS, &seen, &rp), 0);
 	assert_int_equal(rp.chunks_corrupt, 1);
 	assert_int_equal(seen.calls, 1);
 	assert_int_equal(seen.position, 3);
 	assert_int_equal(seen.error, -ERANGE);
 	assert_int_equal(rp.chunks_zero, NR - 1);
-
 	cbt_index_free(idx);
-	cbt_compressor_free(c);
-	cbt_hasher_free(h);
-	cbt_store_free(store);
-	tmpdir_remove(dir);
+	plain_repo_close(&r);
 }
 
 static void on_alarm(int sig)
@@ -474,50 +497,24 @@ static void verify_huge_zero_backup(void **state)
 {
 	const uint64_t nr = CBT_INDEX_CHUNKS_MAX;
 	static const struct cbt_chunk_id zero;
-	char dir[256], err[256];
-	struct cbt_store *store = NULL;
-	struct cbt_hasher *h = NULL;
-	struct cbt_compressor *c = NULL;
+	struct plain_repo r;
 	struct cbt_index *idx = NULL;
 	struct cbt_restore_progress rp;
 	struct bad_seen seen = { 0 };
 
 	(void)state;
-	tmpdir_make(dir, sizeof(dir), "pipeline");
-	assert_int_equal(cbt_posix_store_open(dir, &store), 0);
-	assert_int_equal(cbt_hasher_new(NULL, 0, &h), 0);
-	assert_int_equal(cbt_compressor_new(CBT_COMPRESS_NONE, 0, &c), 0);
-	assert_int_equal(cbt_index_open(store, h, c, &zero, nr, &idx), 0);
+	plain_repo_open(&r);
+	assert_int_equal(cbt_index_open(r.store, r.h, r.c, &zero, nr, &idx), 0);
 	signal(SIGALRM, on_alarm);
 	alarm(30);
-	{
-		struct cbt_restore_pipeline_config cfg = {
-			.fd = -1,
-			.destination = "(verify)",
-			.size = nr * 8192,
-			.chunk_size = 8192,
-			.store = store,
-			.index = idx,
-			.backup_id = "b",
-			.workers = 1,
-			.keep_going = true,
-			.report = bad_report,
-			.userdata = &seen,
-		};
-
-		assert_int_equal(cbt_restore_pipeline_run(&cfg, &rp, err, sizeof(err)), 0);
-	}
+	assert_int_equal(verify(&r, idx, nr * 8192, 8192, &seen, &rp), 0);
 	alarm(0);
 	assert_true(rp.chunks_total == nr);
 	assert_true(rp.chunks_zero == nr);
 	assert_int_equal(rp.objects_todo, 0);
 	assert_int_equal(seen.calls, 0);
-
 	cbt_index_free(idx);
-	cbt_compressor_free(c);
-	cbt_hasher_free(h);
-	cbt_store_free(store);
-	tmpdir_remove(dir);
+	plain_repo_close(&r);
 }
 
 int main(void)
