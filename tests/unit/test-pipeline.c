@@ -482,6 +482,73 @@ static void verify_checks_chunk_length(void **state)
 	plain_repo_close(&r);
 }
 
+/*
+ * Restoring over an existing destination writes every zero chunk, however
+ * long the runs between stored chunks (several items of
+ * CBT_RESTORE_POSITIONS_MAX positions each).
+ */
+static void restore_writes_every_zero_chunk(void **state)
+{
+	enum { N = 1500, SIZE = 4096 };
+	const uint64_t stored[] = { 100, 101, 700, N - 1 };
+	struct plain_repo r;
+	char dst[300], err[256], key[CBT_OBJECT_KEY_SIZE];
+	struct cbt_index *idx = NULL;
+	struct cbt_restore_progress rp;
+	struct cbt_chunk_id id;
+	uint8_t raw[SIZE], obj[2 * SIZE], *back = malloc((size_t)N * SIZE);
+	size_t len;
+	int out;
+
+	(void)state;
+	assert_non_null(back);
+	plain_repo_open(&r);
+	fill(raw, sizeof(raw), 9);
+	assert_int_equal(cbt_hasher_hash(r.h, raw, sizeof(raw), &id), 0);
+	assert_int_equal(cbt_chunk_encode(r.c, r.h, &id, raw, sizeof(raw), obj, sizeof(obj), &len),
+			 0);
+	assert_int_equal(cbt_store_put(r.store, cbt_chunk_key(&id, key), obj, len), 0);
+	assert_int_equal(cbt_index_new(r.h, r.c, N, &idx), 0);
+	for (size_t i = 0; i < ELEMENTSOF(stored); i++)
+		assert_int_equal(cbt_index_set(idx, stored[i], &id), 0);
+
+	snprintf(dst, sizeof(dst), "%s/dst", r.dir);
+	out = open(dst, O_RDWR | O_CREAT | O_TRUNC, 0600);
+	assert_true(out >= 0);
+	memset(back, 0x55, (size_t)N * SIZE);
+	assert_int_equal(pwrite(out, back, (size_t)N * SIZE, 0), (ssize_t)N * SIZE);
+	{
+		struct cbt_restore_pipeline_config cfg = {
+			.fd = out,
+			.destination = "out",
+			.size = (uint64_t)N * SIZE,
+			.chunk_size = SIZE,
+			.store = r.store,
+			.index = idx,
+			.backup_id = "b",
+			.workers = 2,
+		};
+
+		assert_int_equal(cbt_restore_pipeline_run(&cfg, &rp, err, sizeof(err)), 0);
+	}
+	assert_int_equal(rp.chunks_zero, N - ELEMENTSOF(stored));
+	assert_int_equal(pread(out, back, (size_t)N * SIZE, 0), (ssize_t)N * SIZE);
+	for (uint64_t c = 0; c < N; c++) {
+		bool is_stored = false;
+
+		for (size_t i = 0; i < ELEMENTSOF(stored); i++)
+			is_stored |= stored[i] == c;
+		if (is_stored)
+			assert_memory_equal(back + c * SIZE, raw, SIZE);
+		else if (back[c * SIZE] || memcmp(back + c * SIZE, back + c * SIZE + 1, SIZE - 1))
+			fail_msg("zero chunk %llu not written", (unsigned long long)c);
+	}
+	close(out);
+	free(back);
+	cbt_index_free(idx);
+	plain_repo_close(&r);
+}
+
 static void on_alarm(int sig)
 {
 	(void)sig;
@@ -523,6 +590,7 @@ int main(void)
 		cmocka_unit_test(dirty_map_line),
 		cmocka_unit_test(verify_checks_chunk_length),
 		cmocka_unit_test(verify_huge_zero_backup),
+		cmocka_unit_test(restore_writes_every_zero_chunk),
 		cmocka_unit_test(pool_processes_every_item_once),
 		cmocka_unit_test(pool_first_error_stops),
 		cmocka_unit_test(dirty_bytes_to_chunks),

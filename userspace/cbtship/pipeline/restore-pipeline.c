@@ -342,11 +342,11 @@ static int produce(struct producer *p, sqlite3 *db)
 	it.count = 0;
 	for (uint64_t i = 0, next = 0;; i = ++next) {
 		struct cbt_chunk_id id;
+		int found = cbt_index_next(cfg->index, &next, &id);
 
-		r = cbt_index_next(cfg->index, &next, &id);
-		if (r < 0)
-			return fail(p->s, r, "backup %s: index: %s", cfg->backup_id,
-				    cbt_chunk_strerror(r));
+		if (found < 0)
+			return fail(p->s, found, "backup %s: index: %s", cfg->backup_id,
+				    cbt_chunk_strerror(found));
 		for (; i < next; i++) {
 			it.positions[it.count++] = i;
 			if (it.count == CBT_RESTORE_POSITIONS_MAX) {
@@ -356,7 +356,7 @@ static int produce(struct producer *p, sqlite3 *db)
 				it.count = 0;
 			}
 		}
-		if (r == 0)
+		if (!found)
 			break;
 	}
 	return it.count ? submit(p, &it) : 0;
