@@ -412,6 +412,23 @@ static void plain_repo_close(struct plain_repo *r)
 	tmpdir_remove(r->dir);
 }
 
+/* Store a sound chunk object of len bytes of seeded data (into raw); its id. */
+static struct cbt_chunk_id put_chunk(struct plain_repo *r, uint8_t *raw, size_t len, unsigned seed)
+{
+	char key[CBT_OBJECT_KEY_SIZE];
+	uint8_t obj[2 * 4096];
+	struct cbt_chunk_id id;
+	size_t obj_len;
+
+	assert_true(cbt_chunk_object_max(len) <= sizeof(obj));
+	fill(raw, len, seed);
+	assert_int_equal(cbt_hasher_hash(r->h, raw, len, &id), 0);
+	assert_int_equal(cbt_chunk_encode(r->c, r->h, &id, raw, len, obj, sizeof(obj), &obj_len),
+			 0);
+	assert_int_equal(cbt_store_put(r->store, cbt_chunk_key(&id, key), obj, obj_len), 0);
+	return id;
+}
+
 /* backup-verify's run: no destination, bad chunks reported to *seen. */
 static int verify(struct plain_repo *r, struct cbt_index *idx, uint64_t size, uint32_t chunk_size,
 		  struct bad_seen *seen, struct cbt_restore_progress *rp)
@@ -445,23 +462,18 @@ static int verify(struct plain_repo *r, struct cbt_index *idx, uint64_t size, ui
 static void verify_checks_chunk_length(void **state)
 {
 	struct plain_repo r;
-	char dst[300], err[256], key[CBT_OBJECT_KEY_SIZE];
+	char dst[300], err[256];
 	struct cbt_index *idx = NULL;
 	struct cbt_restore_progress rp;
 	struct bad_seen seen = { 0 };
 	struct cbt_chunk_id id;
-	uint8_t raw[1000], obj[2000];
-	size_t len;
+	uint8_t raw[1000];
 	int out;
 
 	(void)state;
 	plain_repo_open(&r);
 	/* A sound object of 1000 bytes, at full chunk 3 of a 40-chunk volume. */
-	fill(raw, sizeof(raw), 7);
-	assert_int_equal(cbt_hasher_hash(r.h, raw, sizeof(raw), &id), 0);
-	assert_int_equal(cbt_chunk_encode(r.c, r.h, &id, raw, sizeof(raw), obj, sizeof(obj), &len),
-			 0);
-	assert_int_equal(cbt_store_put(r.store, cbt_chunk_key(&id, key), obj, len), 0);
+	id = put_chunk(&r, raw, sizeof(raw), 7);
 	assert_int_equal(cbt_index_new(r.h, r.c, NR, &idx), 0);
 	assert_int_equal(cbt_index_set(idx, 3, &id), 0);
 
@@ -492,22 +504,17 @@ static void restore_writes_every_zero_chunk(void **state)
 	enum { N = 1500, SIZE = 4096 };
 	const uint64_t stored[] = { 100, 101, 700, N - 1 };
 	struct plain_repo r;
-	char dst[300], err[256], key[CBT_OBJECT_KEY_SIZE];
+	char dst[300], err[256];
 	struct cbt_index *idx = NULL;
 	struct cbt_restore_progress rp;
 	struct cbt_chunk_id id;
-	uint8_t raw[SIZE], obj[2 * SIZE], *back = malloc((size_t)N * SIZE);
-	size_t len;
+	uint8_t raw[SIZE], *back = malloc((size_t)N * SIZE);
 	int out;
 
 	(void)state;
 	assert_non_null(back);
 	plain_repo_open(&r);
-	fill(raw, sizeof(raw), 9);
-	assert_int_equal(cbt_hasher_hash(r.h, raw, sizeof(raw), &id), 0);
-	assert_int_equal(cbt_chunk_encode(r.c, r.h, &id, raw, sizeof(raw), obj, sizeof(obj), &len),
-			 0);
-	assert_int_equal(cbt_store_put(r.store, cbt_chunk_key(&id, key), obj, len), 0);
+	id = put_chunk(&r, raw, sizeof(raw), 9);
 	assert_int_equal(cbt_index_new(r.h, r.c, N, &idx), 0);
 	for (size_t i = 0; i < ELEMENTSOF(stored); i++)
 		assert_int_equal(cbt_index_set(idx, stored[i], &id), 0);
