@@ -328,6 +328,55 @@ static void empty_and_sparse(void **state)
 	assert_entry(back, 300000, &zero_id);
 }
 
+/* The stored chunks in order, skipping zero subtrees: in memory (dirty), written, reopened. */
+static void next_skips_zero(void **state)
+{
+	struct fixture *f = *state;
+	_cleanup_(cbt_index_freep) struct cbt_index *idx = NULL, *back = NULL, *huge = NULL;
+	const uint64_t n = CBT_INDEX_CHUNKS_MAX; /* five levels */
+	const uint64_t at[] = { 0, 1023, 1024, 5000000, n - 1025, n - 1 };
+	struct cbt_chunk_id root, id;
+	uint64_t pos;
+
+	assert_int_equal(cbt_index_new(f->hasher, f->zstd, n, &idx), 0);
+	pos = 0;
+	assert_int_equal(cbt_index_next(idx, &pos, &id), 0);
+	assert_true(pos == n);
+	for (size_t i = 0; i < ELEMENTSOF(at); i++) {
+		id = id_for(at[i], 3);
+		assert_int_equal(cbt_index_set(idx, at[i], &id), 0);
+	}
+	for (int pass = 0; pass < 2; pass++) {
+		struct cbt_index *x = pass ? back : idx;
+
+		pos = 0;
+		for (size_t i = 0; i < ELEMENTSOF(at); i++, pos++) {
+			struct cbt_chunk_id want = id_for(at[i], 3);
+
+			assert_int_equal(cbt_index_next(x, &pos, &id), 1);
+			assert_true(pos == at[i]);
+			assert_true(cbt_chunk_id_equal(&id, &want));
+		}
+		assert_int_equal(cbt_index_next(x, &pos, &id), 0);
+		assert_true(pos == n);
+		/* From inside a gap. */
+		pos = 6000000;
+		assert_int_equal(cbt_index_next(x, &pos, &id), 1);
+		assert_true(pos == n - 1025);
+		if (!pass) {
+			assert_int_equal(cbt_index_write(idx, f->store, &root, NULL), 0);
+			assert_int_equal(
+				cbt_index_open(f->store, f->hasher, f->zstd, &root, n, &back), 0);
+		}
+	}
+	/* A zero root of the largest size: nothing to visit, at once. */
+	assert_int_equal(cbt_index_open(f->store, f->hasher, f->zstd, &zero_id, n, &huge), 0);
+	pos = 0;
+	assert_int_equal(cbt_index_next(huge, &pos, &id), 0);
+	assert_true(pos == n);
+	assert_true(cbt_index_peak_pages(huge) <= 5);
+}
+
 /* A full parent of n chunks, every entry set. */
 static struct cbt_chunk_id write_full(struct fixture *f, uint64_t n)
 {
@@ -790,6 +839,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(page_format),
+		T(next_skips_zero),
 		T(round_trip),
 		T(empty_and_sparse),
 		T(incremental_writes_touched_pages),

@@ -14,7 +14,9 @@
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <signal.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <cmocka.h>
@@ -23,6 +25,8 @@
 #include "cbtship/pipeline/backup-pipeline.h"
 #include "cbtship/pipeline/restore-pipeline.h"
 #include "cbtship/pipeline/worker-pool.h"
+#include "cbtship/repo/chunk-object.h"
+#include "cbtship/repo/object-key.h"
 #include "cbtship/store/posix/posix.h"
 #include "tmpdir.h"
 
@@ -366,10 +370,234 @@ static void round_trip(void **state)
 	tmpdir_remove(dir);
 }
 
+struct bad_seen {
+	unsigned calls;
+	uint64_t position;
+	int error;
+};
+
+static void bad_report(void *userdata, const struct cbt_chunk_id *id, uint64_t first,
+		       uint64_t positions, int error)
+{
+	struct bad_seen *b = userdata;
+
+	(void)id;
+	(void)positions;
+	b->calls++;
+	b->position = first;
+	b->error = error;
+}
+
+/* A POSIX store in a fresh directory, a plain hasher, no compression. */
+struct plain_repo {
+	char dir[256];
+	struct cbt_store *store;
+	struct cbt_hasher *h;
+	struct cbt_compressor *c;
+};
+
+static void plain_repo_open(struct plain_repo *r)
+{
+	tmpdir_make(r->dir, sizeof(r->dir), "pipeline");
+	assert_int_equal(cbt_posix_store_open(r->dir, &r->store), 0);
+	assert_int_equal(cbt_hasher_new(NULL, 0, &r->h), 0);
+	assert_int_equal(cbt_compressor_new(CBT_COMPRESS_NONE, 0, &r->c), 0);
+}
+
+static void plain_repo_close(struct plain_repo *r)
+{
+	cbt_compressor_free(r->c);
+	cbt_hasher_free(r->h);
+	cbt_store_free(r->store);
+	tmpdir_remove(r->dir);
+}
+
+/* Store a sound chunk object of len bytes of seeded data (into raw); its id. */
+static struct cbt_chunk_id put_chunk(struct plain_repo *r, uint8_t *raw, size_t len, unsigned seed)
+{
+	char key[CBT_OBJECT_KEY_SIZE];
+	uint8_t obj[2 * 4096];
+	struct cbt_chunk_id id;
+	size_t obj_len;
+
+	assert_true(cbt_chunk_object_max(len) <= sizeof(obj));
+	fill(raw, len, seed);
+	assert_int_equal(cbt_hasher_hash(r->h, raw, len, &id), 0);
+	assert_int_equal(cbt_chunk_encode(r->c, r->h, &id, raw, len, obj, sizeof(obj), &obj_len),
+			 0);
+	assert_int_equal(cbt_store_put(r->store, cbt_chunk_key(&id, key), obj, obj_len), 0);
+	return id;
+}
+
+/* backup-verify's run: no destination, bad chunks reported to *seen. */
+static int verify(struct plain_repo *r, struct cbt_index *idx, uint64_t size, uint32_t chunk_size,
+		  struct bad_seen *seen, struct cbt_restore_progress *rp)
+{
+	char err[256];
+	struct cbt_restore_pipeline_config cfg = {
+		.fd = -1,
+		.destination = "(verify)",
+		.size = size,
+		.chunk_size = chunk_size,
+		.store = r->store,
+		.index = idx,
+		.backup_id = "b",
+		.workers = 2,
+		.keep_going = true,
+		.report = bad_report,
+		.userdata = seen,
+	};
+	int e = cbt_restore_pipeline_run(&cfg, rp, err, sizeof(err));
+
+	if (e < 0)
+		print_message("verify: %s\n", err);
+	return e;
+}
+
+/*
+ * Verify checks everything restore checks (issue 14 item 7): a chunk that
+ * decodes and hashes right but is shorter than its place in the volume
+ * fails a restore, and verify reports it corrupt instead of "ok".
+ */
+static void verify_checks_chunk_length(void **state)
+{
+	struct plain_repo r;
+	char dst[300], err[256];
+	struct cbt_index *idx = NULL;
+	struct cbt_restore_progress rp;
+	struct bad_seen seen = { 0 };
+	struct cbt_chunk_id id;
+	uint8_t raw[1000];
+	int out;
+
+	(void)state;
+	plain_repo_open(&r);
+	/* A sound object of 1000 bytes, at full chunk 3 of a 40-chunk volume. */
+	id = put_chunk(&r, raw, sizeof(raw), 7);
+	assert_int_equal(cbt_index_new(r.h, r.c, NR, &idx), 0);
+	assert_int_equal(cbt_index_set(idx, 3, &id), 0);
+
+	snprintf(dst, sizeof(dst), "%s/dst", r.dir);
+	out = open(dst, O_RDWR | O_CREAT | O_TRUNC, 0600);
+	assert_true(out >= 0);
+	assert_int_equal(restore(r.store, out, idx, true, &rp, err, sizeof(err)), -ERANGE);
+	assert_non_null(strstr(err, "volume chunk 3 holds 1000 bytes, expected 65536"));
+	close(out);
+
+	assert_int_equal(verify(&r, idx, VSIZE, CS, &seen, &rp), 0);
+	assert_int_equal(rp.chunks_corrupt, 1);
+	assert_int_equal(seen.calls, 1);
+	assert_int_equal(seen.position, 3);
+	assert_int_equal(seen.error, -ERANGE);
+	assert_int_equal(rp.chunks_zero, NR - 1);
+	cbt_index_free(idx);
+	plain_repo_close(&r);
+}
+
+/*
+ * Restoring over an existing destination writes every zero chunk, however
+ * long the runs between stored chunks (several items of
+ * CBT_RESTORE_POSITIONS_MAX positions each).
+ */
+static void restore_writes_every_zero_chunk(void **state)
+{
+	enum { N = 1500, SIZE = 4096 };
+	const uint64_t stored[] = { 100, 101, 700, N - 1 };
+	struct plain_repo r;
+	char dst[300], err[256];
+	struct cbt_index *idx = NULL;
+	struct cbt_restore_progress rp;
+	struct cbt_chunk_id id;
+	uint8_t raw[SIZE], *back = malloc((size_t)N * SIZE);
+	int out;
+
+	(void)state;
+	assert_non_null(back);
+	plain_repo_open(&r);
+	id = put_chunk(&r, raw, sizeof(raw), 9);
+	assert_int_equal(cbt_index_new(r.h, r.c, N, &idx), 0);
+	for (size_t i = 0; i < ELEMENTSOF(stored); i++)
+		assert_int_equal(cbt_index_set(idx, stored[i], &id), 0);
+
+	snprintf(dst, sizeof(dst), "%s/dst", r.dir);
+	out = open(dst, O_RDWR | O_CREAT | O_TRUNC, 0600);
+	assert_true(out >= 0);
+	memset(back, 0x55, (size_t)N * SIZE);
+	assert_int_equal(pwrite(out, back, (size_t)N * SIZE, 0), (ssize_t)N * SIZE);
+	{
+		struct cbt_restore_pipeline_config cfg = {
+			.fd = out,
+			.destination = "out",
+			.size = (uint64_t)N * SIZE,
+			.chunk_size = SIZE,
+			.store = r.store,
+			.index = idx,
+			.backup_id = "b",
+			.workers = 2,
+		};
+
+		assert_int_equal(cbt_restore_pipeline_run(&cfg, &rp, err, sizeof(err)), 0);
+	}
+	assert_int_equal(rp.chunks_zero, N - ELEMENTSOF(stored));
+	assert_int_equal(pread(out, back, (size_t)N * SIZE, 0), (ssize_t)N * SIZE);
+	for (uint64_t c = 0; c < N; c++) {
+		bool is_stored = false;
+
+		for (size_t i = 0; i < ELEMENTSOF(stored); i++)
+			is_stored |= stored[i] == c;
+		if (is_stored)
+			assert_memory_equal(back + c * SIZE, raw, SIZE);
+		else if (back[c * SIZE] || memcmp(back + c * SIZE, back + c * SIZE + 1, SIZE - 1))
+			fail_msg("zero chunk %llu not written", (unsigned long long)c);
+	}
+	close(out);
+	free(back);
+	cbt_index_free(idx);
+	plain_repo_close(&r);
+}
+
+static void on_alarm(int sig)
+{
+	(void)sig;
+	fail_msg("verify of an all-zero index walked its chunks (still running after 30 s)");
+}
+
+/*
+ * A huge all-zero backup (zero root, the most chunks an index holds) is
+ * verified at once (issue 14 item 8): the walk follows the stored pages,
+ * not the volume size. It used to fetch 2^50 zero entries one by one.
+ */
+static void verify_huge_zero_backup(void **state)
+{
+	const uint64_t nr = CBT_INDEX_CHUNKS_MAX;
+	static const struct cbt_chunk_id zero;
+	struct plain_repo r;
+	struct cbt_index *idx = NULL;
+	struct cbt_restore_progress rp;
+	struct bad_seen seen = { 0 };
+
+	(void)state;
+	plain_repo_open(&r);
+	assert_int_equal(cbt_index_open(r.store, r.h, r.c, &zero, nr, &idx), 0);
+	signal(SIGALRM, on_alarm);
+	alarm(30);
+	assert_int_equal(verify(&r, idx, nr * 8192, 8192, &seen, &rp), 0);
+	alarm(0);
+	assert_true(rp.chunks_total == nr);
+	assert_true(rp.chunks_zero == nr);
+	assert_int_equal(rp.objects_todo, 0);
+	assert_int_equal(seen.calls, 0);
+	cbt_index_free(idx);
+	plain_repo_close(&r);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(dirty_map_line),
+		cmocka_unit_test(verify_checks_chunk_length),
+		cmocka_unit_test(verify_huge_zero_backup),
+		cmocka_unit_test(restore_writes_every_zero_chunk),
 		cmocka_unit_test(pool_processes_every_item_once),
 		cmocka_unit_test(pool_first_error_stops),
 		cmocka_unit_test(dirty_bytes_to_chunks),

@@ -335,14 +335,25 @@ static int process_item(void *state, const void *item, void *shared)
 		if (r != 0)
 			return r < 0 ? r : 0;
 	}
-	for (uint32_t i = 0; i < it->count && cfg->fd >= 0; i++) {
+	for (uint32_t i = 0; i < it->count; i++) {
 		size_t len = chunk_len(cfg, it->positions[i]);
 
-		if (!zero && len != w->raw_len)
-			return fail(s, -EBADMSG,
-				    "backup %s: chunk at volume chunk %" PRIu64
-				    " holds %zu bytes, expected %zu",
-				    cfg->backup_id, it->positions[i], w->raw_len, len);
+		/* Checked when verifying too: a chunk must fill its place exactly. */
+		if (!zero && len != w->raw_len) {
+			if (!cfg->keep_going)
+				return fail(s, -ERANGE,
+					    "backup %s: chunk at volume chunk %" PRIu64
+					    " holds %zu bytes, expected %zu",
+					    cfg->backup_id, it->positions[i], w->raw_len, len);
+			if (cfg->report)
+				cfg->report(cfg->userdata, &it->id, it->positions[i], 1, -ERANGE);
+			pthread_mutex_lock(&s->lock);
+			s->progress.chunks_corrupt++;
+			pthread_mutex_unlock(&s->lock);
+			continue;
+		}
+		if (cfg->fd < 0)
+			continue;
 		r = cbt_pwrite_full(cfg->fd, w->raw, len, it->positions[i] * cfg->chunk_size);
 		if (r < 0)
 			return fail(s, r, "%s: write at offset %" PRIu64 " failed: %s",
@@ -385,8 +396,7 @@ static int load_positions(struct shared *s, sqlite3 *db)
 {
 	const struct cbt_restore_pipeline_config *cfg = s->cfg;
 	_cleanup_(stmt_finalizep) sqlite3_stmt *ins = NULL;
-	static const struct cbt_chunk_id zero_id;
-	uint64_t nr = cbt_index_nr_chunks(cfg->index);
+	uint64_t nr = cbt_index_nr_chunks(cfg->index), nonzero = 0;
 	struct cbt_chunk_id id;
 	int r;
 
@@ -398,23 +408,21 @@ static int load_positions(struct shared *s, sqlite3 *db)
 			 NULL, NULL, NULL) != SQLITE_OK ||
 	    sqlite3_prepare_v2(db, "INSERT INTO refs VALUES (?, ?)", -1, &ins, NULL) != SQLITE_OK)
 		return fail(s, -EIO, "temporary table: %s", sqlite3_errmsg(db));
-	for (uint64_t i = 0; i < nr; i++) {
-		r = cbt_index_get(cfg->index, i, &id);
-		if (r < 0)
-			return fail(s, r, "backup %s: index: %s", cfg->backup_id,
-				    cbt_index_last_error(cfg->index)->error
-					    ? cbt_index_last_error(cfg->index)->message
-					    : cbt_chunk_strerror(r));
-		if (cbt_chunk_id_equal(&id, &zero_id)) {
-			s->progress.chunks_zero++;
-			continue;
-		}
+	/* Only the stored chunks: all-zero subtrees are skipped, whatever the volume size. */
+	for (uint64_t i = 0; (r = cbt_index_next(cfg->index, &i, &id)) > 0; i++) {
+		nonzero++;
 		sqlite3_bind_blob(ins, 1, id.bytes, CBT_CHUNK_ID_SIZE, SQLITE_STATIC);
 		sqlite3_bind_int64(ins, 2, (sqlite3_int64)i);
 		if (sqlite3_step(ins) != SQLITE_DONE)
 			return fail(s, -EIO, "temporary table: %s", sqlite3_errmsg(db));
 		sqlite3_reset(ins);
 	}
+	if (r < 0)
+		return fail(s, r, "backup %s: index: %s", cfg->backup_id,
+			    cbt_index_last_error(cfg->index)->error
+				    ? cbt_index_last_error(cfg->index)->message
+				    : cbt_chunk_strerror(r));
+	s->progress.chunks_zero = nr - nonzero;
 	if (sqlite3_exec(db, "COMMIT; CREATE INDEX refs_id ON refs (id, pos);", NULL, NULL, NULL) !=
 	    SQLITE_OK)
 		return fail(s, -EIO, "temporary table: %s", sqlite3_errmsg(db));
@@ -616,25 +624,27 @@ static int produce(struct producer *p, sqlite3 *db)
 	if (cfg->fd < 0 || cfg->sparse)
 		return 0;
 
-	/* An existing destination gets its zero chunks written. */
+	/* An existing destination gets its zero chunks written: the gaps between stored ones. */
 	it->id = zero_id;
 	it->count = 0;
-	for (uint64_t i = 0; i < cbt_index_nr_chunks(cfg->index); i++) {
-		struct cbt_chunk_id cid;
+	for (uint64_t i = 0, next = 0;; i = ++next) {
+		struct cbt_chunk_id id;
+		int found = cbt_index_next(cfg->index, &next, &id);
 
-		r = cbt_index_get(cfg->index, i, &cid);
-		if (r < 0)
-			return fail(p->s, r, "backup %s: index: %s", cfg->backup_id,
-				    cbt_chunk_strerror(r));
-		if (!cbt_chunk_id_equal(&cid, &zero_id))
-			continue;
-		it->positions[it->count++] = i;
-		if (it->count == CBT_RESTORE_POSITIONS_MAX) {
-			r = submit(p, it);
-			if (r < 0)
-				return r;
-			it->count = 0;
+		if (found < 0)
+			return fail(p->s, found, "backup %s: index: %s", cfg->backup_id,
+				    cbt_chunk_strerror(found));
+		for (; i < next; i++) {
+			it->positions[it->count++] = i;
+			if (it->count == CBT_RESTORE_POSITIONS_MAX) {
+				r = submit(p, it);
+				if (r < 0)
+					return r;
+				it->count = 0;
+			}
 		}
+		if (!found)
+			break;
 	}
 	return it->count ? submit(p, it) : 0;
 }

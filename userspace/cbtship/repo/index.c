@@ -495,6 +495,47 @@ int cbt_index_get(struct cbt_index *idx, uint64_t chunk, struct cbt_chunk_id *re
 	return trim(idx);
 }
 
+int cbt_index_next(struct cbt_index *idx, uint64_t *chunk, struct cbt_chunk_id *ret)
+{
+	uint64_t at = *chunk;
+	int r;
+
+	while (at < idx->nr_chunks) {
+		/* Down from the root to the first entry that is not an all-zero subtree. */
+		for (unsigned l = idx->top + 1; l-- > 0;) {
+			uint64_t below =
+				at >> (CBT_INDEX_PAGE_SHIFT * l); /* child (or chunk) number */
+			struct page *p;
+
+			r = get_page(idx, l, below >> CBT_INDEX_PAGE_SHIFT, &p);
+			if (r < 0)
+				return r;
+			if (l == 0) { /* the rest of this leaf */
+				uint64_t end = (at | ENTRY_MASK) + 1;
+
+				for (; at < end && at < idx->nr_chunks; at++)
+					if (!cbt_index_id_is_zero(&p->entries[at & ENTRY_MASK])) {
+						*chunk = at;
+						*ret = p->entries[at & ENTRY_MASK];
+						r = trim(idx);
+						return r < 0 ? r : 1;
+					}
+				break;
+			}
+			/* A zero entry whose child is not in memory (set, not yet written): skip
+			 * it. */
+			if (cbt_index_id_is_zero(&p->entries[below & ENTRY_MASK]) &&
+			    !lookup(idx, l - 1, below)) {
+				at = (below + 1) << (CBT_INDEX_PAGE_SHIFT * l);
+				break;
+			}
+		}
+	}
+	*chunk = idx->nr_chunks;
+	r = trim(idx);
+	return r < 0 ? r : 0;
+}
+
 int cbt_index_set(struct cbt_index *idx, uint64_t chunk, const struct cbt_chunk_id *id)
 {
 	struct page *path[CBT_INDEX_LEVEL_MAX + 1];

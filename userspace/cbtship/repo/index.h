@@ -120,6 +120,15 @@ size_t cbt_index_peak_pages(const struct cbt_index *idx);
 int cbt_index_get(struct cbt_index *idx, uint64_t chunk, struct cbt_chunk_id *ret);
 
 /*
+ * The first chunk at or after *chunk that is not a zero chunk: 1 with its
+ * number in *chunk and its id in *ret, or 0 at the end (*chunk =
+ * nr_chunks). All-zero subtrees are skipped without visiting their
+ * chunks, so the cost follows the stored pages, not the volume size.
+ * Errors as cbt_index_get.
+ */
+int cbt_index_next(struct cbt_index *idx, uint64_t *chunk, struct cbt_chunk_id *ret);
+
+/*
  * Set the id of chunk number `chunk` (zero id: zero chunk). Setting the
  * value already there changes nothing; otherwise the leaf and its
  * ancestors become dirty. Errors as cbt_index_get.
