@@ -79,7 +79,8 @@ static unsigned restore_workers(uint32_t chunk_size)
 
 /* Where to write: a new file (path printed), or an existing target. */
 static int open_destination(struct catalog *c, const char *volume, const struct catalog_backup *b,
-			    bool force, char *path, size_t len, bool *ret_new)
+			    bool force, char *path, size_t len, bool *ret_new,
+			    char ret_volume_id[static CATALOG_ID_MAX])
 {
 	_cleanup_(closep) int fd = -1;
 	uint64_t size;
@@ -125,7 +126,10 @@ static int open_destination(struct catalog *c, const char *volume, const struct 
 		struct stat st;
 
 		/* A catalog volume or tracked device name, else a path. */
-		if (catalog_volume_get(c, volume, &v) == 0 && v->tracked)
+		ret_volume_id[0] = '\0';
+		if (catalog_volume_get(c, volume, &v) == 0)
+			snprintf(ret_volume_id, CATALOG_ID_MAX, "%s", v->id);
+		if (v && v->tracked)
 			snprintf(path, len, "/dev/mapper/%s", v->name);
 		else if (v)
 			snprintf(path, len, "%s", v->origin_path);
@@ -306,7 +310,7 @@ int cbtship_backup_restore(int argc, char **argv)
 	struct cbt_restore_progress prog = { 0 };
 	struct restore_tick t = { 0 };
 	const char *volume = NULL;
-	char path[PATH_MAX] = "", err[PATH_MAX + 512], a[32];
+	char path[PATH_MAX] = "", err[PATH_MAX + 512], a[32], dest_volume[CATALOG_ID_MAX] = "";
 	unsigned workers = 0; /* 0: restore_workers() */
 	bool force = false, is_new = false, wait = false;
 	struct cbt_job job = { 0 };
@@ -386,10 +390,14 @@ int cbtship_backup_restore(int argc, char **argv)
 		if (cbtship_backup_open_index("backup-restore", b, repo, &m, &idx) < 0)
 			return EXIT_FAILURE;
 	}
-	fd = open_destination(c, volume, b, force, path, sizeof(path), &is_new);
+	fd = open_destination(c, volume, b, force, path, sizeof(path), &is_new, dest_volume);
 	if (fd < 0)
 		return EXIT_FAILURE;
 	r = catalog_backup_set_status(c, b->id, CATALOG_BACKUP_RESTORING, 0, NULL);
+	/* What the agent settles should this process die half way. */
+	if (r >= 0)
+		r = catalog_backup_set_restore(c, b->id, path, dest_volume[0] ? dest_volume : NULL,
+					       is_new);
 	if (r >= 0)
 		r = catalog_backup_claim(c, b->id, getpid());
 	if (r < 0) {

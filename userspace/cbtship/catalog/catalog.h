@@ -94,6 +94,16 @@
  *   workers         (version 5) host, binary (PRIMARY KEY together), pid,
  *                   version, started_at, heartbeat_at: the heartbeats of
  *                   this host's agent and job workers, for service-list.
+ *   backups         (version 6) index_root: the root id of the backup's
+ *                   index (hex) as its manifest had it when the backup
+ *                   became available (NULL: a Ceph backup, or recorded
+ *                   before version 6); restore and verify refuse a
+ *                   manifest whose root differs. restore_path,
+ *                   restore_volume_id, restore_created: where the current
+ *                   (or last) restore of the backup writes, the catalog
+ *                   volume it overwrites (NULL: none), and 1 when the
+ *                   restore created that file itself; the agent uses them
+ *                   when the restore's process died.
  */
 #ifndef CBTSHIP_CATALOG_H
 #define CBTSHIP_CATALOG_H
@@ -108,7 +118,7 @@
 #include "cbt-cleanup.h"
 
 #define CBTSHIP_CATALOG_DEFAULT "/var/lib/cbtship/catalog.db"
-#define CATALOG_SCHEMA_VERSION	5
+#define CATALOG_SCHEMA_VERSION	6
 #define CATALOG_APPLICATION_ID	0x43425453 /* "CBTS" */
 #define CATALOG_BUSY_TIMEOUT_MS 30000
 #define CATALOG_ID_MAX		37 /* a UUID's text and its NUL */
@@ -297,6 +307,10 @@ struct catalog_backup {
 	int64_t heartbeat_at;
 	uint64_t progress_done;	 /* bytes of the running job done, */
 	uint64_t progress_total; /* of these (0: none running yet) */
+	char *index_root;	 /* hex root id of its index, NULL unknown (version 6) */
+	char *restore_path;	 /* the destination of its restore, NULL none */
+	char *restore_volume_id; /* the catalog volume that restore overwrites, NULL */
+	bool restore_created;	 /* that restore created restore_path */
 };
 
 struct catalog_backup *catalog_backup_free(struct catalog_backup *b);
@@ -326,6 +340,20 @@ int catalog_backup_create(struct catalog *c, struct catalog_backup *b);
  * parent need not be in the catalog.
  */
 int catalog_backup_import(struct catalog *c, struct catalog_backup *b);
+/*
+ * The same for backup-import: the project's quota is checked first, in
+ * the same transaction, as for a new backup (-EDQUOT with the numbers).
+ */
+int catalog_backup_import_within_quota(struct catalog *c, struct catalog_backup *b);
+/* Record the index root (hex) of backup id's manifest. -ENOENT. */
+int catalog_backup_set_index_root(struct catalog *c, const char *id, const char *root_hex);
+/*
+ * Record where the restore of backup id that starts now writes: path,
+ * the catalog volume it overwrites (NULL: none), and whether the restore
+ * created path. -ENOENT.
+ */
+int catalog_backup_set_restore(struct catalog *c, const char *id, const char *path,
+			       const char *volume_id, bool created);
 
 /* By id. -ENOENT. Not scoped to a project: check b->project. */
 int catalog_backup_get(struct catalog *c, const char *id, struct catalog_backup **ret);

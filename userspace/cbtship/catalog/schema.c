@@ -147,6 +147,12 @@ static const char *const migrations[] = {
 	"  heartbeat_at INTEGER NOT NULL,"
 	"  PRIMARY KEY (host, binary)"
 	");",
+	/* 5 -> 6 */
+	"ALTER TABLE backups ADD COLUMN index_root TEXT;"
+	"ALTER TABLE backups ADD COLUMN restore_path TEXT;"
+	"ALTER TABLE backups ADD COLUMN restore_volume_id TEXT;"
+	"ALTER TABLE backups ADD COLUMN restore_created INTEGER NOT NULL DEFAULT 0"
+	" CHECK (restore_created IN (0, 1));",
 };
 
 _Static_assert(ELEMENTSOF(migrations) == CATALOG_SCHEMA_VERSION,
