@@ -77,6 +77,25 @@ static unsigned restore_workers(uint32_t chunk_size)
 	return n ? (unsigned)n : 1;
 }
 
+/*
+ * A volume record made from an imported backup record: its name and
+ * origin are that record's words. Only a path named on the command line,
+ * or a tracked device of that name here, is written.
+ */
+static int check_imported_volume(const struct catalog_volume *v, const char *word)
+{
+	if (!v->imported || strcmp(word, v->origin_path) == 0)
+		return 0;
+	if (v->tracked && !strchr(v->name, '/') && cbt_device_is_tracked(v->name) > 0)
+		return 0;
+	fprintf(stderr,
+		"cbtship backup-restore: volume %s (%s) was recorded from an imported backup "
+		"record, and its origin %s is not verified on this host: give the destination "
+		"itself (--volume PATH) to restore there\n",
+		v->id, v->name, v->origin_path);
+	return -EPERM;
+}
+
 /* Where to write: a new file (path printed), or an existing target. */
 static int open_destination(struct catalog *c, const char *volume, const struct catalog_backup *b,
 			    bool force, char *path, size_t len, bool *ret_new,
@@ -129,6 +148,9 @@ static int open_destination(struct catalog *c, const char *volume, const struct 
 		ret_volume_id[0] = '\0';
 		if (catalog_volume_get(c, volume, &v) == 0)
 			snprintf(ret_volume_id, CATALOG_ID_MAX, "%s", v->id);
+		r = v ? check_imported_volume(v, volume) : 0;
+		if (r < 0)
+			return r;
 		if (v && v->tracked)
 			snprintf(path, len, "/dev/mapper/%s", v->name);
 		else if (v)

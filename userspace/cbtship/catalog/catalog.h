@@ -104,6 +104,12 @@
  *                   volume it overwrites (NULL: none), and 1 when the
  *                   restore created that file itself; the agent uses them
  *                   when the restore's process died.
+ *   volumes         (version 6) imported 0/1: the record was made by
+ *                   backup-import or catalog-rebuild from a backup record,
+ *                   not by this host (its name and origin are the record's
+ *                   words: a restore never writes to that origin unless it
+ *                   is named on the command line; it is cleared when a
+ *                   backup made here becomes available).
  */
 #ifndef CBTSHIP_CATALOG_H
 #define CBTSHIP_CATALOG_H
@@ -197,6 +203,7 @@ struct catalog_volume {
 	char *metadata_path;	/* tracked: its metadata device or file, NULL unknown */
 	char *origin_identity;	/* text identity of the origin, NULL unknown */
 	char *full_read_reason; /* the next backup must read everything: why */
+	bool imported;		/* made from an imported backup record (version 6) */
 };
 
 struct catalog_volume *catalog_volume_free(struct catalog_volume *v);

@@ -152,7 +152,9 @@ static const char *const migrations[] = {
 	"ALTER TABLE backups ADD COLUMN restore_path TEXT;"
 	"ALTER TABLE backups ADD COLUMN restore_volume_id TEXT;"
 	"ALTER TABLE backups ADD COLUMN restore_created INTEGER NOT NULL DEFAULT 0"
-	" CHECK (restore_created IN (0, 1));",
+	" CHECK (restore_created IN (0, 1));"
+	"ALTER TABLE volumes ADD COLUMN imported INTEGER NOT NULL DEFAULT 0"
+	" CHECK (imported IN (0, 1));",
 };
 
 _Static_assert(ELEMENTSOF(migrations) == CATALOG_SCHEMA_VERSION,
