@@ -943,6 +943,56 @@ static void workers_heartbeat(void **state)
 	assert_int_equal(catalog_worker_heartbeat(f->c, "", NULL), -EINVAL);
 }
 
+/* Version 6: the index root and the restore destination, and import within quota. */
+static void backup_root_restore_import(void **state)
+{
+	struct fixture *f = *state;
+	_cleanup_(catalog_backup_freep) struct catalog_backup *got = NULL;
+	static const char root[] =
+		"00112233445566778899aabbccddeeff00112233445566778899aabbccddeeff";
+	struct catalog_volume v;
+	struct catalog_backup a, imp = { 0 };
+
+	fixture_volume(f, "vol", "p1", 3 * GIB, &v);
+	assert_int_equal(fixture_backup(f, &v, "full", NULL, &a), 0);
+	assert_int_equal(catalog_backup_get(f->c, a.id, &got), 0);
+	assert_null(got->index_root);
+	assert_null(got->restore_path);
+	got = catalog_backup_free(got);
+
+	assert_int_equal(catalog_backup_set_index_root(f->c, a.id, root), 0);
+	assert_int_equal(catalog_backup_set_restore(f->c, a.id, "/srv/x.img", v.id, true), 0);
+	assert_int_equal(catalog_backup_get(f->c, a.id, &got), 0);
+	assert_string_equal(got->index_root, root);
+	assert_string_equal(got->restore_path, "/srv/x.img");
+	assert_string_equal(got->restore_volume_id, v.id);
+	assert_true(got->restore_created);
+	got = catalog_backup_free(got);
+	assert_int_equal(catalog_backup_set_restore(f->c, a.id, NULL, NULL, false), 0);
+	assert_int_equal(catalog_backup_get(f->c, a.id, &got), 0);
+	assert_null(got->restore_path);
+	assert_null(got->restore_volume_id);
+	assert_false(got->restore_created);
+	got = catalog_backup_free(got);
+	assert_int_equal(catalog_backup_set_index_root(f->c, "no-such-backup", root), -ENOENT);
+
+	/* 3 GiB reserved by a; a limit of 5 GiB leaves no room for another 3. */
+	assert_int_equal(catalog_quota_set(f->c, "p1", CATALOG_QUOTA_KEEP, 5), 0);
+	snprintf(imp.id, sizeof(imp.id), "%s", "3d6c7a52-2a8e-4c4e-9d0b-0d9a1c1f7a10");
+	snprintf(imp.volume_id, sizeof(imp.volume_id), "%s", v.id);
+	imp.project = "p1";
+	imp.volume_size = 3 * GIB;
+	imp.chunk_size = 65536;
+	imp.index_root = (char *)root;
+	assert_int_equal(catalog_backup_import_within_quota(f->c, &imp), -EDQUOT);
+	assert_int_equal(catalog_backup_get(f->c, imp.id, &got), -ENOENT);
+	assert_int_equal(catalog_quota_set(f->c, "p1", CATALOG_QUOTA_KEEP, 6), 0);
+	assert_int_equal(catalog_backup_import_within_quota(f->c, &imp), 0);
+	assert_int_equal(catalog_backup_get(f->c, imp.id, &got), 0);
+	assert_int_equal(got->status, CATALOG_BACKUP_AVAILABLE);
+	assert_string_equal(got->index_root, root);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -954,6 +1004,8 @@ int main(void)
 						fixture_teardown),
 		cmocka_unit_test_setup_teardown(volume_crud, fixture_setup, fixture_teardown),
 		cmocka_unit_test_setup_teardown(backup_crud, fixture_setup, fixture_teardown),
+		cmocka_unit_test_setup_teardown(backup_root_restore_import, fixture_setup,
+						fixture_teardown),
 		cmocka_unit_test_setup_teardown(snapshot_crud, fixture_setup, fixture_teardown),
 		cmocka_unit_test(transition_table),
 		cmocka_unit_test_setup_teardown(transitions_in_catalog, fixture_setup,

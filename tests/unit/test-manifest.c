@@ -200,7 +200,7 @@ static void round_trip(struct cbt_store *s, const struct cbt_manifest *m)
 	assert_true(strstr(json, "\"chunk_size\"") < strstr(json, "\"format\""));
 	assert_true(strstr(json, "\"tracking\"") < strstr(json, "\"version\""));
 	assert_non_null(strstr(json, "\"format\": \"cbtship-manifest\""));
-	assert_non_null(strstr(json, "\"version\": 1"));
+	assert_non_null(strstr(json, "\"version\": 2"));
 
 	assert_int_equal(cbt_manifest_from_json(json, strlen(json), &again, &err), 0);
 	assert_int_equal(cbt_manifest_to_json(again, 0, &json2, &err), 0);
@@ -780,7 +780,7 @@ static void import_refuses(void **state)
 	assert_int_equal(cbt_manifest_to_json(m, CBT_MANIFEST_JSON_COMPACT, &json, &err), 0);
 	bare = url_of(json);
 	expect_import_fail(bare, -EMEDIUMTYPE, "not a cbtship backup record");
-	json[strlen(json) / 2] = '\0';
+	*strrchr(json, ',') = '\0'; /* cut between two fields, not inside an escape */
 	free(bare);
 	bare = url_of(json);
 	expect_import_fail(bare, -EBADMSG, "truncated");
@@ -862,6 +862,68 @@ static void list_manifests(void **state)
 	assert_int_equal(cbt_manifest_list(f->store, stop_at_first, NULL), 42);
 }
 
+/* Version 2: an encrypted manifest carries a MAC under the key; version 1 still reads. */
+static void mac_and_version_1(void **state)
+{
+	_cleanup_(cbt_manifest_freep) struct cbt_manifest *m = incr_manifest(INCR_ID, FULL_ID);
+	_cleanup_(cbt_manifest_freep) struct cbt_manifest *back = NULL, *old = NULL;
+	_cleanup_(freep) char *json = NULL, *err = NULL, *v1 = NULL;
+	uint8_t key[32], other[32];
+	char mac[CBT_CHUNK_ID_HEX_SIZE];
+	struct cbt_chunk_id root;
+
+	(void)state;
+	memset(key, 0x5a, sizeof(key));
+	memset(other, 0x5b, sizeof(other));
+	m->encryption = CBT_MANIFEST_ENCRYPTION_AES_256_GCM;
+	assert_int_equal(m->version, 2);
+	/* Encrypted without a MAC: refused on writing and on reading. */
+	assert_int_equal(cbt_manifest_to_json(m, 0, &json, &err), -EINVAL);
+	assert_non_null(strstr(err, "'mac'"));
+	assert_int_equal(cbt_manifest_mac(m, key, sizeof(key), mac), 0);
+	m->mac = xstrdup(mac);
+	assert_int_equal(cbt_manifest_to_json(m, 0, &json, &err), 0);
+	assert_int_equal(cbt_manifest_from_json(json, strlen(json), &back, &err), 0);
+	assert_string_equal(back->mac, mac);
+	assert_int_equal(cbt_manifest_mac_check(back, key, sizeof(key)), 0);
+	assert_int_equal(cbt_manifest_mac_check(back, other, sizeof(other)), -EBADMSG);
+	/* Any other field, the index root first, breaks it. */
+	root = back->index.root;
+	memset(back->index.root.bytes, 0, sizeof(back->index.root.bytes));
+	assert_int_equal(cbt_manifest_mac_check(back, key, sizeof(key)), -EBADMSG);
+	back->index.root = root;
+	back->tracking.checkpoint++;
+	assert_int_equal(cbt_manifest_mac_check(back, key, sizeof(key)), -EBADMSG);
+	back->tracking.checkpoint--;
+	assert_int_equal(cbt_manifest_mac_check(back, key, sizeof(key)), 0);
+	expect_mutation(m, "mac", json_null(), -EINVAL, "'mac'", "encrypted");
+	expect_mutation(m, "mac", json_string("xyz"), -EINVAL, "'mac'", NULL);
+	expect_mutation(m, "mac", NULL, -EINVAL, "missing required field 'mac'", NULL);
+
+	/* A plain manifest has a null MAC, and nothing to check. */
+	back = cbt_manifest_free(back);
+	{
+		_cleanup_(cbt_manifest_freep) struct cbt_manifest *plain = full_manifest(FULL_ID);
+
+		expect_mutation(plain, "mac", json_string(mac), -EINVAL, "'mac'", "none");
+		assert_int_equal(cbt_manifest_mac_check(plain, key, sizeof(key)), 1);
+	}
+
+	/* Version 1 (written before MACs): no "mac" field; an encrypted one has nothing to check.
+	 */
+	free(m->mac);
+	m->mac = NULL;
+	m->version = 1;
+	assert_int_equal(cbt_manifest_to_json(m, 0, &v1, &err), 0);
+	assert_null(strstr(v1, "\"mac\""));
+	assert_non_null(strstr(v1, "\"version\": 1"));
+	assert_int_equal(cbt_manifest_from_json(v1, strlen(v1), &old, &err), 0);
+	assert_int_equal(old->version, 1);
+	assert_null(old->mac);
+	assert_int_equal(cbt_manifest_mac_check(old, key, sizeof(key)), 1);
+	expect_mutation(m, "mac", json_string(mac), -EINVAL, "unknown field 'mac'", NULL);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -870,6 +932,7 @@ int main(void)
 		cmocka_unit_test(missing_fields),
 		cmocka_unit_test(wrong_types),
 		cmocka_unit_test(bad_values),
+		cmocka_unit_test(mac_and_version_1),
 		cmocka_unit_test(wrong_format_and_version),
 		cmocka_unit_test_setup_teardown(corrupt_in_store, setup, teardown),
 		cmocka_unit_test_setup_teardown(no_secrets, setup, teardown),

@@ -1,12 +1,15 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 /* Reaping what dead processes left: jobs, creating and restoring backups (see agent.h). */
 #include <errno.h>
+#include <limits.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "cbtship/agent/agent.h"
 #include "cbtship/backup/tracked-recovery.h"
+#include "cbtship/state-dir.h"
 
 /*
  * A dead backup of a volume tracked here: the recovery backup-create
@@ -37,18 +40,69 @@ static bool recover_tracked(struct catalog *c, struct agent_log *log,
 	return true;
 }
 
+/* Is path a file directly in the state directory's restore/, where restores create theirs? */
+static bool in_restore_dir(const char *path)
+{
+	char dir[PATH_MAX];
+	size_t n;
+
+	snprintf(dir, sizeof(dir), "%s/restore/", cbtship_state_dir());
+	n = strlen(dir);
+	return strncmp(path, dir, n) == 0 && path[n] && !strchr(path + n, '/');
+}
+
+/*
+ * The destination of a dead restore: a file it created is removed; a
+ * volume of the catalog it overwrote is marked unusable (status error);
+ * any other destination is named in the log as incomplete.
+ */
+static void settle_dead_restore(struct catalog *c, struct agent_log *log,
+				const struct catalog_backup *b)
+{
+	const char *path = b->restore_path;
+	char reason[PATH_MAX + 160];
+
+	if (!path)
+		return;
+	if (b->restore_created && in_restore_dir(path)) {
+		if (unlink(path) < 0 && errno != ENOENT)
+			agent_log_error(log,
+					"backup %s: cannot remove %s, the incomplete image of its "
+					"dead restore: %s",
+					b->id, path, strerror(errno));
+		else
+			agent_log_info(log,
+				       "backup %s: removed %s, the incomplete image of its "
+				       "dead restore",
+				       b->id, path);
+	} else {
+		snprintf(reason, sizeof(reason),
+			 "the restore of backup %s died half way: %s is partly overwritten and "
+			 "not usable",
+			 b->id, path);
+		if (b->restore_volume_id &&
+		    catalog_volume_set_status(c, b->restore_volume_id, CATALOG_VOLUME_ERROR,
+					      reason) < 0)
+			agent_log_error(log, "volume %s: cannot mark it unusable: %s",
+					b->restore_volume_id, catalog_error(c));
+		agent_log_error(log, "%s", reason);
+	}
+	if (catalog_backup_set_restore(c, b->id, NULL, NULL, false) < 0)
+		agent_log_error(log, "backup %s: %s", b->id, catalog_error(c));
+}
+
 static void reap_backup(struct catalog *c, struct agent_log *log, const struct catalog_backup *b)
 {
 	if (b->status == CATALOG_BACKUP_RESTORING) {
 		/* cinder's cleanup at start: the backup is intact, the destination is not. */
-		if (catalog_backup_set_status(c, b->id, CATALOG_BACKUP_AVAILABLE, 0, NULL) < 0)
+		if (catalog_backup_set_status(c, b->id, CATALOG_BACKUP_AVAILABLE, 0, NULL) < 0) {
 			agent_log_error(log, "backup %s: cannot end its dead restore: %s", b->id,
 					catalog_error(c));
-		else
-			agent_log_info(log,
-				       "backup %s: its restore's process died: available again "
-				       "(that restore's destination is incomplete)",
-				       b->id);
+			return;
+		}
+		agent_log_info(log, "backup %s: its restore's process died: available again",
+			       b->id);
+		settle_dead_restore(c, log, b);
 		return;
 	}
 	if (recover_tracked(c, log, b))

@@ -166,15 +166,26 @@ int agent_reattach_all(struct catalog *c, struct agent_log *log, struct agent_re
 	int r;
 
 	*ret = (struct agent_reattach_counts){ 0 };
-	r = cbt_device_list(&tracked);
-	if (r < 0) {
-		agent_log_error(log, "cannot list the device-mapper devices: %s", strerror(-r));
-		return r;
-	}
 	r = catalog_volume_list(c, NULL, &vols, &n);
 	if (r < 0) {
 		agent_log_error(log, "cannot read the volumes of the catalog: %s",
 				catalog_error(c));
+		return r;
+	}
+	r = cbt_device_list(&tracked);
+	if (r < 0) {
+		bool any = false;
+
+		for (size_t i = 0; i < n; i++)
+			any = any || vols[i]->tracked;
+		catalog_volume_array_free(vols, n);
+		/* No device-mapper here and nothing tracked: the jobs are still reaped. */
+		if (r == -ENODEV && !any) {
+			agent_log_info(log, "no device-mapper on this host, and no tracked volume "
+					    "in the catalog: nothing to re-attach");
+			return 0;
+		}
+		agent_log_error(log, "cannot list the device-mapper devices: %s", strerror(-r));
 		return r;
 	}
 	for (size_t i = 0; i < n; i++) {

@@ -187,7 +187,7 @@ static int run_view_hook(struct create_run *run)
 static int take_view(struct create_run *run)
 {
 	const char *name = run->src.dm_name;
-	char cow_dir[PATH_MAX], why[256];
+	char cow_dir[PATH_MAX], why[512];
 	int r;
 
 	if (run->o->cow_dir)
@@ -439,6 +439,16 @@ static int check_parent_key(struct create_run *run)
 	const struct cbt_key *key = run->repo->key;
 	bool parent_encrypted = pm->encryption != CBT_MANIFEST_ENCRYPTION_NONE;
 
+	char why[512];
+
+	/* Its index is what the incremental copies: the parent's manifest must be its own. */
+	if (cbtship_manifest_trusted(run->parent, pm, parent_encrypted ? key : NULL, why,
+				     sizeof(why)) < 0 &&
+	    (!parent_encrypted || (key && strcmp(pm->key_fingerprint, key->fingerprint) == 0))) {
+		fprintf(stderr, "cbtship backup-create: --incremental: the parent backup %s: %s\n",
+			run->parent->id, why);
+		return -EUCLEAN;
+	}
 	if (!parent_encrypted && !key)
 		return 0;
 	if (parent_encrypted && key && strcmp(pm->key_fingerprint, key->fingerprint) == 0)
@@ -641,6 +651,9 @@ static int write_manifest(struct create_run *run, const struct cbt_backup_progre
 	m->tracking.checkpoint = run->b->checkpoint;
 	m->tracking.full_read = run->chunk_bits == NULL;
 	m->service = (enum cbt_manifest_service)run->repo->service;
+	r = cbtship_manifest_seal(m, run->repo->key);
+	if (r < 0)
+		return run_fail(run, r, "the manifest's MAC: %s", strerror(-r));
 	r = cbt_manifest_write(run->repo->store, m, &err);
 	if (r < 0) {
 		run_fail(run, r, "writing the manifest: %s", err ? err : strerror(-r));
@@ -648,6 +661,15 @@ static int write_manifest(struct create_run *run, const struct cbt_backup_progre
 		return r;
 	}
 	run->b->finished_at = m->finished_at;
+	{
+		char hex[CBT_CHUNK_ID_HEX_SIZE];
+
+		/* Restore and verify refuse a manifest whose root is not this one. */
+		r = catalog_backup_set_index_root(run->c, run->b->id,
+						  cbt_chunk_id_to_hex(root, hex));
+		if (r < 0)
+			return run_fail(run, r, "%s", catalog_error(run->c));
+	}
 	return 0;
 }
 
@@ -856,6 +878,15 @@ static int take_container(struct create_run *run)
 				 run->parent->id, err ? err : strerror(-r));
 			free(err);
 			return r;
+		}
+		{
+			char why[512];
+
+			r = cbtship_manifest_trusted(run->parent, run->parent_manifest,
+						     run->repo->key, why, sizeof(why));
+			if (r < 0)
+				return run_fail(run, r, "the parent backup %s: %s", run->parent->id,
+						why);
 		}
 	}
 	return 0;

@@ -6,6 +6,7 @@
 
 #include "cbtship/backup/backup-open.h"
 #include "cbtship/backup/context.h"
+#include "cbtship/driver/ceph/ceph-backup.h"
 #include "cbtship/repo/chunk-object.h"
 
 int cbtship_backup_lookup(const char *command, struct catalog *c, const char *word,
@@ -81,6 +82,48 @@ int cbtship_backup_check_key(const char *command, const char *backup_id,
 	return 0;
 }
 
+int cbtship_manifest_seal(struct cbt_manifest *m, const struct cbt_key *key)
+{
+	char mac[CBT_CHUNK_ID_HEX_SIZE];
+	int r;
+
+	if (!key)
+		return 0;
+	r = cbt_manifest_mac(m, key->mac_key, sizeof(key->mac_key), mac);
+	if (r < 0)
+		return r;
+	free(m->mac);
+	m->mac = strdup(mac);
+	return m->mac ? 0 : -ENOMEM;
+}
+
+int cbtship_manifest_trusted(const struct catalog_backup *b, const struct cbt_manifest *m,
+			     const struct cbt_key *key, char *err, size_t errlen)
+{
+	char hex[CBT_CHUNK_ID_HEX_SIZE];
+	int r;
+
+	cbt_chunk_id_to_hex(&m->index.root, hex);
+	if (b->index_root && strcmp(b->index_root, hex) != 0) {
+		snprintf(err, errlen,
+			 "its manifest names index root %s, but the catalog recorded %s when the "
+			 "backup was made: the manifest was changed or replaced, refused",
+			 hex, b->index_root);
+		return -EUCLEAN;
+	}
+	if (!key || m->encryption == CBT_MANIFEST_ENCRYPTION_NONE)
+		return 0;
+	r = cbt_manifest_mac_check(m, key->mac_key, sizeof(key->mac_key));
+	if (r == -EBADMSG)
+		snprintf(err, errlen,
+			 "its manifest's MAC is wrong under the key (fingerprint %s): the manifest "
+			 "was changed, or not written with this key, refused",
+			 key->fingerprint);
+	else if (r < 0)
+		snprintf(err, errlen, "checking its manifest's MAC: %s", strerror(-r));
+	return r < 0 ? r : 0;
+}
+
 int cbtship_backup_open_index(const char *command, const struct catalog_backup *b,
 			      struct cbt_repository *repo, struct cbt_manifest **ret_manifest,
 			      struct cbt_index **ret_index)
@@ -112,6 +155,15 @@ int cbtship_backup_open_index(const char *command, const struct catalog_backup *
 	r = cbtship_backup_check_key(command, b->id, repo, m);
 	if (r < 0)
 		return r;
+	{
+		char why[512];
+
+		r = cbtship_manifest_trusted(b, m, repo->key, why, sizeof(why));
+		if (r < 0) {
+			fprintf(stderr, "cbtship %s: backup %s: %s\n", command, b->id, why);
+			return r;
+		}
+	}
 	if (m->encryption != CBT_MANIFEST_ENCRYPTION_NONE) {
 		r = cbt_index_open(repo->store, repo->key_hasher, repo->compressor, &m->index.root,
 				   m->nr_chunks, &idx);
@@ -130,5 +182,98 @@ int cbtship_backup_open_index(const char *command, const struct catalog_backup *
 	}
 	*ret_manifest = TAKE_PTR(m);
 	*ret_index = TAKE_PTR(idx);
+	return 0;
+}
+
+static bool same_text(const char *a, const char *b)
+{
+	return (!a && !b) || (a && b && strcmp(a, b) == 0);
+}
+
+/* What of the record m disagrees with, or NULL. */
+static const char *manifest_disagrees(const struct catalog_backup *b, const struct cbt_manifest *m,
+				      const char *root_hex)
+{
+	if (strcmp(m->volume.id, b->volume_id) != 0)
+		return "its volume";
+	if (m->volume.size != b->volume_size)
+		return "its volume size";
+	if (m->chunk_size != b->chunk_size)
+		return "its chunk size";
+	if (!same_text(m->parent_id, b->parent_id[0] ? b->parent_id : NULL))
+		return "its parent";
+	if (!same_text(m->tracking.generation, b->generation) ||
+	    m->tracking.checkpoint != b->checkpoint)
+		return "its tracking generation or checkpoint";
+	if (b->index_root && strcmp(b->index_root, root_hex) != 0)
+		return "its index root";
+	return NULL;
+}
+
+static int check_ceph(const struct catalog_backup *b, char *err, size_t errlen)
+{
+	_cleanup_(cbt_rbd_freep) struct cbt_rbd *rbd = NULL;
+	_cleanup_(cbt_rbd_snap_freep) struct cbt_rbd_snap *snap = NULL;
+	_cleanup_(freep) char *name = NULL;
+	char *msg = NULL;
+	int r;
+
+	r = cbt_ceph_connect(b->container, &rbd, &msg);
+	if (r >= 0)
+		r = cbt_rbd_snap_find(rbd, b->volume_id, b->id, &name, &msg);
+	if (r >= 0)
+		r = cbt_rbd_snap_open(rbd, b->volume_id, name, &snap, &msg);
+	if (r < 0)
+		snprintf(err, errlen, "Ceph pool %s: %s", b->container,
+			 r == -ENOENT ? "the backup image holds no snapshot of this backup"
+				      : (msg ? msg : strerror(-r)));
+	else if (cbt_rbd_snap_size(snap) != b->volume_size) {
+		snprintf(err, errlen,
+			 "Ceph pool %s: its snapshot %s is of %llu bytes, the record of %llu",
+			 b->container, name, (unsigned long long)cbt_rbd_snap_size(snap),
+			 (unsigned long long)b->volume_size);
+		r = -EUCLEAN;
+	}
+	free(msg);
+	return r;
+}
+
+int cbtship_backup_check_stored(const struct catalog_backup *b, char **ret_root_hex, char *err,
+				size_t errlen)
+{
+	_cleanup_(cbt_repository_freep) struct cbt_repository *repo = NULL;
+	_cleanup_(cbt_manifest_freep) struct cbt_manifest *m = NULL;
+	char hex[CBT_CHUNK_ID_HEX_SIZE], *msg = NULL;
+	const char *what;
+	int r;
+
+	if (b->service == CATALOG_SERVICE_CEPH)
+		return check_ceph(b, err, errlen);
+	r = cbt_repository_open(b->service, b->container, 0, &repo, &msg);
+	if (r >= 0)
+		r = cbt_manifest_read(repo->store, b->id, &m, &msg);
+	if (r < 0) {
+		snprintf(err, errlen, "%s container %s: %s", catalog_service_to_string(b->service),
+			 b->container ? b->container : "",
+			 r == -ENOENT ? "it holds no manifest of this backup (never completed, or "
+					"lost)"
+				      : (msg ? msg : strerror(-r)));
+		free(msg);
+		return r;
+	}
+	cbt_chunk_id_to_hex(&m->index.root, hex);
+	what = manifest_disagrees(b, m, hex);
+	if (what) {
+		snprintf(err, errlen,
+			 "%s container %s: its manifest of this backup differs from the "
+			 "record in %s",
+			 catalog_service_to_string(b->service), b->container, what);
+		return -EUCLEAN;
+	}
+	if (ret_root_hex) {
+		*ret_root_hex = strdup(hex);
+		if (!*ret_root_hex)
+			return -ENOMEM;
+	}
 	return 0;
 }

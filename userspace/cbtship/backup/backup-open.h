@@ -38,4 +38,33 @@ int cbtship_backup_open_index(const char *command, const struct catalog_backup *
 			      struct cbt_repository *repo, struct cbt_manifest **ret_manifest,
 			      struct cbt_index **ret_index);
 
+/*
+ * Seal a new manifest: with a key, its MAC (cbt_manifest_mac() under the
+ * key's mac_key); without, nothing. 0 or a negative errno.
+ */
+int cbtship_manifest_seal(struct cbt_manifest *m, const struct cbt_key *key);
+
+/*
+ * May manifest m, read from the store, be trusted for backup b? Its index
+ * root must be the one the catalog recorded for b (when it has one), and
+ * an encrypted manifest's MAC must be right under key (when given; a
+ * version 1 manifest has none). 0, or -EUCLEAN (another root) or
+ * -EBADMSG (wrong MAC) with the reason in err.
+ */
+int cbtship_manifest_trusted(const struct catalog_backup *b, const struct cbt_manifest *m,
+			     const struct cbt_key *key, char *err, size_t errlen);
+
+/*
+ * Does b's back end hold b as the record describes it? For the chunked
+ * repository: its manifest is present, of this backup, and agrees with
+ * the record (volume, size, chunk size, parent, tracking generation and
+ * checkpoint, and the index root the catalog recorded); for Ceph: the
+ * backup's snapshot is on the volume's backup image, of the record's
+ * size. 0 (and, for a chunked backup, *ret_root_hex, when not NULL, the
+ * manifest's index root to free()), or a negative errno with the reason
+ * in err.
+ */
+int cbtship_backup_check_stored(const struct catalog_backup *b, char **ret_root_hex, char *err,
+				size_t errlen);
+
 #endif

@@ -21,6 +21,7 @@
 #include <errno.h>
 #include <getopt.h>
 #include <inttypes.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -91,10 +92,14 @@ int cbtship_backup_record_decode(const char *service, const char *url, struct cb
 	return 0;
 }
 
-/* The catalog record of a manifest (strings borrowed from m). */
-static void record_from_manifest(const struct cbt_manifest *m, struct catalog_backup *b)
+/* The catalog record of a manifest (strings borrowed from m, the root in root_hex). */
+static void record_from_manifest(const struct cbt_manifest *m, struct catalog_backup *b,
+				 char root_hex[static CBT_CHUNK_ID_HEX_SIZE])
 {
 	*b = (struct catalog_backup){ 0 };
+	/* Ceph backups have no index: their manifest's root is zeros. */
+	if (m->service != CBT_MANIFEST_SERVICE_CEPH)
+		b->index_root = cbt_chunk_id_to_hex(&m->index.root, root_hex);
 	snprintf(b->id, sizeof(b->id), "%s", m->backup_id);
 	snprintf(b->volume_id, sizeof(b->volume_id), "%s", m->volume.id);
 	b->project = m->project;
@@ -179,7 +184,7 @@ static int ensure_volume(struct catalog *c, const struct cbt_manifest *m)
 	int r;
 
 	if (catalog_volume_get(c, m->volume.id, &v) < 0) {
-		struct catalog_volume nv = { 0 };
+		struct catalog_volume nv = { .imported = true };
 		char name[256], origin[300];
 		bool tracked = m->tracking.generation != NULL;
 
@@ -206,6 +211,13 @@ static int ensure_volume(struct catalog *c, const struct cbt_manifest *m)
 		if (r < 0)
 			return r;
 	}
+	/*
+	 * The tracking state of a volume recorded here is its own: an imported
+	 * backup never becomes the base of its dirty map. A record made by
+	 * imports (the catalog was lost) follows its newest backup.
+	 */
+	if (!v->imported)
+		return 0;
 	if (catalog_backup_latest_available(c, v->id, 0, &latest) == 0 && latest->generation &&
 	    latest->checkpoint >= v->last_checkpoint) {
 		free(v->last_generation);
@@ -216,6 +228,136 @@ static int ensure_volume(struct catalog *c, const struct cbt_manifest *m)
 		if (v->settled_checkpoint < latest->checkpoint)
 			v->settled_checkpoint = latest->checkpoint;
 		return catalog_volume_update(c, v);
+	}
+	return 0;
+}
+
+/* A device-mapper name as dm and cbtship track make them: no path, no "." or "..". */
+static bool dm_name_ok(const char *name)
+{
+	size_t n = strlen(name);
+
+	if (n == 0 || n >= 128 || strcmp(name, ".") == 0 || strcmp(name, "..") == 0)
+		return false;
+	for (const char *p = name; *p; p++)
+		if (!strchr("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789"
+			    "#+-.:=@_",
+			    *p))
+			return false;
+	return true;
+}
+
+/* A relative path of names: no "." or ".." components, no empty ones, no leading '/'. */
+static bool clean_relative_path(const char *path)
+{
+	const char *p = path;
+
+	if (!*p || *p == '/')
+		return false;
+	while (*p) {
+		size_t n = strcspn(p, "/");
+
+		if (n == 0 || (n == 1 && p[0] == '.') || (n == 2 && p[0] == '.' && p[1] == '.'))
+			return false;
+		p += n;
+		if (*p == '/')
+			p++;
+		if (!*p && p[-1] == '/')
+			return false;
+	}
+	return true;
+}
+
+/* An absolute path without "." or ".." components, empty components or control characters. */
+static bool clean_absolute_path(const char *path)
+{
+	if (path[0] != '/' || strlen(path) >= PATH_MAX)
+		return false;
+	for (const char *p = path; *p; p++)
+		if ((unsigned char)*p < 0x20 || *p == 0x7f)
+			return false;
+	return clean_relative_path(path + 1) || path[1] == '\0';
+}
+
+/* Is dir the directory path or one of its parents? */
+static bool path_within(const char *path, const char *dir)
+{
+	size_t n = dir ? strlen(dir) : 0;
+
+	while (n > 1 && dir[n - 1] == '/')
+		n--;
+	return n && strncmp(path, dir, n) == 0 && (path[n] == '/' || path[n] == '\0');
+}
+
+/*
+ * What a record may name (backup-import): a volume name that is a
+ * device-mapper name (tracked) or a clean absolute path (an untracked
+ * device or file, cbtship's name for it), never a path to climb out of
+ * /dev/mapper; a container of the configured back end (a POSIX container
+ * is a name under backup_posix_path, or an absolute directory inside it,
+ * or the configured backup_container itself; an NFS container a name in
+ * the share; a Swift container one name; a Ceph pool the configured
+ * backup_ceph_pool); and no volume of another project. 0, or -EPERM with
+ * the problem in err.
+ */
+static int check_record(struct catalog *c, const struct cbt_manifest *m, char *err, size_t errlen)
+{
+	const struct cbt_config *cfg = cbtship_config();
+	_cleanup_(catalog_volume_freep) struct catalog_volume *v = NULL;
+	const char *ct = m->container;
+	bool ok;
+
+	if (m->tracking.generation ? !dm_name_ok(m->volume.name)
+				   : !clean_absolute_path(m->volume.name)) {
+		snprintf(err, errlen,
+			 "its volume.name \"%.200s\" is not a %s: refused (a volume name never "
+			 "becomes a path to write)",
+			 m->volume.name,
+			 m->tracking.generation ? "device-mapper name (letters, digits, #+-.:=@_; "
+						  "no '/', not . or ..)"
+						: "clean absolute path (no . or .. components)");
+		return -EPERM;
+	}
+	switch ((enum catalog_service)m->service) {
+	case CATALOG_SERVICE_POSIX:
+		ok = !*ct || (ct[0] == '/' ? clean_absolute_path(ct) &&
+						     (path_within(ct, cfg->backup_posix_path) ||
+						      (cfg->backup_container &&
+						       strcmp(ct, cfg->backup_container) == 0))
+					   : clean_relative_path(ct));
+		break;
+	case CATALOG_SERVICE_NFS:
+		ok = !*ct || clean_relative_path(ct);
+		break;
+	case CATALOG_SERVICE_SWIFT:
+		ok = !*ct || (!strchr(ct, '/') && strcmp(ct, ".") != 0 && strcmp(ct, "..") != 0 &&
+			      strlen(ct) <= 256);
+		break;
+	case CATALOG_SERVICE_CEPH:
+		ok = cfg->backup_ceph_pool && strcmp(ct, cfg->backup_ceph_pool) == 0;
+		break;
+	default:
+		ok = false;
+	}
+	if (!ok) {
+		snprintf(err, errlen,
+			 "its container \"%.200s\" is not a container of the configured %s back "
+			 "end (%s): refused",
+			 ct, catalog_service_to_string((enum catalog_service)m->service),
+			 m->service == CBT_MANIFEST_SERVICE_CEPH ? "the pool must be "
+								   "backup_ceph_pool"
+			 : m->service == CBT_MANIFEST_SERVICE_POSIX
+				 ? "a name, or a directory inside backup_posix_path"
+				 : "one name, no '/', '.' or '..'");
+		return -EPERM;
+	}
+	if (catalog_volume_get(c, m->volume.id, &v) == 0 && strcmp(v->project, m->project) != 0) {
+		snprintf(err, errlen,
+			 "its volume %s is a volume of project %s in this catalog, the record's "
+			 "project is %s: refused (an import never attaches to another project's "
+			 "volume)",
+			 m->volume.id, v->project, m->project);
+		return -EPERM;
 	}
 	return 0;
 }
@@ -338,7 +480,7 @@ int cbtship_backup_import(int argc, char **argv)
 	_cleanup_(cbt_manifest_freep) struct cbt_manifest *m = NULL;
 	enum cbtship_format format;
 	struct catalog_backup b;
-	char *err = NULL, where[1024];
+	char *err = NULL, where[1024], root[CBT_CHUNK_ID_HEX_SIZE];
 	int r = cbtship_parse_format_only("backup-import", argc, argv,
 					  1u << CBTSHIP_FORMAT_TABLE | 1u << CBTSHIP_FORMAT_JSON,
 					  &format, 2);
@@ -360,14 +502,16 @@ int cbtship_backup_import(int argc, char **argv)
 			m->backup_id, catalog_backup_status_to_string(known->status));
 		return EXIT_FAILURE;
 	}
-	r = check_in_target(m, where, sizeof(where));
+	r = check_record(c, m, where, sizeof(where));
+	if (r >= 0)
+		r = check_in_target(m, where, sizeof(where));
 	if (r < 0) {
 		fprintf(stderr, "cbtship backup-import: backup %s cannot be imported: %s\n",
 			m->backup_id, where);
 		return EXIT_FAILURE;
 	}
-	record_from_manifest(m, &b);
-	r = catalog_backup_import(c, &b);
+	record_from_manifest(m, &b, root);
+	r = catalog_backup_import_within_quota(c, &b);
 	if (r >= 0)
 		r = ensure_volume(c, m);
 	if (r < 0) {
@@ -404,7 +548,7 @@ static int rebuild_one(const char *backup_id, void *userdata)
 	_cleanup_(cbt_manifest_freep) struct cbt_manifest *m = NULL;
 	_cleanup_(catalog_backup_freep) struct catalog_backup *known = NULL;
 	struct catalog_backup b;
-	char *err = NULL;
+	char *err = NULL, root[CBT_CHUNK_ID_HEX_SIZE];
 	int r;
 
 	rb->found++;
@@ -420,7 +564,7 @@ static int rebuild_one(const char *backup_id, void *userdata)
 		rb->failed++;
 		return 0;
 	}
-	record_from_manifest(m, &b);
+	record_from_manifest(m, &b, root);
 	/* Where it was found now, whatever it was called when written. */
 	b.container = rb->repo->container;
 	b.service = rb->repo->service;

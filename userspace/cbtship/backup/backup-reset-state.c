@@ -19,6 +19,31 @@
 
 #define CANCEL_WAIT_SECONDS 120
 
+/*
+ * 'available' only for a backup its back end holds as recorded: its
+ * manifest (or Ceph snapshot) present and matching, so that nothing (a
+ * restore, the recovery that commits a tracked volume's checkpoint when an
+ * available backup matches it) trusts a backup that was never stored.
+ */
+static int check_stored(struct catalog *c, const struct catalog_backup *b)
+{
+	_cleanup_(freep) char *root = NULL;
+	char err[1024];
+	int r;
+
+	r = cbtship_backup_check_stored(b, &root, err, sizeof(err));
+	if (r < 0) {
+		fprintf(stderr,
+			"cbtship backup-reset-state: backup %s cannot be available: %s; --state "
+			"error keeps it out of use, backup-delete removes it\n",
+			b->id, err);
+		return r;
+	}
+	if (root && !b->index_root && catalog_backup_set_index_root(c, b->id, root) < 0)
+		fprintf(stderr, "cbtship backup-reset-state: warning: %s\n", catalog_error(c));
+	return 0;
+}
+
 int cbtship_backup_reset_state(int argc, char **argv)
 {
 	static const struct option options[] = {
@@ -70,6 +95,11 @@ int cbtship_backup_reset_state(int argc, char **argv)
 				"available; --state error cancels it, then backup-delete removes "
 				"it\n",
 				b->id);
+			failed = 1;
+			continue;
+		}
+		if (to == CATALOG_BACKUP_AVAILABLE && b->status != CATALOG_BACKUP_AVAILABLE &&
+		    check_stored(c, b) < 0) {
 			failed = 1;
 			continue;
 		}

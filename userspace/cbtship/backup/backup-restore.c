@@ -77,9 +77,29 @@ static unsigned restore_workers(uint32_t chunk_size)
 	return n ? (unsigned)n : 1;
 }
 
+/*
+ * A volume record made from an imported backup record: its name and
+ * origin are that record's words. Only a path named on the command line,
+ * or a tracked device of that name here, is written.
+ */
+static int check_imported_volume(const struct catalog_volume *v, const char *word)
+{
+	if (!v->imported || strcmp(word, v->origin_path) == 0)
+		return 0;
+	if (v->tracked && !strchr(v->name, '/') && cbt_device_is_tracked(v->name) > 0)
+		return 0;
+	fprintf(stderr,
+		"cbtship backup-restore: volume %s (%s) was recorded from an imported backup "
+		"record, and its origin %s is not verified on this host: give the destination "
+		"itself (--volume PATH) to restore there\n",
+		v->id, v->name, v->origin_path);
+	return -EPERM;
+}
+
 /* Where to write: a new file (path printed), or an existing target. */
 static int open_destination(struct catalog *c, const char *volume, const struct catalog_backup *b,
-			    bool force, char *path, size_t len, bool *ret_new)
+			    bool force, char *path, size_t len, bool *ret_new,
+			    char ret_volume_id[static CATALOG_ID_MAX])
 {
 	_cleanup_(closep) int fd = -1;
 	uint64_t size;
@@ -125,7 +145,13 @@ static int open_destination(struct catalog *c, const char *volume, const struct 
 		struct stat st;
 
 		/* A catalog volume or tracked device name, else a path. */
-		if (catalog_volume_get(c, volume, &v) == 0 && v->tracked)
+		ret_volume_id[0] = '\0';
+		if (catalog_volume_get(c, volume, &v) == 0)
+			snprintf(ret_volume_id, CATALOG_ID_MAX, "%s", v->id);
+		r = v ? check_imported_volume(v, volume) : 0;
+		if (r < 0)
+			return r;
+		if (v && v->tracked)
 			snprintf(path, len, "/dev/mapper/%s", v->name);
 		else if (v)
 			snprintf(path, len, "%s", v->origin_path);
@@ -306,7 +332,7 @@ int cbtship_backup_restore(int argc, char **argv)
 	struct cbt_restore_progress prog = { 0 };
 	struct restore_tick t = { 0 };
 	const char *volume = NULL;
-	char path[PATH_MAX] = "", err[PATH_MAX + 512], a[32];
+	char path[PATH_MAX] = "", err[PATH_MAX + 512], a[32], dest_volume[CATALOG_ID_MAX] = "";
 	unsigned workers = 0; /* 0: restore_workers() */
 	bool force = false, is_new = false, wait = false;
 	struct cbt_job job = { 0 };
@@ -386,10 +412,14 @@ int cbtship_backup_restore(int argc, char **argv)
 		if (cbtship_backup_open_index("backup-restore", b, repo, &m, &idx) < 0)
 			return EXIT_FAILURE;
 	}
-	fd = open_destination(c, volume, b, force, path, sizeof(path), &is_new);
+	fd = open_destination(c, volume, b, force, path, sizeof(path), &is_new, dest_volume);
 	if (fd < 0)
 		return EXIT_FAILURE;
 	r = catalog_backup_set_status(c, b->id, CATALOG_BACKUP_RESTORING, 0, NULL);
+	/* What the agent settles should this process die half way. */
+	if (r >= 0)
+		r = catalog_backup_set_restore(c, b->id, path, dest_volume[0] ? dest_volume : NULL,
+					       is_new);
 	if (r >= 0)
 		r = catalog_backup_claim(c, b->id, getpid());
 	if (r < 0) {

@@ -16,7 +16,8 @@
 	" b.bytes_stored, b.chunks_total, b.chunks_new, b.chunks_zero, b.object_count,"          \
 	" b.quota_gigabytes, b.quota_state, b.data_timestamp, b.created_at, b.updated_at,"       \
 	" b.started_at, b.finished_at, b.owner_pid, b.owner_host, b.heartbeat_at,"               \
-	" b.progress_done, b.progress_total, b.owner_boot"
+	" b.progress_done, b.progress_total, b.owner_boot, b.index_root, b.restore_path,"        \
+	" b.restore_volume_id, b.restore_created"
 
 struct catalog_backup *catalog_backup_free(struct catalog_backup *b)
 {
@@ -31,6 +32,9 @@ struct catalog_backup *catalog_backup_free(struct catalog_backup *b)
 	free(b->owner_boot);
 	free(b->generation);
 	free(b->owner_host);
+	free(b->index_root);
+	free(b->restore_path);
+	free(b->restore_volume_id);
 	free(b);
 	return NULL;
 }
@@ -94,8 +98,12 @@ static int backup_from_row(sqlite3_stmt *s, struct catalog_backup **ret)
 	b->heartbeat_at = sqlite3_column_int64(s, 32);
 	b->progress_done = catalog_column_u64(s, 33);
 	b->progress_total = catalog_column_u64(s, 34);
-	if (catalog_column_strdup(s, 35, &b->owner_boot) < 0)
+	if (catalog_column_strdup(s, 35, &b->owner_boot) < 0 ||
+	    catalog_column_strdup(s, 36, &b->index_root) < 0 ||
+	    catalog_column_strdup(s, 37, &b->restore_path) < 0 ||
+	    catalog_column_strdup(s, 38, &b->restore_volume_id) < 0)
 		return -ENOMEM;
+	b->restore_created = sqlite3_column_int(s, 39) != 0;
 	*ret = TAKE_PTR(b);
 	return 0;
 }
@@ -464,11 +472,15 @@ static int collect_one(const struct catalog_backup *b, void *userdata)
 	copy->generation = b->generation ? strdup(b->generation) : NULL;
 	copy->owner_host = b->owner_host ? strdup(b->owner_host) : NULL;
 	copy->owner_boot = b->owner_boot ? strdup(b->owner_boot) : NULL;
-	if ((b->project && !copy->project) || (b->name && !copy->name) ||
-	    (b->description && !copy->description) || (b->fail_reason && !copy->fail_reason) ||
-	    (b->container && !copy->container) || (b->snapshot_id && !copy->snapshot_id) ||
-	    (b->generation && !copy->generation) || (b->owner_host && !copy->owner_host) ||
-	    (b->owner_boot && !copy->owner_boot) ||
+	copy->index_root = b->index_root ? strdup(b->index_root) : NULL;
+	copy->restore_path = b->restore_path ? strdup(b->restore_path) : NULL;
+	copy->restore_volume_id = b->restore_volume_id ? strdup(b->restore_volume_id) : NULL;
+	if ((b->index_root && !copy->index_root) || (b->restore_path && !copy->restore_path) ||
+	    (b->restore_volume_id && !copy->restore_volume_id) || (b->project && !copy->project) ||
+	    (b->name && !copy->name) || (b->description && !copy->description) ||
+	    (b->fail_reason && !copy->fail_reason) || (b->container && !copy->container) ||
+	    (b->snapshot_id && !copy->snapshot_id) || (b->generation && !copy->generation) ||
+	    (b->owner_host && !copy->owner_host) || (b->owner_boot && !copy->owner_boot) ||
 	    CATALOG_ARRAY_APPEND(col->array, col->n, copy) < 0) {
 		catalog_backup_free(copy);
 		return -ENOMEM;
@@ -500,7 +512,7 @@ int catalog_backup_children(struct catalog *c, const char *id, struct catalog_ba
 	return catalog_backup_list(c, &filter, ret, ret_n);
 }
 
-int catalog_backup_import(struct catalog *c, struct catalog_backup *b)
+static int backup_import(struct catalog *c, struct catalog_backup *b, bool check_quota)
 {
 	_cleanup_(catalog_rollbackp) struct catalog *txn = NULL;
 	_cleanup_(sqlite3_finalizep) sqlite3_stmt *s = NULL;
@@ -522,9 +534,16 @@ int catalog_backup_import(struct catalog *c, struct catalog_backup *b)
 	if (r < 0)
 		return r;
 	txn = c;
+	if (check_quota) {
+		r = catalog_quota_check_locked(c, b->project, b->quota_gigabytes);
+		if (r < 0)
+			return r;
+	}
 	r = insert_backup(c, b);
 	if (r >= 0)
 		r = catalog_backup_update(c, b);
+	if (r >= 0 && b->index_root)
+		r = catalog_backup_set_index_root(c, b->id, b->index_root);
 	if (r < 0)
 		return r;
 	r = catalog_prepare_bind(
@@ -545,4 +564,61 @@ int catalog_backup_import(struct catalog *c, struct catalog_backup *b)
 	b->status = CATALOG_BACKUP_AVAILABLE;
 	b->quota_state = CATALOG_QUOTA_COMMITTED;
 	return 0;
+}
+
+int catalog_backup_import(struct catalog *c, struct catalog_backup *b)
+{
+	return backup_import(c, b, false);
+}
+
+int catalog_backup_import_within_quota(struct catalog *c, struct catalog_backup *b)
+{
+	return backup_import(c, b, true);
+}
+
+/* Bind :id, run b's UPDATE of one backup row: -ENOENT when there is none. */
+static int backup_set(struct catalog *c, struct catalog_binder *b, const char *id)
+{
+	int r;
+
+	catalog_bind_text(b, ":id", id);
+	r = catalog_bound_step(b);
+	if (r < 0)
+		return r;
+	if (sqlite3_changes(c->db) == 0)
+		return catalog_fail(c, -ENOENT, "no backup %s in the catalog", id);
+	return 0;
+}
+
+int catalog_backup_set_index_root(struct catalog *c, const char *id, const char *root_hex)
+{
+	_cleanup_(sqlite3_finalizep) sqlite3_stmt *s = NULL;
+	struct catalog_binder b;
+	int r;
+
+	r = catalog_prepare_bind(c, "UPDATE backups SET index_root = :root WHERE id = :id", &s, &b);
+	if (r < 0)
+		return r;
+	catalog_bind_text(&b, ":root", root_hex);
+	return backup_set(c, &b, id);
+}
+
+int catalog_backup_set_restore(struct catalog *c, const char *id, const char *path,
+			       const char *volume_id, bool created)
+{
+	_cleanup_(sqlite3_finalizep) sqlite3_stmt *s = NULL;
+	struct catalog_binder b;
+	int r;
+
+	r = catalog_prepare_bind(c,
+				 "UPDATE backups SET restore_path = :path,"
+				 " restore_volume_id = :volume, restore_created = :created"
+				 " WHERE id = :id",
+				 &s, &b);
+	if (r < 0)
+		return r;
+	catalog_bind_text(&b, ":path", path);
+	catalog_bind_text(&b, ":volume", volume_id);
+	catalog_bind_int64(&b, ":created", created);
+	return backup_set(c, &b, id);
 }

@@ -100,6 +100,22 @@
  *                   (backup-collect, the agent); seq grows with each mark,
  *                   so a collection that started before a newer mark does
  *                   not clear it.
+ *   backups         (version 7) index_root: the root id of the backup's
+ *                   index (hex) as its manifest had it when the backup
+ *                   became available (NULL: a Ceph backup, or recorded
+ *                   before version 6); restore and verify refuse a
+ *                   manifest whose root differs. restore_path,
+ *                   restore_volume_id, restore_created: where the current
+ *                   (or last) restore of the backup writes, the catalog
+ *                   volume it overwrites (NULL: none), and 1 when the
+ *                   restore created that file itself; the agent uses them
+ *                   when the restore's process died.
+ *   volumes         (version 7) imported 0/1: the record was made by
+ *                   backup-import or catalog-rebuild from a backup record,
+ *                   not by this host (its name and origin are the record's
+ *                   words: a restore never writes to that origin unless it
+ *                   is named on the command line; it is cleared when a
+ *                   backup made here becomes available).
  */
 #ifndef CBTSHIP_CATALOG_H
 #define CBTSHIP_CATALOG_H
@@ -114,7 +130,7 @@
 #include "cbt-cleanup.h"
 
 #define CBTSHIP_CATALOG_DEFAULT "/var/lib/cbtship/catalog.db"
-#define CATALOG_SCHEMA_VERSION	6
+#define CATALOG_SCHEMA_VERSION	7
 #define CATALOG_APPLICATION_ID	0x43425453 /* "CBTS" */
 #define CATALOG_BUSY_TIMEOUT_MS 30000
 #define CATALOG_ID_MAX		37 /* a UUID's text and its NUL */
@@ -193,6 +209,7 @@ struct catalog_volume {
 	char *metadata_path;	/* tracked: its metadata device or file, NULL unknown */
 	char *origin_identity;	/* text identity of the origin, NULL unknown */
 	char *full_read_reason; /* the next backup must read everything: why */
+	bool imported;		/* made from an imported backup record (version 6) */
 };
 
 struct catalog_volume *catalog_volume_free(struct catalog_volume *v);
@@ -303,6 +320,10 @@ struct catalog_backup {
 	int64_t heartbeat_at;
 	uint64_t progress_done;	 /* bytes of the running job done, */
 	uint64_t progress_total; /* of these (0: none running yet) */
+	char *index_root;	 /* hex root id of its index, NULL unknown (version 6) */
+	char *restore_path;	 /* the destination of its restore, NULL none */
+	char *restore_volume_id; /* the catalog volume that restore overwrites, NULL */
+	bool restore_created;	 /* that restore created restore_path */
 };
 
 struct catalog_backup *catalog_backup_free(struct catalog_backup *b);
@@ -332,6 +353,20 @@ int catalog_backup_create(struct catalog *c, struct catalog_backup *b);
  * parent need not be in the catalog.
  */
 int catalog_backup_import(struct catalog *c, struct catalog_backup *b);
+/*
+ * The same for backup-import: the project's quota is checked first, in
+ * the same transaction, as for a new backup (-EDQUOT with the numbers).
+ */
+int catalog_backup_import_within_quota(struct catalog *c, struct catalog_backup *b);
+/* Record the index root (hex) of backup id's manifest. -ENOENT. */
+int catalog_backup_set_index_root(struct catalog *c, const char *id, const char *root_hex);
+/*
+ * Record where the restore of backup id that starts now writes: path,
+ * the catalog volume it overwrites (NULL: none), and whether the restore
+ * created path. -ENOENT.
+ */
+int catalog_backup_set_restore(struct catalog *c, const char *id, const char *path,
+			       const char *volume_id, bool created);
 
 /* By id. -ENOENT. Not scoped to a project: check b->project. */
 int catalog_backup_get(struct catalog *c, const char *id, struct catalog_backup **ret);

@@ -155,6 +155,14 @@ static const char *const migrations[] = {
 	"  marked_at INTEGER NOT NULL,"
 	"  PRIMARY KEY (service, container)"
 	");",
+	/* 6 -> 7 */
+	"ALTER TABLE backups ADD COLUMN index_root TEXT;"
+	"ALTER TABLE backups ADD COLUMN restore_path TEXT;"
+	"ALTER TABLE backups ADD COLUMN restore_volume_id TEXT;"
+	"ALTER TABLE backups ADD COLUMN restore_created INTEGER NOT NULL DEFAULT 0"
+	" CHECK (restore_created IN (0, 1));"
+	"ALTER TABLE volumes ADD COLUMN imported INTEGER NOT NULL DEFAULT 0"
+	" CHECK (imported IN (0, 1));",
 };
 
 _Static_assert(ELEMENTSOF(migrations) == CATALOG_SCHEMA_VERSION,

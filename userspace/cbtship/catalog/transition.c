@@ -56,7 +56,8 @@ static int volume_shipped_locked(struct catalog *c, const char *volume_id,
 				 /* A new generation numbers its checkpoints from 1 again. */
 				 " settled_checkpoint = CASE WHEN last_generation IS :generation"
 				 " THEN MAX(settled_checkpoint, :checkpoint) ELSE :checkpoint END,"
-				 " updated_at = :now WHERE id = :id",
+				 /* A backup made here: the record is this host's now. */
+				 " imported = 0, updated_at = :now WHERE id = :id",
 				 &s, &b);
 	if (r < 0)
 		return r;

@@ -6,10 +6,11 @@
 
 #include "cbtship/catalog/catalog-internal.h"
 
-#define VOLUME_COLUMNS                                                                      \
-	"id, name, project, origin_path, origin_size, origin_uuid, block_size, chunk_size," \
-	" tracked, last_generation, last_checkpoint, status, status_reason, created_at,"    \
-	" updated_at, settled_checkpoint, metadata_path, origin_identity, full_read_reason"
+#define VOLUME_COLUMNS                                                                       \
+	"id, name, project, origin_path, origin_size, origin_uuid, block_size, chunk_size,"  \
+	" tracked, last_generation, last_checkpoint, status, status_reason, created_at,"     \
+	" updated_at, settled_checkpoint, metadata_path, origin_identity, full_read_reason," \
+	" imported"
 
 struct catalog_volume *catalog_volume_free(struct catalog_volume *v)
 {
@@ -63,6 +64,7 @@ static int volume_from_row(sqlite3_stmt *s, struct catalog_volume **ret)
 	v->created_at = sqlite3_column_int64(s, 13);
 	v->updated_at = sqlite3_column_int64(s, 14);
 	v->settled_checkpoint = catalog_column_u64(s, 15);
+	v->imported = sqlite3_column_int(s, 19) != 0;
 	*ret = TAKE_PTR(v);
 	return 0;
 }
@@ -87,6 +89,7 @@ static void bind_volume(struct catalog_binder *b, const struct catalog_volume *v
 	catalog_bind_text(b, ":metadata_path", v->metadata_path);
 	catalog_bind_text(b, ":origin_identity", v->origin_identity);
 	catalog_bind_text(b, ":full_read_reason", v->full_read_reason);
+	catalog_bind_int64(b, ":imported", v->imported);
 }
 
 static int check_volume(struct catalog *c, const struct catalog_volume *v)
@@ -120,7 +123,7 @@ int catalog_volume_add(struct catalog *c, struct catalog_volume *v)
 		" :origin_path, :origin_size, :origin_uuid, :block_size, :chunk_size,"
 		" :tracked, :last_generation, :last_checkpoint, :status,"
 		" :status_reason, :created_at, :updated_at, :settled_checkpoint,"
-		" :metadata_path, :origin_identity, :full_read_reason)",
+		" :metadata_path, :origin_identity, :full_read_reason, :imported)",
 		&s, &b);
 	if (r < 0)
 		return r;
@@ -184,7 +187,7 @@ int catalog_volume_update(struct catalog *c, struct catalog_volume *v)
 		" settled_checkpoint = :settled_checkpoint,"
 		" status = :status, status_reason = :status_reason,"
 		" metadata_path = :metadata_path, origin_identity = :origin_identity,"
-		" full_read_reason = :full_read_reason,"
+		" full_read_reason = :full_read_reason, imported = :imported,"
 		" updated_at = :updated_at WHERE id = :id",
 		&s);
 	if (r < 0)

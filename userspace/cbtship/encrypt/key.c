@@ -16,14 +16,15 @@
 #include "cbtship/encrypt/key.h"
 
 /*
- * Distinct info strings make the two subkeys independent: knowing one
+ * Distinct info strings make the subkeys independent: knowing one
  * (say, the HMAC key of an id computation gone wrong) tells nothing about
- * the other. The salt is fixed: the master key is already uniformly
+ * the others. The salt is fixed: the master key is already uniformly
  * random, HKDF only has to separate the uses.
  */
 #define HKDF_SALT     "cbtship-backup-key-v1"
 #define HKDF_INFO_ID  "cbtship chunk id hmac-sha256 v1"
 #define HKDF_INFO_AES "cbtship payload aes-256-gcm v1"
+#define HKDF_INFO_MAC "cbtship manifest hmac-sha256 v1"
 
 /* A raw key, or 64 hex digits and a newline, with room to see "too long". */
 #define KEY_FILE_READ_MAX 256
@@ -69,6 +70,8 @@ int cbt_key_from_bytes(const uint8_t master[static CBT_KEY_SIZE], struct cbt_key
 	r = hkdf(master, HKDF_INFO_ID, k->id_key);
 	if (r >= 0)
 		r = hkdf(master, HKDF_INFO_AES, k->data_key);
+	if (r >= 0)
+		r = hkdf(master, HKDF_INFO_MAC, k->mac_key);
 	if (r >= 0)
 		r = cbt_manifest_key_fingerprint(master, CBT_KEY_SIZE, k->fingerprint);
 	if (r < 0)

@@ -3,12 +3,15 @@
  * Backup encryption keys. A key file holds 32 random bytes, raw or as 64
  * hex digits (optionally followed by a newline), and must not be
  * accessible to group or others. From that master key HKDF-SHA256
- * derives two independent subkeys, so that neither use can weaken the
+ * derives three independent subkeys, so that neither use can weaken the
  * other:
  *
  *   id_key    HMAC-SHA256 chunk and index page ids (equal data under two
  *             keys gets unrelated ids, so objects cannot be linked);
- *   data_key  AES-256-GCM of chunk and index page payloads.
+ *   data_key  AES-256-GCM of chunk and index page payloads;
+ *   mac_key   HMAC-SHA256 of manifests (cbt_manifest_mac()), so that a
+ *             manifest changed in the store (another index root) is
+ *             refused.
  *
  * The fingerprint (cbt_manifest_key_fingerprint() of the master key) is
  * what manifests record: it names the key without revealing it.
@@ -29,6 +32,7 @@
 struct cbt_key {
 	uint8_t id_key[CBT_KEY_SIZE];			/* HMAC-SHA256 ids */
 	uint8_t data_key[CBT_KEY_SIZE];			/* AES-256-GCM */
+	uint8_t mac_key[CBT_KEY_SIZE];			/* HMAC-SHA256 of manifests */
 	char fingerprint[CBT_KEY_FINGERPRINT_HEX_SIZE]; /* of the master key */
 	char *path;					/* where it came from, or NULL */
 };

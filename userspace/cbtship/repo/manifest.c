@@ -9,7 +9,9 @@
 #include <time.h>
 
 #include <jansson.h>
+#include <openssl/crypto.h>
 #include <openssl/evp.h>
+#include <openssl/hmac.h>
 
 #include "cbtship/repo/index-page.h"
 #include "cbtship/repo/manifest.h"
@@ -70,7 +72,7 @@ int cbt_manifest_new(struct cbt_manifest **ret)
 
 	if (!m)
 		return -ENOMEM;
-	m->version = 1;
+	m->version = CBT_MANIFEST_VERSION;
 	m->compression = CBT_COMPRESS_DEFAULT;
 	m->hashing = CBT_MANIFEST_HASH_SHA256;
 	m->encryption = CBT_MANIFEST_ENCRYPTION_NONE;
@@ -83,6 +85,7 @@ struct cbt_manifest *cbt_manifest_free(struct cbt_manifest *m)
 {
 	if (!m)
 		return NULL;
+	free(m->mac);
 	free(m->backup_id);
 	free(m->name);
 	free(m->description);
@@ -259,6 +262,9 @@ int cbt_manifest_check(const struct cbt_manifest *m, char **ret_error)
 	uint64_t want;
 	int r;
 
+	if (m->version < 1 || m->version > CBT_MANIFEST_VERSION)
+		return fail(ret_error, -EINVAL, "field 'version' is %d: not a valid version",
+			    m->version);
 	if ((r = check_id("backup_id", m->backup_id, ret_error)) < 0 ||
 	    (r = check_text("project", m->project, false, ret_error)) < 0 ||
 	    (r = check_id("volume.id", m->volume.id, ret_error)) < 0 ||
@@ -360,6 +366,15 @@ int cbt_manifest_check(const struct cbt_manifest *m, char **ret_error)
 	if (!cbt_manifest_service_to_string(m->service))
 		return fail(ret_error, -EINVAL, "field 'service' is out of range (%d)",
 			    (int)m->service);
+	if (m->version < 2 && m->mac)
+		return fail(ret_error, -EINVAL,
+			    "field 'mac' is set, but a manifest of version 1 has none");
+	if (m->version >= 2 && m->encryption != CBT_MANIFEST_ENCRYPTION_NONE && !is_hex_id(m->mac))
+		return fail(ret_error, -EINVAL,
+			    "field 'mac' must be 64 lowercase hex digits in an encrypted manifest");
+	if (m->encryption == CBT_MANIFEST_ENCRYPTION_NONE && m->mac)
+		return fail(ret_error, -EINVAL,
+			    "field 'mac' must be null when 'encryption' is none");
 	return 0;
 }
 
@@ -404,6 +419,8 @@ static json_t *manifest_to_object(const struct cbt_manifest *m)
 	put(o, "version",
 	    json_integer(m->version >= 1 && m->version <= CBT_MANIFEST_VERSION ? m->version : 1),
 	    &ok);
+	if (m->version >= 2)
+		put(o, "mac", str_or_null(m->mac), &ok);
 	put(o, "backup_id", json_string(m->backup_id), &ok);
 	put(o, "name", str_or_null(m->name), &ok);
 	put(o, "description", str_or_null(m->description), &ok);
@@ -484,6 +501,45 @@ int cbt_manifest_to_json(const struct cbt_manifest *m, unsigned flags, char **re
 	if (!o)
 		return fail(ret_error, -ENOMEM, "out of memory building the manifest");
 	return dump(o, flags, ret, ret_error);
+}
+
+/* MAC -------------------------------------------------------------------- */
+
+int cbt_manifest_mac(const struct cbt_manifest *m, const uint8_t *mac_key, size_t key_len,
+		     char ret[static CBT_CHUNK_ID_HEX_SIZE])
+{
+	_cleanup_(json_decrefp) json_t *o = NULL;
+	_cleanup_(freep) char *json = NULL;
+	struct cbt_chunk_id digest;
+	unsigned int n = 0;
+
+	if (!mac_key || !key_len || m->version < 2)
+		return -EINVAL;
+	o = manifest_to_object(m);
+	if (!o)
+		return -ENOMEM;
+	json_object_del(o, "mac");
+	if (dump(o, CBT_MANIFEST_JSON_COMPACT, &json, NULL) < 0)
+		return -ENOMEM;
+	if (!HMAC(EVP_sha256(), mac_key, (int)key_len, (const unsigned char *)json, strlen(json),
+		  digest.bytes, &n) ||
+	    n != CBT_CHUNK_ID_SIZE)
+		return -EIO;
+	cbt_chunk_id_to_hex(&digest, ret);
+	return 0;
+}
+
+int cbt_manifest_mac_check(const struct cbt_manifest *m, const uint8_t *mac_key, size_t key_len)
+{
+	char want[CBT_CHUNK_ID_HEX_SIZE];
+	int r;
+
+	if (m->encryption == CBT_MANIFEST_ENCRYPTION_NONE || !m->mac)
+		return 1;
+	r = cbt_manifest_mac(m, mac_key, key_len, want);
+	if (r < 0)
+		return r;
+	return CRYPTO_memcmp(want, m->mac, CBT_CHUNK_ID_HEX_SIZE - 1) == 0 ? 0 : -EBADMSG;
 }
 
 /* From JSON -------------------------------------------------------------- */
@@ -716,12 +772,13 @@ static int check_format(json_t *o, const char *format, int version, const char *
 
 static int manifest_from_object(json_t *o, struct cbt_manifest **ret, char **ret_error)
 {
-	static const char *const top[] = {
+	const char *top[] = {
 		"format",      "version",	 "backup_id",	    "name",	   "description",
 		"project",     "volume",	 "parent_id",	    "incremental", "snapshot_id",
 		"created_at",  "data_timestamp", "finished_at",	    "chunk_size",  "nr_chunks",
 		"compression", "hashing",	 "key_fingerprint", "encryption",  "index",
-		"statistics",  "tracking",	 "service",	    "container",   NULL
+		"statistics",  "tracking",	 "service",	    "container",   NULL,
+		NULL
 	};
 	static const char *const volume[] = { "id", "name", "size", "origin_uuid", NULL };
 	static const char *const index[] = { "root", "pages", NULL };
@@ -759,7 +816,10 @@ static int manifest_from_object(json_t *o, struct cbt_manifest **ret, char **ret
 			    "encryption \"%.40s\" is not supported by this cbtship", enc);
 	m->encryption = (enum cbt_manifest_encryption)e;
 
+	/* Version 2 adds "mac" (null in a plain manifest). */
+	top[ELEMENTSOF(top) - 2] = m->version >= 2 ? "mac" : NULL;
 	if ((r = no_unknown(&rd, top)) < 0 ||
+	    (m->version >= 2 && (r = get_string(&rd, "mac", true, &m->mac)) < 0) ||
 	    (r = get_string(&rd, "backup_id", false, &m->backup_id)) < 0 ||
 	    (r = get_string(&rd, "name", true, &m->name)) < 0 ||
 	    (r = get_string(&rd, "description", true, &m->description)) < 0 ||

@@ -40,7 +40,8 @@
 #define CBT_MANIFEST_FORMAT "cbtship-manifest"
 /*
  * 2: the backup's chunks and index pages are in packs (repository format
- * 2); 1: loose objects. Readers resolve ids the same way for both (a pack
+ * 2), and an encrypted manifest carries a MAC (field "mac"); 1: loose
+ * objects, no MAC. Readers resolve ids the same way for both (a pack
  * entry, else a loose object), so the version says which cbtship can read
  * the backup, not how to read it.
  */
@@ -85,7 +86,8 @@ enum cbt_manifest_service {
  * others are required. Times are microseconds since the epoch, UTC.
  */
 struct cbt_manifest {
-	int version;	   /* 1 or 2 (CBT_MANIFEST_VERSION); cbt_manifest_new() sets 1 */
+	int version;	   /* of the format: CBT_MANIFEST_VERSION when new, 1 as read */
+	char *mac;	   /* version 2: 64 hex, HMAC of an encrypted one; NULL otherwise */
 	char *backup_id;   /* cbt_backup_id_check() */
 	char *name;	   /* may be NULL */
 	char *description; /* may be NULL */
@@ -150,6 +152,24 @@ int cbt_manifest_service_from_string(const char *s, enum cbt_manifest_service *r
  */
 int cbt_manifest_key_fingerprint(const uint8_t *key, size_t key_len,
 				 char ret[static CBT_KEY_FINGERPRINT_HEX_SIZE]);
+
+/*
+ * The MAC of an encrypted manifest (version 2): HMAC-SHA256 under
+ * mac_key (the key's manifest subkey, encrypt/key.h) of the compact
+ * sorted JSON of m without its "mac" field, as 64 lowercase hex digits.
+ * 0, -EINVAL (m does not check), -ENOMEM or -EIO.
+ */
+int cbt_manifest_mac(const struct cbt_manifest *m, const uint8_t *mac_key, size_t key_len,
+		     char ret[static CBT_CHUNK_ID_HEX_SIZE]);
+
+/*
+ * Check the MAC of an encrypted manifest: 0 when it is right, 1 when m has
+ * none to check (plain, or an encrypted manifest of version 1, which
+ * predates MACs: the catalog's index root is then its only protection),
+ * -EBADMSG when it is wrong (the manifest was changed, or made without
+ * the key).
+ */
+int cbt_manifest_mac_check(const struct cbt_manifest *m, const uint8_t *mac_key, size_t key_len);
 
 /* Check every field's value and their consistency (what to_json writes). */
 int cbt_manifest_check(const struct cbt_manifest *m, char **ret_error);
