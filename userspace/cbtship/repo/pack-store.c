@@ -71,9 +71,20 @@ struct ps {
 	bool synced;
 	time_t last_sync;
 
+	/*
+	 * The uploaders and the cache's database are made by the first call
+	 * that needs them, in the process that makes it (ps_ready()): a
+	 * backup job opens its repository and then forks its worker, and
+	 * neither threads nor an SQLite connection survive a fork.
+	 */
+	char *cache_path;
+	pid_t pid; /* the process that made the threads and opened the cache; 0: none */
+	unsigned uploaders;
 	pthread_t threads[UPLOADERS_MAX];
 	unsigned n_threads;
 };
+
+static int ps_ready(struct ps *p);
 
 static unsigned bucket_of(const struct cbt_chunk_id *id)
 {
@@ -299,6 +310,9 @@ static int sync_now(struct ps *p, struct cbt_location_sync_stats *st, char **ret
 {
 	int r;
 
+	r = ps_ready(p);
+	if (r < 0)
+		return r;
 	pthread_mutex_lock(&p->sync_lock);
 	r = cbt_location_cache_sync(p->cache, p->inner, &p->sync_codec, st, ret_error);
 	if (r >= 0) {
@@ -344,6 +358,9 @@ static int ps_put(void *data, const char *key, const void *buf, size_t len)
 
 	if (!content_key(key, &type, &id))
 		return cbt_store_put(p->inner, key, buf, len);
+	r = ps_ready(p);
+	if (r < 0)
+		return r;
 	pthread_mutex_lock(&p->lock);
 	if (p->error) {
 		r = p->error;
@@ -450,6 +467,9 @@ static int ps_get(void *data, const char *key, size_t max_len, void **ret_buf, s
 
 	if (!content_key(key, &type, &id))
 		return cbt_store_get(p->inner, key, max_len, ret_buf, ret_len);
+	r = ps_ready(p);
+	if (r < 0)
+		return r;
 	pthread_mutex_lock(&p->lock);
 	n = pending_find(p, type, &id);
 	r = n ? read_pending(n, max_len, ret_buf, ret_len) : 0;
@@ -482,6 +502,9 @@ static int ps_exists(void *data, const char *key)
 
 	if (!content_key(key, &type, &id))
 		return cbt_store_exists(p->inner, key);
+	r = ps_ready(p);
+	if (r < 0)
+		return r;
 	pthread_mutex_lock(&p->lock);
 	found = pending_find(p, type, &id) != NULL;
 	pthread_mutex_unlock(&p->lock);
@@ -521,6 +544,8 @@ static int ps_flush(void *data)
 	struct ps *p = data;
 	int r;
 
+	if (p->pid != getpid())
+		return cbt_store_flush(p->inner); /* nothing was packed in this process */
 	pthread_mutex_lock(&p->lock);
 	r = p->error;
 	for (uint8_t t = 0; t < 2; t++)
@@ -578,6 +603,11 @@ static void ps_free(void *data)
 
 	if (!p)
 		return;
+	if (p->pid && p->pid != getpid()) {
+		/* Made by the process this one was forked from: not ours to stop or close. */
+		p->n_threads = 0;
+		p->cache = NULL;
+	}
 	pthread_mutex_lock(&p->lock);
 	p->stop = true;
 	pthread_cond_broadcast(&p->cond);
@@ -602,6 +632,7 @@ static void ps_free(void *data)
 	pthread_mutex_destroy(&p->sync_lock);
 	pthread_cond_destroy(&p->cond);
 	free(p->spool_dir);
+	free(p->cache_path);
 	free(p);
 }
 
@@ -631,6 +662,41 @@ static char *strdup_printf(const char *fmt, ...)
 		s = NULL;
 	va_end(ap);
 	return s;
+}
+
+/*
+ * Before the first content call of a process: the cache opened by this
+ * process (the one inherited through a fork is left alone: closing it
+ * could checkpoint the WAL under the other process) and the uploaders
+ * started. Called by the one thread a forked worker has at that point.
+ */
+static int ps_ready(struct ps *p)
+{
+	int r;
+
+	if (p->pid != getpid()) {
+		/* Forked: the locks are reinitialised, no thread of ours uses them. */
+		pthread_mutex_init(&p->lock, NULL);
+		pthread_mutex_init(&p->sync_lock, NULL);
+		pthread_cond_init(&p->cond, NULL);
+		p->n_threads = 0;
+		p->cache = NULL; /* the parent's connection: not used, not closed */
+		p->synced = false;
+		r = cbt_location_cache_open(p->cache_path, &p->cache, NULL);
+		if (r < 0)
+			return r;
+		p->pid = getpid();
+	}
+	if (p->n_threads)
+		return 0;
+	pthread_mutex_lock(&p->lock);
+	for (r = 0; r >= 0 && p->n_threads < p->uploaders;) {
+		r = -pthread_create(&p->threads[p->n_threads], NULL, uploader, p);
+		if (r >= 0)
+			p->n_threads++;
+	}
+	pthread_mutex_unlock(&p->lock);
+	return p->n_threads ? 0 : r;
 }
 
 int cbt_pack_store_new(struct cbt_store *inner, const struct cbt_pack_store_config *cfg,
@@ -665,21 +731,21 @@ int cbt_pack_store_new(struct cbt_store *inner, const struct cbt_pack_store_conf
 	uploaders = cfg->uploaders ? cfg->uploaders : 2;
 	if (uploaders > UPLOADERS_MAX)
 		uploaders = UPLOADERS_MAX;
+	p->uploaders = uploaders;
 	p->queued_max = cfg->queued ? cfg->queued : uploaders;
-	if (cfg->spool_dir && !(p->spool_dir = strdup(cfg->spool_dir))) {
+	if ((cfg->spool_dir && !(p->spool_dir = strdup(cfg->spool_dir))) ||
+	    !(p->cache_path = strdup(cfg->cache_path))) {
 		ps_free(p);
 		return -ENOMEM;
 	}
+	/* Opened here to report a bad cache now; a forked worker opens it again. */
 	r = cbt_location_cache_open(cfg->cache_path, &p->cache, ret_error);
-	if (r >= 0)
+	if (r >= 0) {
+		p->pid = getpid();
 		r = codec_init(&p->codec);
+	}
 	if (r >= 0)
 		r = codec_init(&p->sync_codec);
-	for (unsigned i = 0; r >= 0 && i < uploaders; i++) {
-		r = -pthread_create(&p->threads[i], NULL, uploader, p);
-		if (r >= 0)
-			p->n_threads++;
-	}
 	if (r >= 0)
 		r = cbt_store_new(&p->ops, p, ret);
 	if (r < 0) {
@@ -706,7 +772,9 @@ int cbt_pack_store_sync(struct cbt_store *s, struct cbt_location_sync_stats *ret
 
 struct cbt_location_cache *cbt_pack_store_cache(struct cbt_store *s)
 {
-	return cbt_is_pack_store(s) ? ((struct ps *)cbt_store_data(s))->cache : NULL;
+	if (!cbt_is_pack_store(s) || ps_ready(cbt_store_data(s)) < 0)
+		return NULL;
+	return ((struct ps *)cbt_store_data(s))->cache;
 }
 
 struct cbt_store *cbt_pack_store_inner(struct cbt_store *s)
