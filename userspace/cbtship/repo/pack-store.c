@@ -3,6 +3,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -78,7 +79,8 @@ struct ps {
 	 * neither threads nor an SQLite connection survive a fork.
 	 */
 	char *cache_path;
-	pid_t pid; /* the process that made the threads and opened the cache; 0: none */
+	pid_t pid; /* the process that opened the cache (and made the threads); 0: none */
+	_Atomic pid_t ready_pid; /* the process for which ps_ready() is done */
 	unsigned uploaders;
 	pthread_t threads[UPLOADERS_MAX];
 	unsigned n_threads;
@@ -544,7 +546,7 @@ static int ps_flush(void *data)
 	struct ps *p = data;
 	int r;
 
-	if (p->pid != getpid())
+	if (atomic_load(&p->ready_pid) != getpid())
 		return cbt_store_flush(p->inner); /* nothing was packed in this process */
 	pthread_mutex_lock(&p->lock);
 	r = p->error;
@@ -668,14 +670,24 @@ static char *strdup_printf(const char *fmt, ...)
  * Before the first content call of a process: the cache opened by this
  * process (the one inherited through a fork is left alone: closing it
  * could checkpoint the WAL under the other process) and the uploaders
- * started. Called by the one thread a forked worker has at that point.
+ * started. The first calls may come from several pipeline workers at
+ * once: one process-wide lock orders them (after a fork it is unlocked,
+ * as the forking thread did not hold it), and the fast path is one
+ * atomic load once this process is ready.
  */
 static int ps_ready(struct ps *p)
 {
-	int r;
+	static pthread_mutex_t ready_lock = PTHREAD_MUTEX_INITIALIZER;
+	pid_t self = getpid();
+	int r = 0;
 
-	if (p->pid != getpid()) {
-		/* Forked: the locks are reinitialised, no thread of ours uses them. */
+	if (atomic_load(&p->ready_pid) == self)
+		return 0;
+	pthread_mutex_lock(&ready_lock);
+	if (atomic_load(&p->ready_pid) == self)
+		goto out;
+	if (p->pid != self) {
+		/* Forked: the locks are made again, no thread of this process holds them. */
 		pthread_mutex_init(&p->lock, NULL);
 		pthread_mutex_init(&p->sync_lock, NULL);
 		pthread_cond_init(&p->cond, NULL);
@@ -684,19 +696,23 @@ static int ps_ready(struct ps *p)
 		p->synced = false;
 		r = cbt_location_cache_open(p->cache_path, &p->cache, NULL);
 		if (r < 0)
-			return r;
-		p->pid = getpid();
+			goto out;
+		p->pid = self;
 	}
-	if (p->n_threads)
-		return 0;
 	pthread_mutex_lock(&p->lock);
-	for (r = 0; r >= 0 && p->n_threads < p->uploaders;) {
+	while (r >= 0 && p->n_threads < p->uploaders) {
 		r = -pthread_create(&p->threads[p->n_threads], NULL, uploader, p);
 		if (r >= 0)
 			p->n_threads++;
 	}
 	pthread_mutex_unlock(&p->lock);
-	return p->n_threads ? 0 : r;
+	if (p->n_threads)
+		r = 0;
+	if (r >= 0)
+		atomic_store(&p->ready_pid, self);
+out:
+	pthread_mutex_unlock(&ready_lock);
+	return r;
 }
 
 int cbt_pack_store_new(struct cbt_store *inner, const struct cbt_pack_store_config *cfg,
