@@ -88,11 +88,8 @@ b0=$(field "$tmp/b0.json" id)
 check "  the record says swift, container cbt-backups" \
 	test "$(cbtship backup-show --format json "$b0" | jq -r '.service + " " + .container')" = "swift cbt-backups"
 n0=$(objects)
-# Format 2: the 48 MiB of chunks and the index fit one pack (50 MiB), so
-# the container holds a pack and the manifest (one object per chunk before).
-check "  its objects are in the Swift container ($n0)" test "$n0" -ge 2
-check "  its chunks are in a pack" bash -c "curl -s -H 'X-Auth-Token: $(token)' \
-	'$SWIFT_ACCOUNT_URL/cbt-backups?format=json&prefix=packs/' | jq -e 'length >= 1' >/dev/null"
+# Format 2: a manifest, a pack of chunks and a pack of index pages (format 1 had one object a chunk).
+check "  its objects are in the Swift container ($n0)" test "$n0" -ge 3
 cbt-chunk-bench mutate --image "$img" --dirty-out "$tmp/map1" --per-mille 20 --run-blocks 8 \
 	--seed 6 >/dev/null
 cp --sparse=always "$img" "$tmp/v1"
@@ -123,27 +120,36 @@ done
 check "  a restore in the background writes it equal to the volume" cmp "$bgimg" "$tmp/v1"
 rm -f "$bgimg"
 
-# Cancel a restore as the guide does: backup-reset-state --state error.
-cp "$tmp/v0" "$tmp/dest.img"
-cbtship backup-restore --wait --workers 1 --volume "$tmp/dest.img" "$b0" 2>"$tmp/r.err" &
+# Cancel a restore as the guide does: backup-reset-state --state error. A
+# restore long enough to be caught running: packs restore 48 MiB in well
+# under the 1.5 s below, so a backup of 256 MiB of noise of its own (deleted
+# after, so the counts below stay).
+head -c $((256 << 20)) /dev/urandom >"$tmp/slow.img"
+check "a larger backup to cancel the restore of" bash -c \
+	"cbtship backup-create --wait --format json '$tmp/slow.img' >'$tmp/bs.json'"
+bs=$(field "$tmp/bs.json" id)
+truncate -s $((256 << 20)) "$tmp/dest.img"
+cbtship backup-restore --wait --workers 1 --volume "$tmp/dest.img" "$bs" 2>"$tmp/r.err" &
 rpid=$!
 for _ in $(seq 100); do
-	[ "$(cbtship backup-show --format json "$b0" | jq -r .status)" = restoring ] && break
+	[ "$(cbtship backup-show --format json "$bs" | jq -r .status)" = restoring ] && break
 	sleep 0.1
 done
 check "a running restore is listed as restoring" \
-	test "$(cbtship backup-show --format json "$b0" | jq -r .status)" = restoring
+	test "$(cbtship backup-show --format json "$bs" | jq -r .status)" = restoring
 sleep 1.5
 check "  backup-show reports its progress" bash -c \
-	"cbtship backup-show --format json $b0 | jq -e '.progress.bytes_total == .volume_size and .progress.bytes_done > 0' >/dev/null"
-check "backup-reset-state --state error" cbtship backup-reset-state --state error "$b0"
+	"cbtship backup-show --format json $bs | jq -e '.progress.bytes_total == .volume_size and .progress.bytes_done > 0' >/dev/null"
+check "backup-reset-state --state error" cbtship backup-reset-state --state error "$bs"
 rc=0
 wait $rpid || rc=$?
 cat "$tmp/r.err"
 check "  the restore stopped (exit $rc)" test $rc -ne 0
 check "  saying the destination is not usable" grep -q 'not usable' "$tmp/r.err"
-check "  the backup is in error" test "$(cbtship backup-show --format json "$b0" | jq -r .status)" = error
-check "reset it to available" cbtship backup-reset-state "$b0"
+check "  the backup is in error" test "$(cbtship backup-show --format json "$bs" | jq -r .status)" = error
+check "reset it to available" cbtship backup-reset-state "$bs"
+check "  (and delete it)" cbtship backup-delete "$bs"
+rm -f "$tmp/slow.img" "$tmp/dest.img"
 
 # ------------------------------------------------------------ faults
 # The proxy killed mid-backup, longer than the retries last.

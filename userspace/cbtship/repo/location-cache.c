@@ -378,15 +378,18 @@ static char *strdup_printf(const char *fmt, ...)
 	return s;
 }
 
-/* The first name of newp after prev ("" for the first): 1, 0 at the end. */
-static int next_new(struct cbt_location_cache *lc, const char *prev, char *buf, size_t len)
+/* The first name of a temporary table after prev ("" for the first): 1, 0 at the end. */
+static int next_in(struct cbt_location_cache *lc, const char *table, const char *prev, char *buf,
+		   size_t len)
 {
 	_cleanup_(stmt_finalizep) sqlite3_stmt *st = NULL;
+	char sql[128];
 	int rc, r;
 
+	snprintf(sql, sizeof(sql), "SELECT name FROM %s WHERE name > ? ORDER BY name LIMIT 1",
+		 table);
 	pthread_mutex_lock(&lc->lock);
-	if (sqlite3_prepare_v2(lc->db, "SELECT name FROM newp WHERE name > ? ORDER BY name LIMIT 1",
-			       -1, &st, NULL) != SQLITE_OK) {
+	if (sqlite3_prepare_v2(lc->db, sql, -1, &st, NULL) != SQLITE_OK) {
 		r = sql_fail(lc, "prepare");
 	} else {
 		sqlite3_bind_text(st, 1, prev, -1, SQLITE_TRANSIENT);
@@ -451,32 +454,43 @@ int cbt_location_cache_sync(struct cbt_location_cache *lc, struct cbt_store *sto
 	if (r < 0)
 		return r;
 
-	/* Gone from the store: forgotten; new in it: to read. */
+	/*
+	 * Recorded but not listed: gone, or written so lately that the
+	 * listing does not show it yet (Swift updates listings
+	 * asynchronously). Each is asked for (HEAD) and forgotten only when
+	 * the store says it is not there.
+	 */
 	pthread_mutex_lock(&lc->lock);
-	if (sqlite3_exec(
-		    lc->db,
-		    "BEGIN IMMEDIATE;"
-		    "DELETE FROM entries WHERE pack IN (SELECT no FROM packs WHERE name NOT IN "
-		    "(SELECT name FROM listed));",
-		    NULL, NULL, NULL) != SQLITE_OK ||
-	    sqlite3_exec(lc->db, "DELETE FROM packs WHERE name NOT IN (SELECT name FROM listed)",
+	if (sqlite3_exec(lc->db,
+			 "CREATE TEMP TABLE IF NOT EXISTS gonep (name TEXT PRIMARY KEY);"
+			 "DELETE FROM gonep;"
+			 "INSERT INTO gonep SELECT name FROM packs WHERE name NOT IN"
+			 " (SELECT name FROM listed);"
+			 "CREATE TEMP TABLE IF NOT EXISTS newp (name TEXT PRIMARY KEY);"
+			 "DELETE FROM newp;"
+			 "INSERT INTO newp SELECT name FROM listed WHERE name NOT IN"
+			 " (SELECT name FROM packs);",
 			 NULL, NULL, NULL) != SQLITE_OK)
-		r = sql_fail(lc, "forgetting packs");
-	else
-		stats.packs_removed = (uint64_t)sqlite3_changes(lc->db);
-	if (r >= 0 && sqlite3_exec(lc->db,
-				   "CREATE TEMP TABLE IF NOT EXISTS newp (name TEXT PRIMARY KEY);"
-				   "DELETE FROM newp;"
-				   "INSERT INTO newp SELECT name FROM listed WHERE name NOT IN "
-				   "(SELECT name FROM packs);"
-				   "COMMIT",
-				   NULL, NULL, NULL) != SQLITE_OK)
-		r = sql_fail(lc, "new packs");
-	if (r < 0)
-		sqlite3_exec(lc->db, "ROLLBACK", NULL, NULL, NULL);
+		r = sql_fail(lc, "comparing with the listing");
 	else
 		stats.packs_listed = (uint64_t)query_int(lc, "SELECT count(*) FROM listed");
 	pthread_mutex_unlock(&lc->lock);
+	key[0] = '\0';
+	while (r >= 0) {
+		char prev[CBT_PACK_KEY_SIZE];
+
+		snprintf(prev, sizeof(prev), "%s", key);
+		r = next_in(lc, "gonep", prev, key, sizeof(key));
+		if (r <= 0)
+			break;
+		r = cbt_store_exists(store, key);
+		if (r == 0) {
+			r = cbt_location_cache_remove_pack(lc, key);
+			if (r >= 0)
+				stats.packs_removed++;
+		} else
+			r = 0; /* there (not listed yet), or unknown: kept */
+	}
 	key[0] = '\0';
 	while (r >= 0) {
 		_cleanup_(freep) struct cbt_pack_entry *e = NULL;
@@ -486,7 +500,7 @@ int cbt_location_cache_sync(struct cbt_location_cache *lc, struct cbt_store *sto
 		char prev[CBT_PACK_KEY_SIZE];
 
 		snprintf(prev, sizeof(prev), "%s", key);
-		r = next_new(lc, prev, key, sizeof(key));
+		r = next_in(lc, "newp", prev, key, sizeof(key));
 		if (r <= 0)
 			break;
 		r = cbt_pack_read_table(store, key, pc, &e, &n, &size);

@@ -97,8 +97,11 @@ struct cbt_location_sync_stats {
 
 /*
  * Bring the cache in line with the store's listing of packs/: read the
- * table of every listed pack not recorded (ranged reads; c and h, unkeyed
- * SHA-256, decode it), forget recorded packs not listed. A pack whose
+ * table of every listed pack not recorded (ranged reads, decoded with pc),
+ * and forget each recorded pack that is not listed and that the store
+ * says is not there (exists(): Swift may list a new object only later,
+ * so a pack just written is not forgotten for being missing from the
+ * listing). A pack whose
  * table is corrupt is recorded as bad with the reason (and reported in
  * stats), never fatal; a pack that vanished meanwhile, or whose table is
  * sealed and pc has no key (packs_sealed), is skipped (and read at the
