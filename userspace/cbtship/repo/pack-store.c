@@ -71,6 +71,12 @@ struct ps {
 	struct cbt_pack_codec sync_codec;
 	bool synced;
 	time_t last_sync;
+	/*
+	 * Whether the container has loose index pages (format 1): listed once,
+	 * at the first sync. Without any, a page in no pack is absent (no
+	 * HEAD per page on Swift; known-keys does the same for chunks).
+	 */
+	int loose_pages; /* -1 unknown, 0 none, 1 some */
 
 	/*
 	 * The uploaders and the cache's database are made by the first call
@@ -308,6 +314,12 @@ static bool content_key(const char *key, uint8_t *type, struct cbt_chunk_id *id)
 	return false;
 }
 
+static int found_one(const char *key, void *userdata)
+{
+	(void)key, (void)userdata;
+	return 1;
+}
+
 static int sync_now(struct ps *p, struct cbt_location_sync_stats *st, char **ret_error)
 {
 	int r;
@@ -316,6 +328,11 @@ static int sync_now(struct ps *p, struct cbt_location_sync_stats *st, char **ret
 	if (r < 0)
 		return r;
 	pthread_mutex_lock(&p->sync_lock);
+	if (p->loose_pages < 0) {
+		r = cbt_store_list(p->inner, CBT_INDEX_KEY_PREFIX, found_one, NULL);
+		if (r >= 0)
+			p->loose_pages = r > 0;
+	}
 	r = cbt_location_cache_sync(p->cache, p->inner, &p->sync_codec, st, ret_error);
 	if (r >= 0) {
 		p->synced = true;
@@ -516,6 +533,13 @@ static int ps_exists(void *data, const char *key)
 	r = cbt_location_cache_lookup(p->cache, type, &id, &loc);
 	if (r != 0)
 		return r;
+	if (type == CBT_PACK_ENTRY_INDEX) {
+		pthread_mutex_lock(&p->sync_lock);
+		r = p->loose_pages;
+		pthread_mutex_unlock(&p->sync_lock);
+		if (r == 0)
+			return 0;
+	}
 	return cbt_store_exists(p->inner, key);
 }
 
@@ -739,6 +763,7 @@ int cbt_pack_store_new(struct cbt_store *inner, const struct cbt_pack_store_conf
 	pthread_cond_init(&p->cond, NULL);
 	p->ops = ps_ops;
 	p->ops.name = cbt_store_name(inner);
+	p->loose_pages = -1;
 	p->pack_size = cfg->pack_size ? cfg->pack_size : CBT_PACK_SIZE_POSIX_DEFAULT;
 	if (p->pack_size < CBT_PACK_SIZE_MIN)
 		p->pack_size = CBT_PACK_SIZE_MIN;
