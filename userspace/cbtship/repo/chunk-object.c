@@ -6,6 +6,8 @@
 
 #include <zlib.h>
 
+#include "cbt-bytes.h"
+
 #include "cbtship/repo/chunk-object.h"
 
 /* Header field offsets (docs/repository-format.md). */
@@ -24,28 +26,6 @@ enum {
 
 _Static_assert(OFF_ID + CBT_CHUNK_ID_SIZE == OFF_RESERVED, "id ends at the reserved field");
 _Static_assert(OFF_HEADER_CRC + 4 == CBT_CHUNK_HEADER_SIZE, "header CRC is the last field");
-
-static void put_le16(uint8_t *p, uint16_t v)
-{
-	p[0] = (uint8_t)v;
-	p[1] = (uint8_t)(v >> 8);
-}
-
-static void put_le32(uint8_t *p, uint32_t v)
-{
-	for (int i = 0; i < 4; i++)
-		p[i] = (uint8_t)(v >> (8 * i));
-}
-
-static uint16_t get_le16(const uint8_t *p)
-{
-	return (uint16_t)(p[0] | p[1] << 8);
-}
-
-static uint32_t get_le32(const uint8_t *p)
-{
-	return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 | (uint32_t)p[3] << 24;
-}
 
 static uint32_t crc(const void *p, size_t len)
 {
@@ -103,12 +83,12 @@ int cbt_chunk_encode_sealed(struct cbt_compressor *c, const struct cbt_hasher *h
 
 	memset(out, 0, CBT_CHUNK_HEADER_SIZE);
 	memcpy(out + OFF_MAGIC, CBT_CHUNK_MAGIC, CBT_CHUNK_MAGIC_SIZE);
-	put_le16(out + OFF_VERSION, CBT_CHUNK_FORMAT_VERSION);
+	cbt_put_le16(out + OFF_VERSION, CBT_CHUNK_FORMAT_VERSION);
 	out[OFF_COMPRESSION] = (uint8_t)used;
 	out[OFF_FLAGS] = (cbt_hasher_is_keyed(h) ? CBT_CHUNK_FLAG_KEYED_ID : 0) |
 			 (cipher ? CBT_CHUNK_FLAG_ENCRYPTED : 0);
-	put_le32(out + OFF_RAW_LEN, (uint32_t)raw_len);
-	put_le32(out + OFF_STORED_LEN, (uint32_t)stored_len);
+	cbt_put_le32(out + OFF_RAW_LEN, (uint32_t)raw_len);
+	cbt_put_le32(out + OFF_STORED_LEN, (uint32_t)stored_len);
 	memcpy(out + OFF_ID, id->bytes, CBT_CHUNK_ID_SIZE);
 	if (cipher) {
 		header_aad(out, aad);
@@ -117,8 +97,8 @@ int cbt_chunk_encode_sealed(struct cbt_compressor *c, const struct cbt_hasher *h
 		if (r < 0)
 			return r;
 	}
-	put_le32(out + OFF_PAYLOAD_CRC, crc(out + CBT_CHUNK_HEADER_SIZE, stored_len));
-	put_le32(out + OFF_HEADER_CRC, crc(out, OFF_HEADER_CRC));
+	cbt_put_le32(out + OFF_PAYLOAD_CRC, crc(out + CBT_CHUNK_HEADER_SIZE, stored_len));
+	cbt_put_le32(out + OFF_HEADER_CRC, crc(out, OFF_HEADER_CRC));
 	*ret_len = CBT_CHUNK_HEADER_SIZE + stored_len;
 	return 0;
 }
@@ -142,15 +122,15 @@ int cbt_chunk_header_parse(const void *obj, size_t obj_len, struct cbt_chunk_hea
 		return -ENOMSG;
 	if (obj_len < OFF_VERSION + 2)
 		return -ENODATA;
-	hdr.version = get_le16(p + OFF_VERSION);
+	hdr.version = cbt_get_le16(p + OFF_VERSION);
 	if (hdr.version != CBT_CHUNK_FORMAT_VERSION)
 		return -EPROTO;
 	if (obj_len < CBT_CHUNK_HEADER_SIZE)
 		return -ENODATA;
-	if (get_le32(p + OFF_HEADER_CRC) != crc(p, OFF_HEADER_CRC))
+	if (cbt_get_le32(p + OFF_HEADER_CRC) != crc(p, OFF_HEADER_CRC))
 		return -EUCLEAN;
 	hdr.flags = p[OFF_FLAGS];
-	if ((hdr.flags & ~CBT_CHUNK_FLAGS_KNOWN) || get_le32(p + OFF_RESERVED) != 0)
+	if ((hdr.flags & ~CBT_CHUNK_FLAGS_KNOWN) || cbt_get_le32(p + OFF_RESERVED) != 0)
 		return -EOPNOTSUPP;
 	/* Encryption always comes with keyed ids (SHA-256 ids would leak the data). */
 	if ((hdr.flags & CBT_CHUNK_FLAG_ENCRYPTED) && !(hdr.flags & CBT_CHUNK_FLAG_KEYED_ID))
@@ -158,8 +138,8 @@ int cbt_chunk_header_parse(const void *obj, size_t obj_len, struct cbt_chunk_hea
 	if (!cbt_compression_valid(p[OFF_COMPRESSION]))
 		return -EPROTONOSUPPORT;
 	hdr.compression = (enum cbt_compression)p[OFF_COMPRESSION];
-	hdr.raw_len = get_le32(p + OFF_RAW_LEN);
-	hdr.stored_len = get_le32(p + OFF_STORED_LEN);
+	hdr.raw_len = cbt_get_le32(p + OFF_RAW_LEN);
+	hdr.stored_len = cbt_get_le32(p + OFF_STORED_LEN);
 	if (hdr.raw_len == 0 || hdr.raw_len > CBT_CHUNK_RAW_MAX)
 		return -ERANGE;
 	data_len = hdr.stored_len;
@@ -171,7 +151,7 @@ int cbt_chunk_header_parse(const void *obj, size_t obj_len, struct cbt_chunk_hea
 	if (hdr.compression == CBT_COMPRESS_NONE ? data_len != hdr.raw_len
 						 : data_len >= hdr.raw_len)
 		return -ERANGE;
-	hdr.payload_crc = get_le32(p + OFF_PAYLOAD_CRC);
+	hdr.payload_crc = cbt_get_le32(p + OFF_PAYLOAD_CRC);
 	memcpy(hdr.id.bytes, p + OFF_ID, CBT_CHUNK_ID_SIZE);
 	*ret = hdr;
 	return 0;

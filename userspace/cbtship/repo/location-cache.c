@@ -11,6 +11,7 @@
 
 #include <sqlite3.h>
 
+#include "cbt-bytes.h"
 #include "cbtship/repo/location-cache.h"
 #include "cbtship/state-dir.h"
 
@@ -364,20 +365,6 @@ static int collect_listed(const char *key, void *userdata)
 	return 0;
 }
 
-static char *strdup_printf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-
-static char *strdup_printf(const char *fmt, ...)
-{
-	va_list ap;
-	char *s = NULL;
-
-	va_start(ap, fmt);
-	if (vasprintf(&s, fmt, ap) < 0)
-		s = NULL;
-	va_end(ap);
-	return s;
-}
-
 /* The first name of a temporary table after prev ("" for the first): 1, 0 at the end. */
 static int next_in(struct cbt_location_cache *lc, const char *table, const char *prev, char *buf,
 		   size_t len)
@@ -446,8 +433,8 @@ int cbt_location_cache_sync(struct cbt_location_cache *lc, struct cbt_store *sto
 		sqlite3_exec(lc->db, r < 0 ? "ROLLBACK" : "COMMIT", NULL, NULL, NULL);
 		pthread_mutex_unlock(&lc->lock);
 		if (r < 0 && ret_error)
-			*ret_error = strdup_printf("listing the packs: %s",
-						   lc->error[0] ? lc->error : strerror(-r));
+			*ret_error = cbt_strdup_printf("listing the packs: %s",
+						       lc->error[0] ? lc->error : strerror(-r));
 	}
 	if (s.ins)
 		sqlite3_finalize(s.ins);
@@ -522,8 +509,8 @@ int cbt_location_cache_sync(struct cbt_location_cache *lc, struct cbt_store *sto
 		}
 		if (r < 0) {
 			if (ret_error)
-				*ret_error = strdup_printf("reading the table of pack %s: %s", key,
-							   cbt_pack_strerror(r));
+				*ret_error = cbt_strdup_printf("reading the table of pack %s: %s",
+							       key, cbt_pack_strerror(r));
 			break;
 		}
 		r = add_pack(lc, key, size, e, n, NULL);

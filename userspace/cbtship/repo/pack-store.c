@@ -12,6 +12,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "cbt-bytes.h"
 #include "cbtship/repo/chunk-object.h"
 #include "cbtship/repo/object-key.h"
 #include "cbtship/repo/pack-store.h"
@@ -676,20 +677,6 @@ static const struct cbt_store_ops ps_ops = {
 	.put_file = ps_put_file,
 };
 
-static char *strdup_printf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-
-static char *strdup_printf(const char *fmt, ...)
-{
-	va_list ap;
-	char *s = NULL;
-
-	va_start(ap, fmt);
-	if (vasprintf(&s, fmt, ap) < 0)
-		s = NULL;
-	va_end(ap);
-	return s;
-}
-
 /*
  * Before the first content call of a process: the cache opened by this
  * process (the one inherited through a fork is left alone: closing it
@@ -791,7 +778,7 @@ int cbt_pack_store_new(struct cbt_store *inner, const struct cbt_pack_store_conf
 		r = cbt_store_new(&p->ops, p, ret);
 	if (r < 0) {
 		if (ret_error && !*ret_error)
-			*ret_error = strdup_printf("pack store: %s", strerror(-r));
+			*ret_error = cbt_strdup_printf("pack store: %s", strerror(-r));
 		ps_free(p);
 		return r;
 	}

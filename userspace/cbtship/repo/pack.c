@@ -11,6 +11,8 @@
 #include <openssl/evp.h>
 #include <zlib.h>
 
+#include "cbt-bytes.h"
+
 #include "cbtship/repo/chunk-object.h"
 #include "cbtship/repo/pack.h"
 
@@ -36,39 +38,6 @@ enum {
 
 _Static_assert(TR_CRC + 4 == CBT_PACK_TRAILER_SIZE, "CRC ends the trailer");
 _Static_assert(ROW_ID + CBT_CHUNK_ID_SIZE == CBT_PACK_TABLE_ROW, "id ends a row");
-
-static void put_le16(uint8_t *p, uint16_t v)
-{
-	p[0] = (uint8_t)v;
-	p[1] = (uint8_t)(v >> 8);
-}
-
-static void put_le32(uint8_t *p, uint32_t v)
-{
-	for (int i = 0; i < 4; i++)
-		p[i] = (uint8_t)(v >> (8 * i));
-}
-
-static void put_le64(uint8_t *p, uint64_t v)
-{
-	for (int i = 0; i < 8; i++)
-		p[i] = (uint8_t)(v >> (8 * i));
-}
-
-static uint16_t get_le16(const uint8_t *p)
-{
-	return (uint16_t)(p[0] | p[1] << 8);
-}
-
-static uint32_t get_le32(const uint8_t *p)
-{
-	return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 | (uint32_t)p[3] << 24;
-}
-
-static uint64_t get_le64(const uint8_t *p)
-{
-	return (uint64_t)get_le32(p) | (uint64_t)get_le32(p + 4) << 32;
-}
 
 int cbt_pack_id_random(struct cbt_pack_id *ret)
 {
@@ -134,13 +103,13 @@ int cbt_pack_tail_encode(const struct cbt_pack_codec *pc, const struct cbt_pack_
 	if (!raw || !out)
 		return -ENOMEM;
 	memcpy(raw, CBT_PACK_TABLE_MAGIC, 8);
-	put_le32(raw + 8, (uint32_t)n);
+	cbt_put_le32(raw + 8, (uint32_t)n);
 	for (size_t i = 0; i < n; i++) {
 		uint8_t *row = raw + CBT_PACK_TABLE_HEADER + i * CBT_PACK_TABLE_ROW;
 
 		row[ROW_TYPE] = e[i].type;
-		put_le32(row + ROW_LENGTH, e[i].length);
-		put_le64(row + ROW_OFFSET, e[i].offset);
+		cbt_put_le32(row + ROW_LENGTH, e[i].length);
+		cbt_put_le64(row + ROW_OFFSET, e[i].offset);
 		memcpy(row + ROW_ID, e[i].id.bytes, CBT_CHUNK_ID_SIZE);
 	}
 	r = cbt_hasher_hash(h, raw, raw_len, &table_id);
@@ -153,11 +122,11 @@ int cbt_pack_tail_encode(const struct cbt_pack_codec *pc, const struct cbt_pack_
 	tr = out + obj_len;
 	memset(tr, 0, CBT_PACK_TRAILER_SIZE);
 	memcpy(tr + TR_MAGIC, CBT_PACK_TRAILER_MAGIC, 8);
-	put_le16(tr + TR_VERSION, CBT_PACK_VERSION);
-	put_le32(tr + TR_COUNT, (uint32_t)n);
-	put_le64(tr + TR_TABLE_OFFSET, table_offset);
-	put_le32(tr + TR_TABLE_LENGTH, (uint32_t)obj_len);
-	put_le32(tr + TR_CRC, (uint32_t)crc32_z(0, tr, TR_CRC));
+	cbt_put_le16(tr + TR_VERSION, CBT_PACK_VERSION);
+	cbt_put_le32(tr + TR_COUNT, (uint32_t)n);
+	cbt_put_le64(tr + TR_TABLE_OFFSET, table_offset);
+	cbt_put_le32(tr + TR_TABLE_LENGTH, (uint32_t)obj_len);
+	cbt_put_le32(tr + TR_CRC, (uint32_t)crc32_z(0, tr, TR_CRC));
 	*ret_len = obj_len + CBT_PACK_TRAILER_SIZE;
 	*ret_buf = TAKE_PTR(out);
 	return 0;
@@ -172,15 +141,15 @@ int cbt_pack_trailer_parse(const void *trailer, uint64_t pack_size, struct cbt_p
 		return -ENODATA;
 	if (memcmp(p + TR_MAGIC, CBT_PACK_TRAILER_MAGIC, 8) != 0)
 		return -ENOMSG;
-	t.version = get_le16(p + TR_VERSION);
+	t.version = cbt_get_le16(p + TR_VERSION);
 	if (t.version != CBT_PACK_VERSION)
 		return -EPROTO;
-	if (get_le32(p + TR_CRC) != (uint32_t)crc32_z(0, p, TR_CRC))
+	if (cbt_get_le32(p + TR_CRC) != (uint32_t)crc32_z(0, p, TR_CRC))
 		return -EUCLEAN;
-	t.count = get_le32(p + TR_COUNT);
-	t.table_offset = get_le64(p + TR_TABLE_OFFSET);
-	t.table_length = get_le32(p + TR_TABLE_LENGTH);
-	if (get_le16(p + TR_FLAGS) != 0 || t.count == 0 || t.count > CBT_PACK_ENTRIES_MAX ||
+	t.count = cbt_get_le32(p + TR_COUNT);
+	t.table_offset = cbt_get_le64(p + TR_TABLE_OFFSET);
+	t.table_length = cbt_get_le32(p + TR_TABLE_LENGTH);
+	if (cbt_get_le16(p + TR_FLAGS) != 0 || t.count == 0 || t.count > CBT_PACK_ENTRIES_MAX ||
 	    t.table_length < CBT_CHUNK_HEADER_SIZE)
 		return -EBADMSG;
 	/* The table ends where the trailer starts. */
@@ -219,15 +188,15 @@ int cbt_pack_table_decode(const struct cbt_pack_codec *pc, const struct cbt_pack
 		r = cbt_chunk_decode(pc->compressor, pc->plain, NULL, obj, len, raw, raw_len, &got);
 	if (r < 0)
 		return r;
-	if (memcmp(raw, CBT_PACK_TABLE_MAGIC, 8) != 0 || get_le32(raw + 8) != t->count ||
-	    get_le32(raw + 12) != 0)
+	if (memcmp(raw, CBT_PACK_TABLE_MAGIC, 8) != 0 || cbt_get_le32(raw + 8) != t->count ||
+	    cbt_get_le32(raw + 12) != 0)
 		return -EBADMSG;
 	for (size_t i = 0; i < t->count; i++) {
 		const uint8_t *row = raw + CBT_PACK_TABLE_HEADER + i * CBT_PACK_TABLE_ROW;
 
 		e[i].type = row[ROW_TYPE];
-		e[i].length = get_le32(row + ROW_LENGTH);
-		e[i].offset = get_le64(row + ROW_OFFSET);
+		e[i].length = cbt_get_le32(row + ROW_LENGTH);
+		e[i].offset = cbt_get_le64(row + ROW_OFFSET);
 		memcpy(e[i].id.bytes, row + ROW_ID, CBT_CHUNK_ID_SIZE);
 		if ((e[i].type != CBT_PACK_ENTRY_CHUNK && e[i].type != CBT_PACK_ENTRY_INDEX) ||
 		    row[ROW_RESERVED] || row[ROW_RESERVED + 1] || row[ROW_RESERVED + 2] ||
