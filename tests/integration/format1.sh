@@ -104,8 +104,10 @@ check "  restores" restored_equals "$b3" "$tmp/v0"
 
 # ------------------------------------------------------------ deletes
 check "delete the format-2 incremental" cbtship backup-delete "$b2"
+check "  collect the container" cbtship backup-collect
 check "  the format-1 incremental still restores" restored_equals "$b1" "$tmp/v1"
 check "delete the format-1 backups" bash -c "cbtship backup-delete '$b1' && cbtship backup-delete '$b0'"
+check "  collect the container" cbtship backup-collect
 check "  the format-2 full still restores" restored_equals "$b3" "$tmp/v0"
 check "  no manifest of them is left" bash -c \
 	"test ! -e '$container/manifests/$b0.json' && test ! -e '$container/manifests/$b1.json'"
