@@ -31,6 +31,7 @@ struct gc {
 	sqlite3_stmt *mark, *doomed, *manifest_add, *manifest_has;
 	struct cbt_gc_stats stats;
 	double next_check;
+	uint64_t entry_bytes; /* of the packs' entries */
 	char **ret_error;
 };
 
@@ -367,18 +368,23 @@ static int plan_packs(struct gc *g, struct cbt_location_cache *lc)
 		    " SELECT p.no AS no, p.name AS name, p.size AS size,"
 		    " (SELECT COALESCE(SUM(e.length), 0) FROM keep k JOIN lc.entries e"
 		    "  ON e.id = k.id AND e.type = k.type AND e.pack = k.pack"
-		    "  WHERE k.pack = p.no) AS live"
+		    "  WHERE k.pack = p.no) AS live,"
+		    " (SELECT COALESCE(SUM(e.length), 0) FROM lc.entries e WHERE e.pack = p.no)"
+		    "  AS entry_bytes"
 		    " FROM lc.packs p WHERE p.bad IS NULL;");
 	if (r < 0)
 		return r;
-	if (sqlite3_prepare_v2(g->db, "SELECT COUNT(*), SUM(size), SUM(live) FROM plan", -1, &st,
-			       NULL) != SQLITE_OK)
+	/* Unused: entries no manifest references, or kept elsewhere (tables and trailers are not).
+	 */
+	if (sqlite3_prepare_v2(g->db,
+			       "SELECT COUNT(*), SUM(size), SUM(entry_bytes), SUM(live) FROM plan",
+			       -1, &st, NULL) != SQLITE_OK)
 		return db_fail(g);
 	if (sqlite3_step(st) == SQLITE_ROW) {
 		g->stats.packs = (uint64_t)sqlite3_column_int64(st, 0);
 		g->stats.pack_bytes = (uint64_t)sqlite3_column_int64(st, 1);
-		g->stats.pack_bytes_unused =
-			g->stats.pack_bytes - (uint64_t)sqlite3_column_int64(st, 2);
+		g->entry_bytes = (uint64_t)sqlite3_column_int64(st, 2);
+		g->stats.pack_bytes_unused = g->entry_bytes - (uint64_t)sqlite3_column_int64(st, 3);
 	}
 	sqlite3_finalize(st);
 	return 0;
@@ -510,7 +516,7 @@ static int copy_pack(struct gc *g, struct cbt_store *ps, struct cbt_store *inner
 struct pack_row {
 	int64_t no;
 	char name[CBT_PACK_KEY_SIZE];
-	uint64_t size, live;
+	uint64_t size, live; /* bytes of its entries, of those kept */
 };
 
 /* Deletes the packs with nothing kept, then rewrites while too much is unused. */
@@ -538,8 +544,8 @@ static int sweep_packs(struct gc *g)
 		return r;
 	/* Most unused first; the empty ones lead. */
 	if (sqlite3_prepare_v2(g->db,
-			       "SELECT no, name, size, live FROM plan"
-			       " ORDER BY CAST(live AS REAL) / MAX(size, 1), no",
+			       "SELECT no, name, entry_bytes, live FROM plan"
+			       " ORDER BY CAST(live AS REAL) / MAX(entry_bytes, 1), no",
 			       -1, &st, NULL) != SQLITE_OK)
 		return db_fail(g);
 	while ((step = sqlite3_step(st)) == SQLITE_ROW) {
@@ -563,7 +569,7 @@ static int sweep_packs(struct gc *g)
 	sqlite3_finalize(st);
 	if (step != SQLITE_DONE)
 		return db_fail(g);
-	total = g->stats.pack_bytes;
+	total = g->entry_bytes;
 	unused = g->stats.pack_bytes_unused;
 	max_unused = g->o && g->o->max_unused_set ? g->o->max_unused
 		     : cbtship_config()		  ? cbtship_config()->backup_collect_max_unused

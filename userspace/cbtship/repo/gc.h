@@ -68,7 +68,7 @@ struct cbt_gc_stats {
 	/* Packs (format 2) */
 	uint64_t packs;		    /* known, readable */
 	uint64_t pack_bytes;	    /* their bytes before */
-	uint64_t pack_bytes_unused; /* of those, entries nothing references (or duplicates) */
+	uint64_t pack_bytes_unused; /* entries nothing references, or kept in another pack */
 	uint64_t packs_deleted;	    /* no live entry */
 	uint64_t packs_rewritten;   /* live entries copied into new packs, then deleted */
 	uint64_t entries_copied;
