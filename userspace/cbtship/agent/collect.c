@@ -50,10 +50,13 @@ static int collect_marked(struct agent_log *log)
 		} else
 			agent_log_info(log,
 				       "collection of %s %s: %llu chunks and %llu index pages "
-				       "removed, %llu backups kept, %.1f s",
+				       "removed, %llu packs deleted and %llu rewritten, %llu "
+				       "backups kept, %.1f s",
 				       service, marks[i]->container,
 				       (unsigned long long)gs.chunks_deleted,
 				       (unsigned long long)gs.pages_deleted,
+				       (unsigned long long)gs.packs_deleted,
+				       (unsigned long long)gs.packs_rewritten,
 				       (unsigned long long)gs.manifests, gs.seconds);
 		free(err);
 	}

@@ -163,6 +163,7 @@ int agent_reattach_all(struct catalog *c, struct agent_log *log, struct agent_re
 	_cleanup_(cbt_strv_freep) char **tracked = NULL;
 	struct catalog_volume **vols = NULL;
 	size_t n = 0;
+	bool any = false;
 	int r;
 
 	*ret = (struct agent_reattach_counts){ 0 };
@@ -172,20 +173,17 @@ int agent_reattach_all(struct catalog *c, struct agent_log *log, struct agent_re
 				catalog_error(c));
 		return r;
 	}
+	for (size_t i = 0; i < n; i++)
+		any |= vols[i]->tracked;
+	/* No tracked volume (a host that only ships backups): device-mapper is not needed. */
+	if (!any) {
+		catalog_volume_array_free(vols, n);
+		return 0;
+	}
 	r = cbt_device_list(&tracked);
 	if (r < 0) {
-		bool any = false;
-
-		for (size_t i = 0; i < n; i++)
-			any = any || vols[i]->tracked;
-		catalog_volume_array_free(vols, n);
-		/* No device-mapper here and nothing tracked: the jobs are still reaped. */
-		if (r == -ENODEV && !any) {
-			agent_log_info(log, "no device-mapper on this host, and no tracked volume "
-					    "in the catalog: nothing to re-attach");
-			return 0;
-		}
 		agent_log_error(log, "cannot list the device-mapper devices: %s", strerror(-r));
+		catalog_volume_array_free(vols, n);
 		return r;
 	}
 	for (size_t i = 0; i < n; i++) {
