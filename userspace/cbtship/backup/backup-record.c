@@ -363,6 +363,15 @@ static int check_record(struct catalog *c, const struct cbt_manifest *m, char *e
 }
 
 /* Does the target hold backup m? 0, or a negative errno with a message. */
+static bool same_manifest(const struct cbt_manifest *a, const struct cbt_manifest *b)
+{
+	_cleanup_(freep) char *ja = NULL, *jb = NULL;
+
+	return cbt_manifest_to_json(a, CBT_MANIFEST_JSON_COMPACT, &ja, NULL) == 0 &&
+	       cbt_manifest_to_json(b, CBT_MANIFEST_JSON_COMPACT, &jb, NULL) == 0 &&
+	       strcmp(ja, jb) == 0;
+}
+
 static int check_in_target(const struct cbt_manifest *m, char *err, size_t errlen)
 {
 	enum catalog_service service = (enum catalog_service)m->service;
@@ -388,7 +397,8 @@ static int check_in_target(const struct cbt_manifest *m, char *err, size_t errle
 		r = cbt_repository_open(service, m->container, 0, &repo, &msg);
 		if (r >= 0)
 			r = cbt_manifest_read(repo->store, m->backup_id, &there, &msg);
-		if (r >= 0 && !cbt_chunk_id_equal(&there->index.root, &m->index.root))
+		/* The record is the container's manifest, field for field, or nothing. */
+		if (r >= 0 && !same_manifest(there, m))
 			r = -EXDEV;
 		if (r < 0)
 			snprintf(err, errlen, "%s container %s: %s",
