@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/prctl.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -293,6 +294,8 @@ static void every_type(void **state)
 	assert_int_equal(c->backup_swift_auth_version, 3);
 	assert_string_equal(c->backup_swift_user, "cinder");
 	assert_string_equal(c->backup_swift_key, SECRET);
+	/* A secret in memory: the process dumps no core from then on. */
+	assert_int_equal(prctl(PR_GET_DUMPABLE, 0, 0, 0, 0), 0);
 	assert_string_equal(c->backup_swift_tenant, "t1");
 	assert_string_equal(c->backup_swift_project, "p1");
 	assert_string_equal(c->backup_swift_project_domain, "pd");

@@ -12,6 +12,7 @@
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/prctl.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -152,6 +153,13 @@ static void subkeys_are_distinct(void **state)
 	assert_memory_not_equal(f->k1->id_key, master1, CBT_KEY_SIZE);
 	assert_memory_not_equal(f->k1->data_key, master1, CBT_KEY_SIZE);
 	assert_memory_not_equal(f->k1->id_key, f->k2->id_key, CBT_KEY_SIZE);
+	/* The manifest MAC key is a third, independent one. */
+	assert_memory_not_equal(f->k1->mac_key, f->k1->id_key, CBT_KEY_SIZE);
+	assert_memory_not_equal(f->k1->mac_key, f->k1->data_key, CBT_KEY_SIZE);
+	assert_memory_not_equal(f->k1->mac_key, master1, CBT_KEY_SIZE);
+	assert_memory_not_equal(f->k1->mac_key, f->k2->mac_key, CBT_KEY_SIZE);
+	/* A key in memory: the process dumps no core from then on. */
+	assert_int_equal(prctl(PR_GET_DUMPABLE, 0, 0, 0, 0), 0);
 	/* The fingerprint manifests record is the master key's. */
 	assert_int_equal(cbt_manifest_key_fingerprint(master1, CBT_KEY_SIZE, fp), 0);
 	assert_string_equal(f->k1->fingerprint, fp);

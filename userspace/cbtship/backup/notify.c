@@ -7,6 +7,7 @@
 #include <string.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/time.h>
 #include <sys/un.h>
 #include <unistd.h>
 
@@ -24,10 +25,18 @@ static void warn_once(const char *path, int err)
 	cbtship_log("notifications to %s cannot be written: %s", path, strerror(err));
 }
 
+/*
+ * A listener that stops reading must not stop a backup: connecting and
+ * sending give up after this long (SO_SNDTIMEO), and the line is lost.
+ */
+#define SOCKET_TIMEOUT_MS 2000
+
 /* Send line to the UNIX socket at path: stream, else datagram. */
 static int send_socket(const char *path, const char *line, size_t len)
 {
 	static const int types[] = { SOCK_STREAM, SOCK_DGRAM };
+	static const struct timeval timeout = { .tv_sec = SOCKET_TIMEOUT_MS / 1000,
+						.tv_usec = SOCKET_TIMEOUT_MS % 1000 * 1000 };
 	struct sockaddr_un sa = { .sun_family = AF_UNIX };
 	int r = -ENOTSOCK;
 	ssize_t n;
@@ -39,6 +48,10 @@ static int send_socket(const char *path, const char *line, size_t len)
 		_cleanup_(closep) int fd = socket(AF_UNIX, types[i] | SOCK_CLOEXEC, 0);
 
 		if (fd < 0)
+			return -errno;
+		/* connect() of a UNIX socket waits by this timeout too, when the backlog is full.
+		 */
+		if (setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &timeout, sizeof(timeout)) < 0)
 			return -errno;
 		if (connect(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0) {
 			r = -errno;
@@ -57,11 +70,20 @@ static void emit(const char *path, const char *line, size_t len)
 	struct stat st;
 	int r;
 
-	if (stat(path, &st) == 0 && S_ISSOCK(st.st_mode)) {
+	/* lstat: a symbolic link is never followed, to a socket or a file. */
+	if (lstat(path, &st) == 0 && S_ISSOCK(st.st_mode)) {
 		r = send_socket(path, line, len);
 	} else {
-		_cleanup_(closep) int fd =
-			open(path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC | O_NOCTTY, 0600);
+		/*
+		 * O_NOFOLLOW: a link planted at the path does not redirect the
+		 * lines (or create a file) elsewhere; O_NONBLOCK: a FIFO without
+		 * a reader fails (ENXIO) instead of blocking the job, and one
+		 * that is full fails (EAGAIN).
+		 */
+		_cleanup_(closep) int fd = open(path,
+						O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC |
+							O_NOCTTY | O_NOFOLLOW | O_NONBLOCK,
+						0600);
 
 		/* O_APPEND: one write per line, so concurrent jobs never mix lines. */
 		ssize_t n = fd < 0 ? -1 : write(fd, line, len);

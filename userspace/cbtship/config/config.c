@@ -18,6 +18,7 @@
 
 #include "libcbt.h"
 #include "cbtship/config/config.h"
+#include "cbtship/encrypt/secret.h"
 #include "cbtship/repo/manifest.h"
 #include "cbtship/state-dir.h"
 
@@ -635,6 +636,9 @@ static int set_value(struct cbt_config *c, const struct opt *o, const char *text
 	char *new_origin;
 	int r;
 
+	/* A secret in memory from now on: no core dump of it. */
+	if ((o->flags & F_SECRET) && *text)
+		(void)cbt_secret_hold();
 	if (!utf8_valid(text)) {
 		*err = strdup_printf("%s: the value of %s is not UTF-8 text", origin, o->name);
 		return *err ? -EINVAL : -ENOMEM;

@@ -14,6 +14,7 @@
 #include <openssl/kdf.h>
 
 #include "cbtship/encrypt/key.h"
+#include "cbtship/encrypt/secret.h"
 
 /*
  * Distinct info strings make the subkeys independent: knowing one
@@ -64,6 +65,7 @@ int cbt_key_from_bytes(const uint8_t master[static CBT_KEY_SIZE], struct cbt_key
 	_cleanup_(cbt_key_freep) struct cbt_key *k = NULL;
 	int r;
 
+	(void)cbt_secret_hold(); /* key material in memory: no core dump of it */
 	k = calloc(1, sizeof(*k));
 	if (!k)
 		return -ENOMEM;
@@ -153,6 +155,7 @@ int cbt_key_load(const char *path, struct cbt_key **ret, char **ret_error)
 			    "encryption key file %s has mode %04o: group and others must have "
 			    "no access (chmod 600 %s)",
 			    path, (unsigned)(st.st_mode & 07777), path);
+	(void)cbt_secret_hold();
 	for (;;) {
 		ssize_t n = read(fd, buf + len, sizeof(buf) - len);
 

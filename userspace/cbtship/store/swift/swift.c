@@ -13,6 +13,7 @@
 #include <curl/curl.h>
 #include <openssl/evp.h>
 
+#include "cbtship/encrypt/secret.h"
 #include "cbtship/store/swift/swift-internal.h"
 #include "cbtship/store/swift/swift.h"
 
@@ -1309,6 +1310,8 @@ int cbt_swift_store_open(const struct cbt_swift_config *cfg, struct cbt_store **
 	int r;
 
 	last_error[0] = '\0';
+	/* A key, and soon a token, in memory: no core dump of them. */
+	(void)cbt_secret_hold();
 	r = swift_open(cfg, ret);
 	if (r < 0 && ret_error)
 		*ret_error = strdup(last_error[0] ? last_error : strerror(-r));
