@@ -10,7 +10,8 @@
 # snapshots and, with the last, the image; the OSD stopped mid-backup fails
 # the backup cleanly (error, nothing available, within the timeout) and
 # the next backup after the cluster is back reads everything, since the
-# failed one wrote to the image.
+# failed one wrote to the image; the failed one, which has no snapshot,
+# cannot be reset to available.
 set -euo pipefail
 . "$(dirname "$0")/../lib/vm-test.sh"
 . "$(dirname "$0")/../lib/shipper-test.sh"
@@ -147,6 +148,13 @@ copies+=("$tmp/v3")
 check "  reading everything: the failed one wrote to the image" \
 	test "$(field "$tmp/b3.json" full_read)" = true
 check "  and restores" restored_equals "${ids[2]}" "$tmp/v3"
+failed=$(cbtship backup-list --format json | jq -r '[.[] | select(.status == "error")][0].id')
+check "the failed backup (it never took its snapshot) cannot be reset to available" bash -c \
+	"! cbtship backup-reset-state --state available '$failed' 2>'$tmp/reset.err'"
+cat "$tmp/reset.err"
+check "  saying its snapshot is missing" grep -q "holds no snapshot of this backup" "$tmp/reset.err"
+check "  it stays in error" \
+	test "$(cbtship backup-show --format json "$failed" | jq -r .status)" = error
 
 # Deletes in a random order; the rest still restore; the image goes last.
 mapfile -t order < <(seq 0 2 | shuf)

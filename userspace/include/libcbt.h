@@ -250,6 +250,17 @@ int cbt_device_is_tracked(const char *name);
 int cbt_dm_name_of_path(const char *path, char *buf, size_t len);
 
 /*
+ * Is the block device at path under a tracked device (a cbt device among
+ * the dm devices that hold it, through its sysfs holders, at any depth)?
+ * 1 with the cbt device's name in name and *ret_whole true when writing to
+ * path is writing to that device at the same offsets (each layer between
+ * them maps the whole device below one to one: a single linear target at
+ * offset 0, and the cbt target over all of it), 0 when no tracked device
+ * is above it (or path is not a block device), or a negative errno.
+ */
+int cbt_device_tracked_above(const char *path, char *name, size_t len, bool *ret_whole);
+
+/*
  * Its table parameters, parsed. -ENXIO: no such device; -EMEDIUMTYPE: not
  * cbt. For a device made by cbt_device_create(), origin is the device
  * under the hidden device (the origin it was created with), not the hidden

@@ -96,10 +96,76 @@ static int check_imported_volume(const struct catalog_volume *v, const char *wor
 	return -EPERM;
 }
 
+/*
+ * A block device under a tracked volume (its origin, or a device below
+ * it): writing there would pass dm-cbt, and the volume's next incremental
+ * would miss the restored blocks. When the tracked device maps it one to
+ * one, the restore writes through the tracked device instead (path
+ * changed); otherwise only --force restores there, and the volume's
+ * history is invalidated (its name in invalidate): never silently.
+ */
+static int through_tracking(char *path, size_t len, bool force, char *invalidate, size_t invlen)
+{
+	char name[128];
+	bool whole = false;
+	int r;
+
+	invalidate[0] = '\0';
+	r = cbt_device_tracked_above(path, name, sizeof(name), &whole);
+	if (r <= 0)
+		return 0; /* not under tracking, or not a block device: as it is */
+	if (whole) {
+		fprintf(stderr,
+			"cbtship backup-restore: %s is the origin of the tracked volume %s: "
+			"writing "
+			"through /dev/mapper/%s, so that its tracking records the restored "
+			"blocks\n",
+			path, name, name);
+		snprintf(path, len, "/dev/mapper/%s", name);
+		return 0;
+	}
+	if (!force) {
+		fprintf(stderr,
+			"cbtship backup-restore: %s is under the tracked volume %s, which does not "
+			"map "
+			"it one to one: restore to the volume (--volume %s), or --force restores "
+			"here "
+			"and invalidates the volume's tracking (its next backup reads "
+			"everything)\n",
+			path, name, name);
+		return -EBUSY;
+	}
+	fprintf(stderr,
+		"cbtship backup-restore: %s is under the tracked volume %s: its tracking is "
+		"invalidated (its next backup reads everything)\n",
+		path, name);
+	snprintf(invalidate, invlen, "%s", name);
+	return 0;
+}
+
+/* The restore wrote past the tracking of dm name: its history is gone. */
+static void invalidate_tracking(struct catalog *c, const char *name, const char *path)
+{
+	_cleanup_(catalog_volume_freep) struct catalog_volume *v = NULL;
+	char reason[PATH_MAX + 128];
+	int r = cbt_invalidate(name);
+
+	snprintf(reason, sizeof(reason),
+		 "a restore wrote to %s, under its tracking: its history was invalidated", path);
+	if (r < 0)
+		fprintf(stderr, "cbtship backup-restore: warning: cannot invalidate %s: %s\n", name,
+			strerror(-r));
+	if (catalog_volume_get(c, name, &v) == 0 &&
+	    catalog_volume_set_full_read_reason(c, v->id, reason) < 0)
+		fprintf(stderr, "cbtship backup-restore: warning: %s\n", catalog_error(c));
+	cbtship_log("%s: %s", name, reason);
+}
+
 /* Where to write: a new file (path printed), or an existing target. */
 static int open_destination(struct catalog *c, const char *volume, const struct catalog_backup *b,
 			    bool force, char *path, size_t len, bool *ret_new,
-			    char ret_volume_id[static CATALOG_ID_MAX])
+			    char ret_volume_id[static CATALOG_ID_MAX], char *invalidate,
+			    size_t invlen)
 {
 	_cleanup_(closep) int fd = -1;
 	uint64_t size;
@@ -159,6 +225,9 @@ static int open_destination(struct catalog *c, const char *volume, const struct 
 			snprintf(path, len, "/dev/mapper/%s", volume);
 		else
 			snprintf(path, len, "%s", volume);
+		r = through_tracking(path, len, force, invalidate, invlen);
+		if (r < 0)
+			return r;
 		if (stat(path, &st) < 0) {
 			r = -errno;
 			fprintf(stderr, "cbtship backup-restore: %s: %s\n", path, strerror(-r));
@@ -333,6 +402,7 @@ int cbtship_backup_restore(int argc, char **argv)
 	struct restore_tick t = { 0 };
 	const char *volume = NULL;
 	char path[PATH_MAX] = "", err[PATH_MAX + 512], a[32], dest_volume[CATALOG_ID_MAX] = "";
+	char invalidate[128] = "";
 	unsigned workers = 0; /* 0: restore_workers() */
 	bool force = false, is_new = false, wait = false;
 	struct cbt_job job = { 0 };
@@ -412,9 +482,13 @@ int cbtship_backup_restore(int argc, char **argv)
 		if (cbtship_backup_open_index("backup-restore", b, repo, &m, &idx) < 0)
 			return EXIT_FAILURE;
 	}
-	fd = open_destination(c, volume, b, force, path, sizeof(path), &is_new, dest_volume);
+	fd = open_destination(c, volume, b, force, path, sizeof(path), &is_new, dest_volume,
+			      invalidate, sizeof(invalidate));
 	if (fd < 0)
 		return EXIT_FAILURE;
+	/* Before the first write, and again after the last (see below). */
+	if (invalidate[0])
+		invalidate_tracking(c, invalidate, path);
 	r = catalog_backup_set_status(c, b->id, CATALOG_BACKUP_RESTORING, 0, NULL);
 	/* What the agent settles should this process die half way. */
 	if (r >= 0)
@@ -471,6 +545,9 @@ int cbtship_backup_restore(int argc, char **argv)
 		snprintf(err, sizeof(err), "%s: flushing: %s", path, strerror(errno));
 	}
 	cbtship_progress_done();
+	/* A checkpoint taken while it wrote must not hide its writes either. */
+	if (invalidate[0])
+		invalidate_tracking(c, invalidate, path);
 	{
 		_cleanup_(catalog_backup_freep) struct catalog_backup *now = NULL;
 
