@@ -11,7 +11,8 @@
 # too (someone who can write the container): a volume named after a file
 # elsewhere is imported, but backup-restore --volume ID never writes
 # there; an imported backup of a volume recorded here never changes its
-# tracking generation and checkpoint.
+# tracking generation and checkpoint. catalog-rebuild refuses a manifest
+# naming its volume ../sdb the same way.
 set -euo pipefail
 . "$(dirname "$0")/../lib/vm-test.sh"
 . "$(dirname "$0")/../lib/shipper-test.sh"
@@ -122,4 +123,13 @@ check "  saying why" bash -c "cbtship backup-restore --wait --volume '$vid' '$id
 check "  the file is untouched" test "$(cat "$tmp/victim")" = precious
 check "  and the backup is still available" \
 	test "$(cbtship backup-show --format json "$id" | jq -r .status)" = available
+
+# ------------------------------------------------------------ catalog-rebuild
+id=$(new_id)
+stage "$id" '.volume.name = "../sdb" | .tracking.generation = "0f1e2d3c-4b5a-6978-8796-a5b4c3d2e1f0" | .tracking.checkpoint = 1 | .volume.id = "7c1b7c1e-0000-4000-8000-000000000005"' >/dev/null
+refuse "catalog-rebuild over a manifest naming its volume ../sdb fails for it" \
+	bash -c "cbtship catalog-rebuild 2>'$tmp/rebuild.err'"
+cat "$tmp/rebuild.err"
+check "  saying why" grep -q "backup $id: its volume.name \"../sdb\" is not a device-mapper name" "$tmp/rebuild.err"
+refuse "  and it is not in the catalog" cbtship backup-show "$id"
 echo PASS

@@ -87,7 +87,8 @@ int cbtship_manifest_seal(struct cbt_manifest *m, const struct cbt_key *key)
 	char mac[CBT_CHUNK_ID_HEX_SIZE];
 	int r;
 
-	if (!key)
+	/* A version 1 manifest (written for an older reader) has no MAC. */
+	if (!key || m->version < 2)
 		return 0;
 	r = cbt_manifest_mac(m, key->mac_key, sizeof(key->mac_key), mac);
 	if (r < 0)

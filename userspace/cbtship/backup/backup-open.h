@@ -40,7 +40,8 @@ int cbtship_backup_open_index(const char *command, const struct catalog_backup *
 
 /*
  * Seal a new manifest: with a key, its MAC (cbt_manifest_mac() under the
- * key's mac_key); without, nothing. 0 or a negative errno.
+ * key's mac_key); without a key, or for a manifest of version 1, nothing.
+ * 0 or a negative errno.
  */
 int cbtship_manifest_seal(struct cbt_manifest *m, const struct cbt_key *key);
 

@@ -290,22 +290,16 @@ static bool path_within(const char *path, const char *dir)
 }
 
 /*
- * What a record may name (backup-import): a volume name that is a
+ * The volume a manifest names (backup-import, catalog-rebuild): a
  * device-mapper name (tracked) or a clean absolute path (an untracked
  * device or file, cbtship's name for it), never a path to climb out of
- * /dev/mapper; a container of the configured back end (a POSIX container
- * is a name under backup_posix_path, or an absolute directory inside it,
- * or the configured backup_container itself; an NFS container a name in
- * the share; a Swift container one name; a Ceph pool the configured
- * backup_ceph_pool); and no volume of another project. 0, or -EPERM with
- * the problem in err.
+ * /dev/mapper; and no volume of another project. 0, or -EPERM with the
+ * problem in err.
  */
-static int check_record(struct catalog *c, const struct cbt_manifest *m, char *err, size_t errlen)
+static int check_volume_of(struct catalog *c, const struct cbt_manifest *m, char *err,
+			   size_t errlen)
 {
-	const struct cbt_config *cfg = cbtship_config();
 	_cleanup_(catalog_volume_freep) struct catalog_volume *v = NULL;
-	const char *ct = m->container;
-	bool ok;
 
 	if (m->tracking.generation ? !dm_name_ok(m->volume.name)
 				   : !clean_absolute_path(m->volume.name)) {
@@ -318,6 +312,35 @@ static int check_record(struct catalog *c, const struct cbt_manifest *m, char *e
 						: "clean absolute path (no . or .. components)");
 		return -EPERM;
 	}
+	if (catalog_volume_get(c, m->volume.id, &v) == 0 && strcmp(v->project, m->project) != 0) {
+		snprintf(err, errlen,
+			 "its volume %s is a volume of project %s in this catalog, the record's "
+			 "project is %s: refused (an import never attaches to another project's "
+			 "volume)",
+			 m->volume.id, v->project, m->project);
+		return -EPERM;
+	}
+	return 0;
+}
+
+/*
+ * What a record may name (backup-import): its volume as check_volume_of()
+ * says; a container of the configured back end (a POSIX container is a
+ * name under backup_posix_path, or an absolute directory inside it, or
+ * the configured backup_container itself; an NFS container a name in the
+ * share; a Swift container one name; a Ceph pool the configured
+ * backup_ceph_pool). 0, or -EPERM with the problem in err.
+ */
+static int check_record(struct catalog *c, const struct cbt_manifest *m, char *err, size_t errlen)
+{
+	const struct cbt_config *cfg = cbtship_config();
+	const char *ct = m->container;
+	bool ok;
+	int r;
+
+	r = check_volume_of(c, m, err, errlen);
+	if (r < 0)
+		return r;
 	switch ((enum catalog_service)m->service) {
 	case CATALOG_SERVICE_POSIX:
 		ok = !*ct || (ct[0] == '/' ? clean_absolute_path(ct) &&
@@ -349,14 +372,6 @@ static int check_record(struct catalog *c, const struct cbt_manifest *m, char *e
 			 : m->service == CBT_MANIFEST_SERVICE_POSIX
 				 ? "a name, or a directory inside backup_posix_path"
 				 : "one name, no '/', '.' or '..'");
-		return -EPERM;
-	}
-	if (catalog_volume_get(c, m->volume.id, &v) == 0 && strcmp(v->project, m->project) != 0) {
-		snprintf(err, errlen,
-			 "its volume %s is a volume of project %s in this catalog, the record's "
-			 "project is %s: refused (an import never attaches to another project's "
-			 "volume)",
-			 m->volume.id, v->project, m->project);
 		return -EPERM;
 	}
 	return 0;
@@ -573,6 +588,15 @@ static int rebuild_one(const char *backup_id, void *userdata)
 		free(err);
 		rb->failed++;
 		return 0;
+	}
+	{
+		char why[512];
+
+		if (check_volume_of(rb->c, m, why, sizeof(why)) < 0) {
+			fprintf(stderr, "cbtship catalog-rebuild: backup %s: %s\n", backup_id, why);
+			rb->failed++;
+			return 0;
+		}
 	}
 	record_from_manifest(m, &b, root);
 	/* Where it was found now, whatever it was called when written. */
