@@ -154,6 +154,17 @@ static int find_available(const struct catalog_backup *b, void *userdata)
 	return 0;
 }
 
+/* Does the volume's record say checkpoint n of generation was shipped? */
+static bool shipped_here(struct recovery *rc, const char *generation, uint64_t n)
+{
+	_cleanup_(catalog_volume_freep) struct catalog_volume *now = NULL;
+
+	if (catalog_volume_get(rc->c, rc->v->id, &now) < 0)
+		return false;
+	return now->last_generation && strcmp(now->last_generation, generation) == 0 &&
+	       now->last_checkpoint == n;
+}
+
 /* The outstanding checkpoint n: kept by a snapshot, else committed or aborted. */
 static int recover_checkpoint(struct recovery *rc, const struct cbt_status *st)
 {
@@ -181,6 +192,13 @@ static int recover_checkpoint(struct recovery *rc, const struct cbt_status *st)
 	if (n == DM_CBT_NO_FROZEN)
 		return 0;
 	(void)catalog_backup_foreach(rc->c, &f, find_available, &fc);
+	/*
+	 * Only a backup that shipped it as the volume's own record says (the
+	 * last one that became available here) commits it: an imported
+	 * record naming this checkpoint never drops the frozen changes.
+	 */
+	if (fc.found && !shipped_here(rc, st->uuid, n))
+		fc.found = false;
 	r = fc.found ? cbt_commit(rc->dm_name, n) : cbt_abort(rc->dm_name, n);
 	if (r < 0)
 		return fail(rc, r, "%s: cannot %s the outstanding checkpoint %" PRIu64 ": %s",
