@@ -220,7 +220,9 @@ int cbt_device_remove(const char *name);
  * tracking without detaching it: its table moves to a new device
  * "<name>" CBT_HIDDEN_SUFFIX, and `name` is reloaded, under suspend, with a
  * cbt table over that one. Metadata and flags as for cbt_device_create().
- * Every step is undone on failure.
+ * Every step is undone on failure. A hidden device left behind by a cbt
+ * layer that something else replaced (nobody has it open) is removed first;
+ * one that is open makes it -EEXIST.
  */
 int cbt_device_insert(const char *name, const char *metadata, uint64_t block_bytes, unsigned flags);
 

@@ -79,8 +79,16 @@ int cbt_device_insert(const char *name, const char *metadata, uint64_t block_byt
 		return -ENODATA;
 	if (original.n == 1 && strcmp(original.targets[0].type, DM_CBT_TARGET_NAME) == 0)
 		return -EALREADY;
+	/*
+	 * A hidden device nobody opens, under a name that is not cbt: the
+	 * leftover of a cbt layer that something else replaced (LVM reloads
+	 * its own table over an LV tracked in place at lvextend). The target
+	 * recorded that detach, so the history starts anew; the leftover goes.
+	 */
 	r = cbt_dm_get_info(hidden, &info);
-	if (r == 0)
+	if (r == 0 && info.open_count == 0)
+		r = cbt_dm_remove(hidden) < 0 ? -EEXIST : -ENXIO;
+	else if (r == 0)
 		return -EEXIST;
 	if (r != -ENXIO)
 		return r;
