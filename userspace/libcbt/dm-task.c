@@ -252,6 +252,30 @@ static int simple(int type, const char *name)
 	return r;
 }
 
+void cbt_signals_hold(struct cbt_signals *s)
+{
+	/* Faults are synchronous: blocking them would hide a crash. */
+	static const int synchronous[] = {
+		SIGSEGV, SIGBUS, SIGFPE, SIGILL, SIGABRT, SIGTRAP, SIGSYS
+	};
+	sigset_t all;
+
+	if (s->held)
+		return;
+	sigfillset(&all);
+	for (size_t i = 0; i < ELEMENTSOF(synchronous); i++)
+		sigdelset(&all, synchronous[i]);
+	s->held = pthread_sigmask(SIG_BLOCK, &all, &s->old) == 0;
+}
+
+void cbt_signals_release(struct cbt_signals *s)
+{
+	if (!s->held)
+		return;
+	s->held = false;
+	(void)pthread_sigmask(SIG_SETMASK, &s->old, NULL);
+}
+
 int cbt_dm_suspend(const char *name)
 {
 	return simple(DM_DEVICE_SUSPEND, name);

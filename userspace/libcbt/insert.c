@@ -27,8 +27,10 @@ static int hidden_name(const char *name, char *buf, size_t len)
 static int swap_table(const char *name, const struct cbt_dm_table *table,
 		      const struct cbt_dm_table *previous)
 {
+	_cleanup_(cbt_signals_release) struct cbt_signals held = { .held = false };
 	int r;
 
+	cbt_signals_hold(&held);
 	r = cbt_dm_suspend(name);
 	if (r < 0)
 		return r;

@@ -3,6 +3,8 @@
 #ifndef LIBCBT_INTERNAL_H
 #define LIBCBT_INTERNAL_H
 
+#include <signal.h>
+#include <stdbool.h>
 #include <stdint.h>
 
 #include <libdevmapper.h>
@@ -79,6 +81,21 @@ int cbt_dm_table_one(const char *type, uint64_t sectors, const char *params,
 		     struct cbt_dm_table *ret);
 
 /* Suspend (flushing) or resume `name`. */
+/*
+ * While a device is suspended, every I/O to it waits: a process killed
+ * then (SIGTERM, Ctrl-C, a stop by SIGTSTP) would leave it hanging. So the
+ * asynchronous signals are held (blocked in the calling thread) from just
+ * before the first suspend until every device is resumed; what arrived
+ * meanwhile is delivered after. Only SIGKILL and SIGSTOP cannot be held.
+ * Declare with _cleanup_(cbt_signals_release): every return releases.
+ */
+struct cbt_signals {
+	sigset_t old;
+	bool held;
+};
+void cbt_signals_hold(struct cbt_signals *s);
+void cbt_signals_release(struct cbt_signals *s);
+
 int cbt_dm_suspend(const char *name);
 int cbt_dm_resume(const char *name);
 

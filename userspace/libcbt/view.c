@@ -270,33 +270,47 @@ static int make_cow_file(const char *dir, const char *view, uint64_t bytes, char
 
 /*
  * Views of one volume are made and removed one at a time, also between
- * processes: an exclusive flock on /run/lock/libcbt-view-<name>.lock (in
- * /run when there is no /run/lock). Best effort: without either it runs
- * unlocked (-1).
+ * processes: an exclusive flock on /run/libcbt/view-<name>.lock. The
+ * directory is root's alone (0700, checked): in a world-writable one such
+ * as /run/lock, any user could create the lock file first and hold it,
+ * stopping every view. Best effort: without it (no /run, or a directory
+ * that is not ours alone) it runs unlocked (-1).
  */
+#define VIEW_LOCK_DIR "/run/libcbt"
+
+static int lock_dir(void)
+{
+	struct stat st;
+
+	if (mkdir(VIEW_LOCK_DIR, 0700) < 0 && errno != EEXIST)
+		return -errno;
+	if (lstat(VIEW_LOCK_DIR, &st) < 0)
+		return -errno;
+	if (!S_ISDIR(st.st_mode) || st.st_uid != geteuid() || (st.st_mode & 0077))
+		return -EPERM;
+	return 0;
+}
+
 static int lock_volume(const char *name)
 {
-	static const char *const dirs[] = { "/run/lock", "/run" };
+	char path[PATH_MAX];
+	int fd;
 
-	for (size_t i = 0; i < ELEMENTSOF(dirs); i++) {
-		char path[PATH_MAX];
-		int fd;
-
-		if (snprintf(path, sizeof(path), "%s/libcbt-view-%s.lock", dirs[i], name) >=
-		    (int)sizeof(path))
+	if (lock_dir() < 0)
+		return -1;
+	if (snprintf(path, sizeof(path), "%s/view-%s.lock", VIEW_LOCK_DIR, name) >=
+	    (int)sizeof(path))
+		return -1;
+	fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
+	if (fd < 0)
+		return -1;
+	while (flock(fd, LOCK_EX) < 0) {
+		if (errno != EINTR) {
+			close(fd);
 			return -1;
-		fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
-		if (fd < 0)
-			continue;
-		while (flock(fd, LOCK_EX) < 0) {
-			if (errno != EINTR) {
-				close(fd);
-				return -1;
-			}
 		}
-		return fd;
 	}
-	return -1;
+	return fd;
 }
 
 /*
@@ -327,6 +341,8 @@ int cbt_view_create(const char *name, const char *tag, const char *cow_dir, uint
 	_cleanup_(cbt_dm_table_done) struct cbt_dm_table hidden_table = { 0 };
 	_cleanup_(cbt_dm_table_done) struct cbt_dm_table origin_table = { 0 };
 	_cleanup_(cbt_dm_table_done) struct cbt_dm_table snap_table = { 0 };
+	/* Released last: after every resume of the paths below. */
+	_cleanup_(cbt_signals_release) struct cbt_signals held = { .held = false };
 	_cleanup_(closep) int cow_fd = -1;
 	_cleanup_(closep) int loop_fd = -1;
 	_cleanup_(closep) int lock_fd = -1;
@@ -434,6 +450,7 @@ int cbt_view_create(const char *name, const char *tag, const char *cow_dir, uint
 		goto fail;
 
 	/* The instant: see the top of this file. */
+	cbt_signals_hold(&held);
 	r = cbt_dm_suspend(name);
 	if (r < 0)
 		goto fail;
@@ -511,6 +528,7 @@ int cbt_view_remove(const char *name, const char *tag)
 	_cleanup_(cbt_dm_table_done) struct cbt_dm_table base_table = { 0 };
 	char params[256], origin[32], cow[32], base_word[32] = "", cow_path[PATH_MAX] = "";
 	struct count_others others = { 0 };
+	_cleanup_(cbt_signals_release) struct cbt_signals held = { .held = false };
 	_cleanup_(closep) int lock_fd = -1;
 	bool view_exists, base_exists, last, top_suspended = false;
 	uint64_t cow_dev = 0, cow_ino = 0;
@@ -567,6 +585,7 @@ int cbt_view_remove(const char *name, const char *tag)
 	if (r == 0) {
 		if (info.suspended)
 			return -EBUSY;
+		cbt_signals_hold(&held);
 		r = cbt_dm_suspend(name);
 		if (r < 0)
 			return r;
