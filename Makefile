@@ -2,7 +2,8 @@
 #
 #   make              kernel module kmod/dm-cbt.ko + userspace in build/
 #   make module       only the kernel module
-#   make userspace    only build/bin/cbtship and build/lib/libcbt.a
+#   make userspace    only build/bin/cbtship and build/lib/libcbt.a (and the
+#                     test helpers, build/test-bin/cbtship among them)
 #   make check        unit tests (ASan+UBSan) then guest tests; see tests/run
 #   make format       clang-format the userspace sources
 #   make lint         checkpatch on kmod/, clang-format --dry-run on userspace
@@ -57,6 +58,10 @@ SAN_LIBCBT_OBJ := $(call obj,san,$(LIBCBT_SRC))
 SAN_SHIP_OBJ := $(call obj,san,$(CBTSHIP_LIB_SRC))
 UNIT_BINS := $(patsubst tests/unit/%.c,$(BUILD)/tests/%,$(UNIT_SRC))
 HELPER_BINS := $(patsubst tests/helpers/%.c,$(BUILD)/bin/%,$(TEST_HELPERS_SRC))
+# Sources with test-only code under #ifdef CBTSHIP_TEST_HOOKS (the view hook
+# of backup-create): compiled again with it for build/test-bin/cbtship.
+TEST_HOOK_SRC := $(shell grep -l CBTSHIP_TEST_HOOKS $(CBTSHIP_LIB_SRC) 2>/dev/null)
+TEST_HOOK_OBJ := $(call obj,test-obj,$(TEST_HOOK_SRC))
 
 MODULE := kmod/dm-cbt.ko
 MODULE_DEPS := Kbuild kmod/Kbuild $(wildcard kmod/*.c kmod/*.h kmod/probes/*.c include/uapi/*.h)
@@ -74,7 +79,7 @@ $(MODULE): $(MODULE_DEPS)
 	$(MAKE) -C $(KDIR) M=$(CURDIR) modules
 
 # ---------------------------------------------------------------- userspace
-userspace: $(BUILD)/bin/cbtship $(BUILD)/lib/libcbt.a $(HELPER_BINS)
+userspace: $(BUILD)/bin/cbtship $(BUILD)/lib/libcbt.a $(HELPER_BINS) $(BUILD)/test-bin/cbtship
 
 $(BUILD)/obj/%.o: %.c
 	@mkdir -p $(@D)
@@ -99,6 +104,18 @@ $(BUILD)/san/libcbtship.a: $(SAN_SHIP_OBJ)
 	rm -f $@ && ar rcs $@ $^
 
 $(BUILD)/bin/cbtship: $(call obj,obj,$(CBTSHIP_MAIN)) $(BUILD)/lib/libcbtship.a $(BUILD)/lib/libcbt.a
+	@mkdir -p $(@D)
+	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
+
+# The test build of cbtship: the same program with its test hooks. Never
+# installed (make deb packages build/bin/cbtship); the guest tests run it
+# (scripts/vm-run puts build/test-bin first on PATH). Its hook objects come
+# first, so the archive's copies of them are not linked.
+$(BUILD)/test-obj/%.o: %.c
+	@mkdir -p $(@D)
+	$(CC) $(CPPFLAGS_COMMON) -DCBTSHIP_TEST_HOOKS $(PC_CFLAGS) $(CFLAGS_COMMON) $(OPT_CFLAGS) $(CFLAGS) -c -o $@ $<
+
+$(BUILD)/test-bin/cbtship: $(call obj,obj,$(CBTSHIP_MAIN)) $(TEST_HOOK_OBJ) $(BUILD)/lib/libcbtship.a $(BUILD)/lib/libcbt.a
 	@mkdir -p $(@D)
 	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
 

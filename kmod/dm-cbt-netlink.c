@@ -353,8 +353,9 @@ static const struct genl_small_ops cbt_ops[] = {
 /*
  * Events name devices and report their state: joining the group takes
  * CAP_NET_ADMIN, like the commands (GENL_ADMIN_PERM). Kernels with
- * per-group flags (6.7, and 6.1.69 on) check it themselves; older ones
- * call the family's mcast_bind.
+ * per-group flags (6.7, and stable ones with that change such as
+ * Debian's 6.1) check it themselves; older ones call the family's
+ * mcast_bind.
  */
 static const struct genl_multicast_group cbt_mcgrps[] = {
 #ifdef GENL_MCAST_CAP_NET_ADMIN

@@ -43,7 +43,7 @@ for o in $(build/bin/cbtship --help | grep -o -- '--[a-z][a-z-]*' | sort -u); do
 done
 echo "cbtship(8): $n commands checked"
 
-for m in checkpoint commit abort mark_dirty invalidate; do
+for m in checkpoint commit abort mark_dirty invalidate prepare_detach; do
 	grep -qE "^ +$m( |$)" <<<"$text4" || bad "dm-cbt(4) lacks the message $m"
 done
 fields=$(sed -n 's/^#define DM_CBT_STATUS_FIELDS[[:space:]]*\([0-9]*\).*/\1/p' include/uapi/dm-cbt.h)

@@ -111,6 +111,12 @@ check "events arrived" wait $events_pid
 cat "$tmp/events"
 check "events: checkpoint 1, abort, checkpoint 2" \
 	test "$(cut -d' ' -f1-3 "$tmp/events")" = "$(printf 'plain checkpoint 1\nplain abort 1\nplain checkpoint 2')"
+# Joining the events group takes CAP_NET_ADMIN (generic netlink lets any
+# user join a group whose family does not say otherwise).
+out=$(setpriv --reuid=65534 --regid=65534 --clear-groups --inh-caps=-all \
+	cbtship events --count 1 --timeout 1 2>&1 || true)
+echo "events as nobody: $out"
+check "events: an unprivileged user cannot join the group" grep -q "Operation not permitted" <<<"$out"
 
 exec 3</dev/mapper/plain
 refuse "untrack while open" cbtship untrack plain
