@@ -95,8 +95,11 @@ done
 CBTSHIP_VIEW_HOOK="sleep 4; $CBTSHIP_VIEW_HOOK" \
 	cbtship backup-create --wait --force --incremental $name >/dev/null 2>&1 &
 bpid=$!
-sleep 2
-cancelled=$(cbtship backup-list --format json | jq -r '.[] | select(.status == "creating") | .id')
+for _ in $(seq 200); do
+	cancelled=$(cbtship backup-list --format json | jq -r '.[] | select(.status == "creating") | .id')
+	[ -n "$cancelled" ] && break
+	sleep 0.1
+done
 check "a running backup is listed" test -n "$cancelled"
 check "backup-delete --force cancels it" cbtship backup-delete --force "$cancelled"
 refuse "  its process failed" wait $bpid
@@ -109,7 +112,12 @@ ids+=("$(field /tmp/b4.json id)")
 # A killed shipper: the next backup recovers.
 CBTSHIP_VIEW_HOOK="sleep 30" cbtship backup-create --wait --force --incremental $name >/dev/null 2>&1 &
 bpid=$!
-sleep 3
+# Killed once its record exists (a loaded TCG guest may take seconds to get there).
+for _ in $(seq 200); do
+	[ -n "$(cbtship backup-list --format json | jq -r '.[] | select(.status == "creating") | .id')" ] && break
+	sleep 0.1
+done
+sleep 1
 kill -9 $bpid
 wait $bpid 2>/dev/null || true
 killed=$(cbtship backup-list --format json | jq -r '.[] | select(.status == "creating") | .id')

@@ -948,6 +948,8 @@ static int start_job(struct create_run *run)
 	return 0;
 failed:
 	run_cleanup_failed(run, r);
+	fprintf(stderr, "cbtship backup-create: backup %s failed: %s\n", run->b->id,
+		run->error[0] ? run->error : strerror(-r));
 	cbt_job_end(run->c, &run->job, r, run->error);
 	return r;
 }
