@@ -261,12 +261,18 @@ static int process_range(struct worker *w, struct shared *s, const struct range 
 	int r;
 
 	if (w->range_cap < want) {
-		uint8_t *b = realloc(w->range_buf, want);
+		/*
+		 * Once, at the most a range can be (range_max, or one entry
+		 * larger than that): growing it by realloc left the freed
+		 * smaller buffers in each thread's malloc arena.
+		 */
+		size_t cap = s->range_max + cbt_chunk_object_max(cfg->chunk_size);
 
-		if (!b)
+		free(w->range_buf);
+		w->range_buf = malloc(cap > want ? cap : want);
+		w->range_cap = w->range_buf ? (cap > want ? cap : want) : 0;
+		if (!w->range_buf)
 			return fail(s, -ENOMEM, "out of memory");
-		w->range_buf = b;
-		w->range_cap = want;
 	}
 	r = cbt_store_get_range(cfg->store, rg->pack, rg->offset, want, w->range_buf, &got, NULL);
 	if (r < 0)
@@ -402,7 +408,7 @@ static int load_positions(struct shared *s, sqlite3 *db)
 
 	if (sqlite3_exec(db,
 			 "PRAGMA journal_mode=OFF; PRAGMA synchronous=OFF;"
-			 "PRAGMA cache_size=-8192;"
+			 "PRAGMA cache_size=-4096;"
 			 "CREATE TABLE refs (id BLOB NOT NULL, pos INTEGER NOT NULL);"
 			 "BEGIN;",
 			 NULL, NULL, NULL) != SQLITE_OK ||
