@@ -155,7 +155,11 @@ rm -f "$tmp/slow.img" "$tmp/dest.img"
 # The proxy killed mid-backup, longer than the retries last.
 cbt-chunk-bench mutate --image "$img" --dirty-out "$tmp/map2" --per-mille 100 --run-blocks 16 \
 	--seed 7 >/dev/null
-cbtship backup-create --wait --incremental --dirty-map "$tmp/map2" --workers 1 --format json "$img" \
+# A backup still running when the proxy goes: the incremental of 5 MiB is
+# spooled and uploaded in well under a poll here, so a full of 256 MiB of
+# noise (several 50 MiB packs, uploaded as they fill).
+head -c $((256 << 20)) /dev/urandom >"$tmp/slow.img"
+cbtship backup-create --wait --workers 1 --format json "$tmp/slow.img" \
 	>"$tmp/b2.json" 2>"$tmp/b2.err" &
 bpid=$!
 for _ in $(seq 100); do
@@ -175,6 +179,7 @@ check "  its record is in error" test -n "$failed"
 check "  nothing new is available" test "$(available)" = 3
 swift_server_restart proxy
 check "  it deletes once the server is back" cbtship backup-delete "$failed"
+rm -f "$tmp/slow.img"
 cp --sparse=always "$img" "$tmp/v2"
 check "the next incremental works" \
 	bash -c "cbtship backup-create --wait --incremental --dirty-map '$tmp/map2' --format json '$img' >'$tmp/b2.json'"
