@@ -146,13 +146,14 @@ refuse "an encrypted incremental on an unencrypted parent" \
 
 # ------------------------------------------------------------ tampering
 # What an attacker would do: change a ciphertext byte and fix both CRCs.
-# A pack only the incremental wrote, and its first chunk.
-vpack=$(cd "$container" && find packs -type f ! -name '.*' -newer "manifests/$e0.json" \
-	! -newer "manifests/$e1.json" | sort | sed -n 1p)
+# The first chunk of a pack only the incremental wrote (its packs of chunks,
+# not its pack of index pages).
+(cd "$container" && find packs -type f ! -name '.*' -newer "manifests/$e0.json" \
+	! -newer "manifests/$e1.json") >"$tmp/newer"
+read -r vpack voff vlen _ vid <<<"$(cbt-store-tool --posix "$container" entries "$tmp/key" |
+	awk 'NR == FNR { p[$1] = 1; next } ($1 in p) && $4 == "chunk"' "$tmp/newer" - | sort | sed -n 1p)"
 check "a chunk only the incremental wrote" test -n "$vpack"
 victim=$container/$vpack
-read -r _ voff vlen _ vid <<<"$(cbt-store-tool --posix "$container" entries "$tmp/key" |
-	awk -v p="$vpack" '$1 == p && $4 == "chunk"' | sed -n 1p)"
 cp "$victim" "$tmp/victim.orig"
 python3 - "$victim" "$voff" "$vlen" <<'PY'
 import struct, sys, zlib
