@@ -317,7 +317,12 @@ section_kills() { # SERVICE
 		# Past the settle time (1 s) mostly: into the marking, deletes and rewrites.
 		ms=$((s == 1 ? RANDOM % 1000 : 1000 + RANDOM % 800))
 		before=$(packs "$svc")
-		on K "$svc" backup-collect >/dev/null 2>&1 &
+		# exec: $! is cbtship itself, not a subshell waiting for it.
+		(
+			export CBTSHIP_STATE_DIR=$tmp/K CBTSHIP_CONFIG
+			CBTSHIP_CONFIG=$(conf K "$svc")
+			exec cbtship backup-collect >/dev/null 2>&1
+		) &
 		pid=$!
 		sleep "$(printf '%d.%03d' $((ms / 1000)) $((ms % 1000)))"
 		if kill -KILL "$pid" 2>/dev/null; then

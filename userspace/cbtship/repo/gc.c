@@ -711,6 +711,17 @@ int cbt_collect_repository(struct cbt_repository *repo, const struct cbt_gc_opti
 	else
 		cbt_lease_times_configured(&g.times);
 	r = collect(&g);
+	/*
+	 * After deletes, the lease is held one more settle time: a backup
+	 * waiting for it then lists the store no sooner than that after the
+	 * last delete, so an eventually consistent listing no longer shows a
+	 * deleted pack that it could take for a place to deduplicate against.
+	 */
+	if (g.lease && g.times.settle &&
+	    g.stats.chunks_deleted + g.stats.pages_deleted + g.stats.packs_deleted +
+			    g.stats.packs_rewritten >
+		    0)
+		sleep(g.times.settle);
 	g.lease = cbt_lease_release(g.lease);
 	g.stats.seconds = now_seconds() - start;
 	if (ret)

@@ -38,7 +38,9 @@
  * (uploaded, durable), and only then the old packs deleted. A kill at any
  * point loses nothing (a copy is deleted only when another is durable;
  * only objects no manifest references go), and a rerun finishes.
- * Collections take turns: one yields to an older live gc lease.
+ * Collections take turns: one yields to an older live gc lease. After
+ * deleting, a collection keeps its lease one more settle time, so that the
+ * listing a waiting backup then takes no longer shows what was deleted.
  *
  * Encrypted backups: their index pages are sealed, so walking them needs
  * the key (repo's configured one, loaded on the first encrypted manifest).
