@@ -206,14 +206,20 @@ section_agent() {
 	check "posix: delete a backup (host G)" on G posix backup-delete "$gone"
 	rm -f "$tmp/copies/$gone"
 	before=$(packs posix)
-	on G posix agent --log-file "$tmp/agent.log" &
-	pid=$!
+	(
+		export CBTSHIP_STATE_DIR=$tmp/G CBTSHIP_CONFIG
+		CBTSHIP_CONFIG=$(conf G posix)
+		exec cbtship agent --log-file "$tmp/agent.log"
+	) &
+	pid=$! # cbtship itself (exec)
 	for i in $(seq 60); do
 		[ "$(sqlite3 "$tmp/G/catalog.db" "SELECT COUNT(*) FROM garbage")" = 0 ] && break
 		sleep 0.5
 	done
 	kill -TERM "$pid"
-	wait "$pid" || true
+	local st=0
+	wait "$pid" || st=$?
+	check "  the agent stopped on SIGTERM, status 0 ($st)" test "$st" = 0
 	check "  the agent collected the marked container (mark cleared)" \
 		test "$(sqlite3 "$tmp/G/catalog.db" "SELECT COUNT(*) FROM garbage")" = 0
 	check "  its log says so" grep -q "collection of posix .*removed" "$tmp/agent.log"
