@@ -112,12 +112,12 @@ ids+=("$(field /tmp/b4.json id)")
 # A killed shipper: the next backup recovers.
 CBTSHIP_VIEW_HOOK="sleep 30" cbtship backup-create --wait --force --incremental $name >/dev/null 2>&1 &
 bpid=$!
-# Killed once its record exists (a loaded TCG guest may take seconds to get there).
-for _ in $(seq 200); do
-	[ -n "$(cbtship backup-list --format json | jq -r '.[] | select(.status == "creating") | .id')" ] && break
+# Until its record exists and its view is taken (slow under TCG on a busy host).
+for _ in $(seq 600); do
+	cbtship backup-list --format json | jq -e '.[] | select(.status == "creating")' >/dev/null &&
+		[ "$(dmsetup status $name | awk '{print $8}')" != - ] && break
 	sleep 0.1
 done
-sleep 1
 kill -9 $bpid
 wait $bpid 2>/dev/null || true
 killed=$(cbtship backup-list --format json | jq -r '.[] | select(.status == "creating") | .id')
