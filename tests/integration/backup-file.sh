@@ -91,6 +91,25 @@ check "zlib stores less than none" \
 	test "$(field "$tmp/z-zlib.json" bytes_stored)" -lt "$(field "$tmp/z-none.json" bytes_stored)"
 rm -f "$CBTSHIP_STATE_DIR"/restore/*
 
+# ------------------------------------------------------------ a store fault is not damage
+# The test build of cbtship fails every ranged read after the Nth with a
+# timeout ($CBTSHIP_TEST_RANGE_FAULT): a fault of the store, at the index
+# pages (0), the pack tables (1) or the chunks (3), fails the restore with
+# the store's own error and leaves the backup available.
+for n in 0 1 3; do
+	rc=0
+	CBTSHIP_TEST_RANGE_FAULT=$n "$CBT_REPO/build/test-bin/cbtship" backup-restore --wait "$b1" \
+		>/dev/null 2>"$tmp/rf.err" || rc=$?
+	check "a restore whose store times out after $n ranged reads fails (exit $rc)" test $rc -ne 0
+	check "  with the store's error" grep -q -i 'timed out' "$tmp/rf.err"
+	check "  and the backup stays available" \
+		test "$(cbtship backup-show --format json "$b1" | jq -r .status)" = available
+done
+rm -f "$CBTSHIP_STATE_DIR"/restore/*
+check "  it restores once the store answers" bash -c \
+	"cmp \$(cbtship backup-restore --wait '$b1') '$tmp/vol.v1'"
+rm -f "$CBTSHIP_STATE_DIR"/restore/*
+
 # ------------------------------------------------------------ verify, damage
 check "verify a good backup" cbtship backup-verify "$b1"
 cz=$tmp/c-zlib
@@ -105,6 +124,8 @@ check "  and names it" bash -c \
 check "restore stops at the corrupt chunk, naming chunk and backup" bash -c \
 	"! cbtship backup-restore --wait $zid 2>'$tmp/err' && grep -q 'backup $zid: chunk [0-9a-f]\{64\}' '$tmp/err'"
 check "  and leaves no restored file" test -z "$(ls "$CBTSHIP_STATE_DIR/restore")"
+check "  and marks the backup error (an integrity failure)" \
+	test "$(cbtship backup-show --format json "$zid" | jq -r .status)" = error
 rm -f "$victim"
 check "a missing chunk is reported" bash -c \
 	"cbtship backup-verify --format json $zid | jq -e '.chunks_missing >= 1'"

@@ -561,8 +561,8 @@ int cbtship_backup_restore(int argc, char **argv)
 		}
 	}
 	if (r < 0) {
-		/* A chunk missing or corrupt is the backup's fault; anything else is not. */
-		bool damaged = strstr(err, "chunk") && (r != -ENOSPC && r != -EIO);
+		/* Decided on the error's errno, never on its text (issue 14 item 9). */
+		bool damaged = cbt_restore_error_is_damage(r);
 
 		fprintf(stderr, "cbtship backup-restore: %s\n", err);
 		cbtship_log("restore %s to %s: failed: %s", b->id, path, err);

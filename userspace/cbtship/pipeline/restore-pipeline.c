@@ -147,6 +147,11 @@ static bool is_damage(int r)
 	}
 }
 
+bool cbt_restore_error_is_damage(int r)
+{
+	return r == -ENOENT || is_damage(r);
+}
+
 static int fetch(struct worker *w, struct shared *s, const struct item *it)
 {
 	const struct cbt_restore_pipeline_config *cfg = s->cfg;

@@ -73,4 +73,14 @@ struct cbt_restore_pipeline_config {
 int cbt_restore_pipeline_run(const struct cbt_restore_pipeline_config *cfg,
 			     struct cbt_restore_progress *ret, char *errbuf, size_t errlen);
 
+/*
+ * Whether the error a run returned says the backup is damaged: an object
+ * that fails its checks, or one the store does not hold (the pack store
+ * answers -ENOENT only after a listing confirmed it; a listing that could
+ * not be read gives the store's own error). A fault of the store or of
+ * the destination (a timeout, a reset connection, a 5xx, ENOSPC, EIO) is
+ * not damage.
+ */
+bool cbt_restore_error_is_damage(int r);
+
 #endif

@@ -71,6 +71,7 @@ struct ps {
 	pthread_mutex_t sync_lock; /* guards the three below, and syncs */
 	struct cbt_pack_codec sync_codec;
 	bool synced;
+	int sync_error; /* of the last sync: 0, or why it failed (a transport error) */
 	time_t last_sync;
 	/*
 	 * Whether the container has loose index pages (format 1): listed once,
@@ -335,6 +336,7 @@ static int sync_now(struct ps *p, struct cbt_location_sync_stats *st, char **ret
 			p->loose_pages = r > 0;
 	}
 	r = cbt_location_cache_sync(p->cache, p->inner, &p->sync_codec, st, ret_error);
+	p->sync_error = r < 0 ? r : 0;
 	if (r >= 0) {
 		p->synced = true;
 		p->last_sync = time(NULL);
@@ -477,6 +479,21 @@ static int get_cached(struct ps *p, uint8_t type, const struct cbt_chunk_id *id,
 	return 1;
 }
 
+/*
+ * Not found: absent, unless the listing could not be read (then the id may
+ * well be in a pack this host has not seen, and the store's failure is the
+ * answer: a fault of the store is not a missing object).
+ */
+static int missing_or_sync_error(struct ps *p)
+{
+	int r;
+
+	pthread_mutex_lock(&p->sync_lock);
+	r = p->sync_error < 0 ? p->sync_error : -ENOENT;
+	pthread_mutex_unlock(&p->sync_lock);
+	return r;
+}
+
 static int ps_get(void *data, const char *key, size_t max_len, void **ret_buf, size_t *ret_len)
 {
 	struct ps *p = data;
@@ -507,7 +524,7 @@ static int ps_get(void *data, const char *key, size_t max_len, void **ret_buf, s
 				return r;
 		}
 		if ((r != -ENOENT && r != -ESTALE) || attempt > 0 || !resync(p))
-			return r == -ESTALE ? -ENOENT : r;
+			return r == -ESTALE || r == -ENOENT ? missing_or_sync_error(p) : r;
 	}
 }
 

@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 /* The generic object store: argument checks around a backend's callbacks. */
 #include <errno.h>
+#include <stdatomic.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -109,6 +110,16 @@ int cbt_store_get_range(struct cbt_store *s, const char *key, uint64_t offset, s
 
 	if (!cbt_store_key_valid(key) || (!buf && len) || !ret_len)
 		return -EINVAL;
+#ifdef CBTSHIP_TEST_HOOKS
+	/* Tests: $CBTSHIP_TEST_RANGE_FAULT=N fails every ranged read after the Nth. */
+	{
+		static atomic_uint calls;
+		const char *fault = getenv("CBTSHIP_TEST_RANGE_FAULT");
+
+		if (fault && atomic_fetch_add(&calls, 1) >= strtoul(fault, NULL, 10))
+			return -ETIMEDOUT;
+	}
+#endif
 	if (s->ops->get_range)
 		return s->ops->get_range(s->data, key, offset, len, buf, ret_len, ret_size);
 	r = s->ops->get(s->data, key, 0, &whole, &whole_len);
