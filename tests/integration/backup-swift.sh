@@ -129,7 +129,10 @@ check "a larger backup to cancel the restore of" bash -c \
 	"cbtship backup-create --wait --format json '$tmp/slow.img' >'$tmp/bs.json'"
 bs=$(field "$tmp/bs.json" id)
 truncate -s $((256 << 20)) "$tmp/dest.img"
-cbtship backup-restore --wait --workers 1 --volume "$tmp/dest.img" "$bs" 2>"$tmp/r.err" &
+# The test build slows each ranged read by 100 ms, so that the restore is
+# still running when it is cancelled, however fast this machine reads packs.
+CBTSHIP_TEST_RANGE_DELAY_MS=100 "$CBT_REPO/build/test-bin/cbtship" backup-restore --wait \
+	--workers 1 --volume "$tmp/dest.img" "$bs" 2>"$tmp/r.err" &
 rpid=$!
 for _ in $(seq 100); do
 	[ "$(cbtship backup-show --format json "$bs" | jq -r .status)" = restoring ] && break
@@ -137,7 +140,10 @@ for _ in $(seq 100); do
 done
 check "a running restore is listed as restoring" \
 	test "$(cbtship backup-show --format json "$bs" | jq -r .status)" = restoring
-sleep 1.5
+for _ in $(seq 300); do # until it has written something (its index and plan come first)
+	cbtship backup-show --format json "$bs" | jq -e '.progress.bytes_done > 0' >/dev/null 2>&1 && break
+	sleep 0.1
+done
 check "  backup-show reports its progress" bash -c \
 	"cbtship backup-show --format json $bs | jq -e '.progress.bytes_total == .volume_size and .progress.bytes_done > 0' >/dev/null"
 check "backup-reset-state --state error" cbtship backup-reset-state --state error "$bs"

@@ -111,13 +111,20 @@ int cbt_store_get_range(struct cbt_store *s, const char *key, uint64_t offset, s
 	if (!cbt_store_key_valid(key) || (!buf && len) || !ret_len)
 		return -EINVAL;
 #ifdef CBTSHIP_TEST_HOOKS
-	/* Tests: $CBTSHIP_TEST_RANGE_FAULT=N fails every ranged read after the Nth. */
+	/*
+	 * Tests: $CBTSHIP_TEST_RANGE_FAULT=N fails every ranged read after the
+	 * Nth; $CBTSHIP_TEST_RANGE_DELAY_MS=N makes each take N ms more (a
+	 * restore slow enough to be caught running, whatever the machine).
+	 */
 	{
 		static atomic_uint calls;
 		const char *fault = getenv("CBTSHIP_TEST_RANGE_FAULT");
+		const char *delay = getenv("CBTSHIP_TEST_RANGE_DELAY_MS");
 
 		if (fault && atomic_fetch_add(&calls, 1) >= strtoul(fault, NULL, 10))
 			return -ETIMEDOUT;
+		if (delay)
+			usleep((useconds_t)strtoul(delay, NULL, 10) * 1000);
 	}
 #endif
 	if (s->ops->get_range)
