@@ -109,9 +109,12 @@ big_id=$q1
 truncate -s 512M "$tmp/dest.img"
 check "a backup of a volume in the catalog for the destination" bash -c \
 	"cbtship backup-create --wait --container '$container' '$tmp/dest.img' >/dev/null"
+# The test build slows each ranged read by 100 ms: packs restore the 512 MiB
+# in about a second here, before the cancel would come.
 check "restore over it in the background" bash -c \
-	"cbtship backup-restore --workers 1 --volume '$tmp/dest.img' '$big_id' >/dev/null 2>'$tmp/restore.err'"
-for _ in $(seq 100); do
+	"CBTSHIP_TEST_RANGE_DELAY_MS=100 '$CBT_REPO/build/test-bin/cbtship' backup-restore --workers 1 \
+	 --volume '$tmp/dest.img' '$big_id' >/dev/null 2>'$tmp/restore.err'"
+for _ in $(seq 300); do
 	[ "$(cbtship backup-show --format json "$big_id" | jq '.progress.bytes_done // 0')" -gt 0 ] && break
 	sleep 0.1
 done

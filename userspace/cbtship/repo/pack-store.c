@@ -92,9 +92,11 @@ struct ps {
 	unsigned uploaders;
 	pthread_t threads[UPLOADERS_MAX];
 	unsigned n_threads;
+	struct ps *next_store; /* in the list the fork handler walks */
 };
 
 static int ps_ready(struct ps *p);
+static void stores_remove(struct ps *p);
 
 static unsigned bucket_of(const struct cbt_chunk_id *id)
 {
@@ -588,7 +590,7 @@ static int ps_flush(void *data)
 	struct ps *p = data;
 	int r;
 
-	if (atomic_load(&p->ready_pid) != getpid())
+	if (p->pid != getpid())
 		return cbt_store_flush(p->inner); /* nothing was packed in this process */
 	pthread_mutex_lock(&p->lock);
 	r = p->error;
@@ -647,6 +649,7 @@ static void ps_free(void *data)
 
 	if (!p)
 		return;
+	stores_remove(p);
 	if (p->pid && p->pid != getpid()) {
 		/* Made by the process this one was forked from: not ours to stop or close. */
 		p->n_threads = 0;
@@ -695,13 +698,70 @@ static const struct cbt_store_ops ps_ops = {
 };
 
 /*
- * Before the first content call of a process: the cache opened by this
- * process (the one inherited through a fork is left alone: closing it
- * could checkpoint the WAL under the other process) and the uploaders
- * started. The first calls may come from several pipeline workers at
- * once: one process-wide lock orders them (after a fork it is unlocked,
- * as the forking thread did not hold it), and the fast path is one
- * atomic load once this process is ready.
+ * The open pack stores of this process. Before a fork (a job forks its
+ * worker after opening its repository, and a restore has read its index
+ * by then) each closes its cache: an SQLite connection carried across a
+ * fork confuses the child's locks, so that another process may truncate
+ * the WAL index the child has mapped (SIGBUS in the worker). The next
+ * call reopens it, in the parent and in the child (ps_ready()).
+ */
+static pthread_mutex_t stores_lock = PTHREAD_MUTEX_INITIALIZER;
+static struct ps *stores;
+static pthread_once_t fork_handler_once = PTHREAD_ONCE_INIT;
+
+static void before_fork(void)
+{
+	pthread_mutex_lock(&stores_lock);
+	for (struct ps *p = stores; p; p = p->next_store) {
+		if (p->pid != getpid() || !p->cache)
+			continue;
+		pthread_mutex_lock(&p->lock);
+		/* Forks happen between backups: nothing is being uploaded then. */
+		while (!p->error && (p->queued || p->uploading))
+			pthread_cond_wait(&p->cond, &p->lock);
+		pthread_mutex_lock(&p->sync_lock);
+		cbt_location_cache_free(p->cache);
+		p->cache = NULL;
+		p->synced = false;
+		atomic_store(&p->ready_pid, 0);
+		pthread_mutex_unlock(&p->sync_lock);
+		pthread_mutex_unlock(&p->lock);
+	}
+	pthread_mutex_unlock(&stores_lock);
+}
+
+static void register_fork_handler(void)
+{
+	(void)pthread_atfork(before_fork, NULL, NULL);
+}
+
+static void stores_add(struct ps *p)
+{
+	pthread_once(&fork_handler_once, register_fork_handler);
+	pthread_mutex_lock(&stores_lock);
+	p->next_store = stores;
+	stores = p;
+	pthread_mutex_unlock(&stores_lock);
+}
+
+static void stores_remove(struct ps *p)
+{
+	pthread_mutex_lock(&stores_lock);
+	for (struct ps **pp = &stores; *pp; pp = &(*pp)->next_store)
+		if (*pp == p) {
+			*pp = p->next_store;
+			break;
+		}
+	pthread_mutex_unlock(&stores_lock);
+}
+
+/*
+ * Before the first content call of a process (and after a fork): the
+ * cache opened by this process and the uploaders started. The first calls
+ * may come from several pipeline workers at once: one process-wide lock
+ * orders them (after a fork it is unlocked, as the forking thread did not
+ * hold it), and the fast path is one atomic load once this process is
+ * ready.
  */
 static int ps_ready(struct ps *p)
 {
@@ -714,18 +774,20 @@ static int ps_ready(struct ps *p)
 	pthread_mutex_lock(&ready_lock);
 	if (atomic_load(&p->ready_pid) == self)
 		goto out;
-	if (p->pid != self) {
-		/* Forked: the locks are made again, no thread of this process holds them. */
+	if (p->pid && p->pid != self) {
+		/* Forked: the locks are made again (no thread here holds them). */
 		pthread_mutex_init(&p->lock, NULL);
 		pthread_mutex_init(&p->sync_lock, NULL);
 		pthread_cond_init(&p->cond, NULL);
 		p->n_threads = 0;
-		p->cache = NULL; /* the parent's connection: not used, not closed */
+		p->cache = NULL; /* closed before the fork (before_fork()) */
+	}
+	p->pid = self;
+	if (!p->cache) {
 		p->synced = false;
 		r = cbt_location_cache_open(p->cache_path, &p->cache, NULL);
 		if (r < 0)
 			goto out;
-		p->pid = self;
 	}
 	pthread_mutex_lock(&p->lock);
 	while (r >= 0 && p->n_threads < p->uploaders) {
@@ -783,16 +845,20 @@ int cbt_pack_store_new(struct cbt_store *inner, const struct cbt_pack_store_conf
 		ps_free(p);
 		return -ENOMEM;
 	}
-	/* Opened here to report a bad cache now; a forked worker opens it again. */
-	r = cbt_location_cache_open(cfg->cache_path, &p->cache, ret_error);
-	if (r >= 0) {
-		p->pid = getpid();
-		r = codec_init(&p->codec);
-	}
+	/*
+	 * The cache is opened by the first call that needs it (ps_ready()),
+	 * never here: a job opens its repository and then forks its worker,
+	 * and an SQLite connection made before a fork confuses the child's
+	 * locks (another process could then truncate the WAL index the child
+	 * has mapped: SIGBUS).
+	 */
+	r = codec_init(&p->codec);
 	if (r >= 0)
 		r = codec_init(&p->sync_codec);
 	if (r >= 0)
 		r = cbt_store_new(&p->ops, p, ret);
+	if (r >= 0)
+		stores_add(p);
 	if (r < 0) {
 		if (ret_error && !*ret_error)
 			*ret_error = cbt_strdup_printf("pack store: %s", strerror(-r));
