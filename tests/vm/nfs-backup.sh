@@ -186,8 +186,9 @@ check "  available, full read" \
 	test "$(field $tmp/b0.json status) $(field $tmp/b0.json bytes_read)" = "available $((32 << 20))"
 check "  the share is mounted once, at base/md5(share)" test "$(nfs_mounts "$point")" = 1
 check "  the mount point base is 0700" test "$(stat -c %a "$base")" = 700
+# Format 2: the chunks are in packs (one object per chunk before).
 check "  the objects are on the export" \
-	test "$(find $export/backups/volumebackups -type f | wc -l)" -gt 10
+	test "$(find $export/backups/volumebackups/packs -type f | wc -l)" -ge 1
 
 dd if=/dev/urandom of=$dev bs=4k seek=100 count=64 oflag=direct conv=notrunc status=none
 dd if=/dev/urandom of=$dev bs=4k seek=5000 count=3 oflag=direct conv=notrunc status=none
@@ -207,6 +208,7 @@ done
 check "delete both" cbtship --config $tmp/good.conf backup-delete $b0 $b1
 check "collect the container" cbtship --config $tmp/good.conf backup-collect
 check "  the container's chunks are gone from the export" \
-	test "$(find $export/backups/volumebackups/chunks -type f 2>/dev/null | wc -l)" = 0
+	test "$(find $export/backups/volumebackups/chunks $export/backups/volumebackups/packs \
+		-type f 2>/dev/null | wc -l)" = 0
 check "untrack" cbtship untrack $name
 echo "guest part done in $((SECONDS - start)) s"
