@@ -124,7 +124,8 @@ static int teardown(void **state)
 }
 
 /* A pack of the N objects (sealed or plain) in a new file; its bytes in *ret. */
-static size_t make_pack(struct fixture *f, bool sealed, uint8_t **ret, char md5[static 33])
+static size_t make_pack_md5(struct fixture *f, bool sealed, bool with_md5, uint8_t **ret,
+			    char md5[static 33])
 {
 	_cleanup_(cbt_pack_writer_freep) struct cbt_pack_writer *w = NULL;
 	char path[300];
@@ -135,7 +136,7 @@ static size_t make_pack(struct fixture *f, bool sealed, uint8_t **ret, char md5[
 	snprintf(path, sizeof(path), "%s/spool", f->dir);
 	fd = open(path, O_RDWR | O_CREAT | O_TRUNC, 0600);
 	assert_true(fd >= 0);
-	assert_int_equal(cbt_pack_writer_new(fd, &w), 0);
+	assert_int_equal(cbt_pack_writer_new(fd, with_md5, &w), 0);
 	for (int i = 0; i < N; i++) {
 		assert_int_equal(cbt_pack_writer_append(
 					 w, i == 2 ? CBT_PACK_ENTRY_INDEX : CBT_PACK_ENTRY_CHUNK,
@@ -155,6 +156,27 @@ static size_t make_pack(struct fixture *f, bool sealed, uint8_t **ret, char md5[
 	close(fd);
 	*ret = buf;
 	return size;
+}
+
+static size_t make_pack(struct fixture *f, bool sealed, uint8_t **ret, char md5[static 33])
+{
+	return make_pack_md5(f, sealed, true, ret, md5);
+}
+
+/* Without MD5 (a store that sends no ETag): the same bytes, and no digest. */
+static void without_md5(void **state)
+{
+	struct fixture *f = *state;
+	_cleanup_(freep) uint8_t *a = NULL;
+	_cleanup_(freep) uint8_t *b = NULL;
+	char md5[33], none[33];
+	size_t na = make_pack_md5(f, false, true, &a, md5);
+	size_t nb = make_pack_md5(f, false, false, &b, none);
+
+	assert_int_equal(strlen(md5), 32);
+	assert_string_equal(none, "");
+	assert_int_equal(na, nb);
+	assert_memory_equal(a, b, na);
 }
 
 static void layout(void **state)
@@ -491,6 +513,7 @@ static void pack_store(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
+		cmocka_unit_test_setup_teardown(without_md5, setup, teardown),
 		cmocka_unit_test_setup_teardown(layout, setup, teardown),
 		cmocka_unit_test_setup_teardown(corrupt_entry, setup, teardown),
 		cmocka_unit_test_setup_teardown(truncated_and_damaged_table, setup, teardown),

@@ -202,7 +202,7 @@ static int pack_start(struct ps *p, uint8_t type)
 			 strerror(-r));
 		goto fail;
 	}
-	r = cbt_pack_writer_new(pk->fd, &pk->w);
+	r = cbt_pack_writer_new(pk->fd, cbt_store_flags(p->inner) & CBT_STORE_USES_MD5, &pk->w);
 	if (r < 0)
 		goto fail;
 	p->open[type] = pk;
@@ -279,7 +279,8 @@ static void *uploader(void *arg)
 			r = 0;
 		} else {
 			pthread_mutex_unlock(&p->lock);
-			r = cbt_store_put_file(p->inner, pk->key, pk->fd, pk->size, pk->md5);
+			r = cbt_store_put_file(p->inner, pk->key, pk->fd, pk->size,
+					       *pk->md5 ? pk->md5 : NULL);
 			if (r >= 0)
 				r = cbt_location_cache_add_pack(p->cache, pk->key, pk->size,
 								cbt_pack_writer_entries(pk->w),

@@ -284,13 +284,17 @@ struct cbt_pack_writer {
 	EVP_MD_CTX *md5;
 };
 
-int cbt_pack_writer_new(int fd, struct cbt_pack_writer **ret)
+int cbt_pack_writer_new(int fd, bool md5, struct cbt_pack_writer **ret)
 {
 	struct cbt_pack_writer *w = calloc(1, sizeof(*w));
 
 	if (!w)
 		return -ENOMEM;
 	w->fd = fd;
+	if (!md5) {
+		*ret = w;
+		return 0;
+	}
 	w->md5 = EVP_MD_CTX_new();
 	if (!w->md5 || !EVP_DigestInit_ex(w->md5, EVP_md5(), NULL)) {
 		cbt_pack_writer_free(w);
@@ -326,7 +330,7 @@ static int write_at(struct cbt_pack_writer *w, const void *buf, size_t len)
 			return -EIO;
 		done += (size_t)n;
 	}
-	if (!EVP_DigestUpdate(w->md5, buf, len))
+	if (w->md5 && !EVP_DigestUpdate(w->md5, buf, len))
 		return -EIO;
 	w->size += len;
 	return 0;
@@ -399,7 +403,10 @@ int cbt_pack_writer_finish(struct cbt_pack_writer *w, const struct cbt_pack_code
 	if (r < 0)
 		return r;
 	w->finished = true;
-	if (!EVP_DigestFinal_ex(w->md5, md, &mdlen) || mdlen != 16)
+	md5_hex[0] = '\0';
+	if (!w->md5)
+		mdlen = 0;
+	else if (!EVP_DigestFinal_ex(w->md5, md, &mdlen) || mdlen != 16)
 		return -EIO;
 	for (unsigned i = 0; i < mdlen; i++)
 		snprintf(md5_hex + 2 * i, 3, "%02x", md[i]);

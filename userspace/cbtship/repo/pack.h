@@ -29,6 +29,7 @@
 #ifndef CBTSHIP_REPO_PACK_H
 #define CBTSHIP_REPO_PACK_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -142,13 +143,14 @@ const char *cbt_pack_strerror(int err);
 /*
  * A pack being written to a file (the spool): entries are appended at
  * the end, and finish() adds the table and the trailer. Not thread-safe
- * (the pack store holds a lock around it). The MD5 of the bytes written
- * is kept as they go, for the upload's ETag.
+ * (the pack store holds a lock around it). With md5, the MD5 of the bytes
+ * written is kept as they go, for the upload's ETag (a store that sends
+ * none, POSIX, does without: MD5 costs as much CPU as SHA-256 here).
  */
 struct cbt_pack_writer;
 
 /* Write a pack into fd (empty, owned by the caller). 0 or -ENOMEM. */
-int cbt_pack_writer_new(int fd, struct cbt_pack_writer **ret);
+int cbt_pack_writer_new(int fd, bool md5, struct cbt_pack_writer **ret);
 struct cbt_pack_writer *cbt_pack_writer_free(struct cbt_pack_writer *w);
 CBT_DEFINE_CLEANUP(struct cbt_pack_writer *, cbt_pack_writer_free, cbt_pack_writer_freep)
 
@@ -169,8 +171,8 @@ const struct cbt_pack_entry *cbt_pack_writer_entries(const struct cbt_pack_write
 
 /*
  * Write the table and trailer. *ret_size the pack's size, md5_hex (33
- * bytes) the MD5 of the whole file. Nothing can be appended afterwards.
- * 0, -EINVAL (no entry), or an encoding or write error.
+ * bytes) the MD5 of the whole file (without md5: the empty string). Nothing can be appended
+ * afterwards. 0, -EINVAL (no entry), or an encoding or write error.
  */
 int cbt_pack_writer_finish(struct cbt_pack_writer *w, const struct cbt_pack_codec *pc,
 			   uint64_t *ret_size, char md5_hex[static 33]);

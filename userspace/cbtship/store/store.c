@@ -48,6 +48,11 @@ const char *cbt_store_name(const struct cbt_store *s)
 	return s->ops->name;
 }
 
+unsigned cbt_store_flags(const struct cbt_store *s)
+{
+	return s->ops->flags;
+}
+
 const struct cbt_store_ops *cbt_store_ops(const struct cbt_store *s)
 {
 	return s->ops;

@@ -84,7 +84,11 @@ struct cbt_store_ops {
 	 * put.
 	 */
 	int (*put_file)(void *data, const char *key, int fd, uint64_t len, const char *md5_hex);
+	/* CBT_STORE_USES_MD5: put_file sends md5_hex along (else it ignores it). */
+	unsigned flags;
 };
+
+#define CBT_STORE_USES_MD5 (1u << 0)
 
 struct cbt_store;
 
@@ -100,6 +104,8 @@ struct cbt_store *cbt_store_free(struct cbt_store *s);
 CBT_DEFINE_CLEANUP(struct cbt_store *, cbt_store_free, cbt_store_freep)
 
 const char *cbt_store_name(const struct cbt_store *s);
+/* The backend's CBT_STORE_* flags. */
+unsigned cbt_store_flags(const struct cbt_store *s);
 
 /* The backend's callbacks and data, for a decorator that must find itself (repo/pack-store). */
 const struct cbt_store_ops *cbt_store_ops(const struct cbt_store *s);

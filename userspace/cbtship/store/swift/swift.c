@@ -1138,6 +1138,7 @@ static const struct cbt_store_ops swift_ops = {
 	.free = swift_free,
 	.get_range = swift_get_range,
 	.put_file = swift_put_file,
+	.flags = CBT_STORE_USES_MD5, /* the ETag of a PUT */
 };
 
 void cbt_swift_config_init(struct cbt_swift_config *cfg)
