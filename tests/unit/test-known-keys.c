@@ -74,6 +74,7 @@ static const struct cbt_store_ops counting_ops = {
 	.list = c_list,
 	.flush = c_flush,
 	.free = c_free,
+	.flags = CBT_STORE_USES_MD5, /* passed on by the wrapper (Swift's ETag) */
 };
 
 /* chunks/<2 hex>/<64 hex> of the id p, 0xaa x 7 (its 8-byte prefix), then b x 24. */
@@ -105,6 +106,8 @@ static void known_keys(void **state)
 	assert_int_equal(cbt_known_keys_store_new(counted, 0, &known), 0);
 	assert_int_equal(c.lists, 1);
 	assert_string_equal(cbt_store_name(known), "counting");
+	assert_int_equal(cbt_store_flags(known), CBT_STORE_USES_MD5);
+	assert_int_equal(cbt_store_flags(posix), 0);
 
 	/* Absent: answered from the listing, no request. */
 	key_of(key, 0x20, 0xaa);

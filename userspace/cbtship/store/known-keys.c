@@ -223,6 +223,7 @@ int cbt_known_keys_store_new(struct cbt_store *inner, size_t max_keys, struct cb
 	/* The wrapper goes by the inner store's name (messages, the catalog). */
 	k->ops = known_ops;
 	k->ops.name = cbt_store_name(inner);
+	k->ops.flags = cbt_store_flags(inner); /* put_file passes md5_hex on */
 	r = cbt_store_list(inner, CBT_CHUNK_KEY_PREFIX, collect, k);
 	k->usable = r == 0;
 	if (k->usable)

@@ -84,7 +84,10 @@ struct cbt_store_ops {
 	 * put.
 	 */
 	int (*put_file)(void *data, const char *key, int fd, uint64_t len, const char *md5_hex);
-	/* CBT_STORE_USES_MD5: put_file sends md5_hex along (else it ignores it). */
+	/*
+	 * CBT_STORE_USES_MD5: put_file sends md5_hex along (else it ignores
+	 * it). A decorator passing put_file on copies its inner store's flags.
+	 */
 	unsigned flags;
 };
 
