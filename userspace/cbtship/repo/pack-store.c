@@ -830,6 +830,7 @@ int cbt_pack_store_new(struct cbt_store *inner, const struct cbt_pack_store_conf
 	pthread_cond_init(&p->cond, NULL);
 	p->ops = ps_ops;
 	p->ops.name = cbt_store_name(inner);
+	p->ops.flags = cbt_store_flags(inner);
 	p->loose_pages = -1;
 	p->pack_size = cfg->pack_size ? cfg->pack_size : CBT_PACK_SIZE_POSIX_DEFAULT;
 	if (p->pack_size < CBT_PACK_SIZE_MIN)

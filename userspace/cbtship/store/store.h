@@ -92,6 +92,13 @@ struct cbt_store_ops {
 };
 
 #define CBT_STORE_USES_MD5 (1u << 0)
+/*
+ * CBT_STORE_LOCAL: a ranged read costs a system call, not a network round
+ * trip (POSIX, NFS through the kernel's client): a restore reads only the
+ * entries it needs, where elsewhere it reads over small gaps to make fewer
+ * requests.
+ */
+#define CBT_STORE_LOCAL (1u << 1)
 
 struct cbt_store;
 

@@ -773,6 +773,7 @@ static const struct cbt_store_ops posix_ops = {
 	.flush = posix_flush,
 	.get_range = posix_get_range,
 	.put_file = posix_put_file,
+	.flags = CBT_STORE_LOCAL,
 };
 
 int cbt_posix_store_open(const char *path, struct cbt_store **ret)
