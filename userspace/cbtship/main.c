@@ -13,14 +13,6 @@
 #include "cbtship/cli/commands.h"
 #include "cbtship/state-dir.h"
 
-static const struct cbtship_command *find_command(const char *name)
-{
-	for (const struct cbtship_command *c = cbtship_commands; c->name; c++)
-		if (strcmp(c->name, name) == 0)
-			return c;
-	return NULL;
-}
-
 /* --config FILE: the configuration file (default $CBTSHIP_CONFIG, /etc/cbtship/cbtship.conf). */
 static int load_config(const char *path)
 {
@@ -73,7 +65,7 @@ int main(int argc, char **argv)
 		cbtship_usage(stderr);
 		return EXIT_FAILURE;
 	}
-	cmd = find_command(argv[i]);
+	cmd = cbtship_command_find(argv[i]);
 	if (!cmd) {
 		fprintf(stderr, "cbtship: unknown command '%s' (see 'cbtship --help')\n", argv[i]);
 		return EXIT_FAILURE;

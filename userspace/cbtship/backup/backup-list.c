@@ -1,7 +1,6 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 /* cbtship backup-list and backup-show: the catalog's backups, as cinder shows them. */
 #include <errno.h>
-#include <getopt.h>
 #include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -83,61 +82,58 @@ static int list_one(const struct catalog_backup *b, void *userdata)
 	return 0;
 }
 
+const struct cbt_option cbtship_backup_list_options[] = {
+	{ "volume", 'v', "V", "only the backups of volume V", 0 },
+	{ "status", 's', "S", "only those in status S (available, error, ...)", 0 },
+	{ "all-projects", 'a', NULL, "those of every project", 0 },
+	CBT_OPTION_FORMAT("table|json"),
+	CBT_OPTION_END,
+};
+
+struct backup_list_opts {
+	struct catalog_backup_filter *filter;
+	enum cbtship_format *format;
+	const char *volume;
+};
+
+static int backup_list_option(void *ctx, const struct cbt_option *opt, const char *arg)
+{
+	struct backup_list_opts *o = ctx;
+
+	switch (opt->key) {
+	case 'v':
+		o->volume = arg;
+		return 0;
+	case 'a':
+		o->filter->admin = true;
+		o->filter->project = NULL;
+		return 0;
+	case 's':
+		if (catalog_backup_status_from_string(arg, &o->filter->status) < 0) {
+			fprintf(stderr, "cbtship backup-list: unknown status '%s'\n", arg);
+			return -EINVAL;
+		}
+		o->filter->by_status = true;
+		return 0;
+	}
+	return cbtship_option_format("backup-list", opt, arg, o->format);
+}
+
 int cbtship_backup_list(int argc, char **argv)
 {
-	static const struct option options[] = {
-		{ "volume", required_argument, NULL, 'v' },
-		{ "all-projects", no_argument, NULL, 'a' },
-		{ "status", required_argument, NULL, 's' },
-		{ "format", required_argument, NULL, 'f' },
-		{ "help", no_argument, NULL, 'h' },
-		{ NULL, 0, NULL, 0 },
-	};
 	_cleanup_(catalog_freep) struct catalog *c = NULL;
 	_cleanup_(catalog_volume_freep) struct catalog_volume *v = NULL;
 	_cleanup_(json_decrefp) json_t *array = NULL;
 	struct catalog_backup_filter filter = { .project = cbtship_project() };
 	struct list_ctx l = { 0 };
-	const char *volume = NULL;
-	int opt, r;
+	struct backup_list_opts o = { .filter = &filter, .format = &l.format };
+	const char *volume;
+	int r;
 
-	optind = 1;
-	while ((opt = getopt_long(argc, argv, "h", options, NULL)) != -1) {
-		switch (opt) {
-		case 'v':
-			volume = optarg;
-			break;
-		case 'a':
-			filter.admin = true;
-			filter.project = NULL;
-			break;
-		case 's':
-			if (catalog_backup_status_from_string(optarg, &filter.status) < 0) {
-				fprintf(stderr, "cbtship backup-list: unknown status '%s'\n",
-					optarg);
-				return CBTSHIP_EXIT_USAGE;
-			}
-			filter.by_status = true;
-			break;
-		case 'f':
-			if (cbtship_format_parse("backup-list", optarg,
-						 1u << CBTSHIP_FORMAT_TABLE |
-							 1u << CBTSHIP_FORMAT_JSON,
-						 &l.format) < 0)
-				return CBTSHIP_EXIT_USAGE;
-			break;
-		case 'h':
-			cbtship_command_usage("backup-list", stdout);
-			return EXIT_SUCCESS;
-		default:
-			cbtship_command_usage("backup-list", stderr);
-			return CBTSHIP_EXIT_USAGE;
-		}
-	}
-	if (optind != argc) {
-		cbtship_command_usage("backup-list", stderr);
-		return CBTSHIP_EXIT_USAGE;
-	}
+	r = cbt_command_parse("backup-list", argc, argv, backup_list_option, &o);
+	if (r)
+		return r == CBT_OPTIONS_HELP ? EXIT_SUCCESS : r;
+	volume = o.volume;
 	if (cbtship_catalog_open("backup-list", &c) < 0)
 		return EXIT_FAILURE;
 	if (volume) {
@@ -171,41 +167,18 @@ int cbtship_backup_list(int argc, char **argv)
 
 int cbtship_backup_show(int argc, char **argv)
 {
-	static const struct option options[] = {
-		{ "format", required_argument, NULL, 'f' },
-		{ "help", no_argument, NULL, 'h' },
-		{ NULL, 0, NULL, 0 },
-	};
 	_cleanup_(catalog_freep) struct catalog *c = NULL;
 	_cleanup_(catalog_backup_freep) struct catalog_backup *b = NULL;
 	_cleanup_(json_decrefp) json_t *o = NULL;
-	enum cbtship_format format = CBTSHIP_FORMAT_TABLE;
+	enum cbtship_format format;
 	const char *key;
 	json_t *value;
-	int opt;
+	int r = cbtship_parse_format_only("backup-show", argc, argv,
+					  1u << CBTSHIP_FORMAT_TABLE | 1u << CBTSHIP_FORMAT_JSON,
+					  &format, 1);
 
-	optind = 1;
-	while ((opt = getopt_long(argc, argv, "h", options, NULL)) != -1) {
-		switch (opt) {
-		case 'f':
-			if (cbtship_format_parse("backup-show", optarg,
-						 1u << CBTSHIP_FORMAT_TABLE |
-							 1u << CBTSHIP_FORMAT_JSON,
-						 &format) < 0)
-				return CBTSHIP_EXIT_USAGE;
-			break;
-		case 'h':
-			cbtship_command_usage("backup-show", stdout);
-			return EXIT_SUCCESS;
-		default:
-			cbtship_command_usage("backup-show", stderr);
-			return CBTSHIP_EXIT_USAGE;
-		}
-	}
-	if (optind + 1 != argc) {
-		cbtship_command_usage("backup-show", stderr);
-		return CBTSHIP_EXIT_USAGE;
-	}
+	if (r)
+		return r < 0 ? EXIT_SUCCESS : r;
 	if (cbtship_catalog_open("backup-show", &c) < 0)
 		return EXIT_FAILURE;
 	if (cbtship_backup_lookup("backup-show", c, argv[optind], &b) < 0)

@@ -18,7 +18,6 @@
  * checkpoint back (tracked-recovery.c).
  */
 #include <errno.h>
-#include <getopt.h>
 #include <inttypes.h>
 #include <limits.h>
 #include <stdio.h>
@@ -228,114 +227,105 @@ fail:
 	return EXIT_FAILURE;
 }
 
+const struct cbt_option cbtship_snapshot_create_options[] = {
+	{ "name", 'n', "N", "the snapshot's name", 0 },
+	{ "description", 'd', "D", "its description", 0 },
+	{ "force", 'F', NULL, "snapshot a volume in use", 0 },
+	{ "cow-dir", 'D', "DIR",
+	  "where the copy-on-write store goes (default $CBTSHIP_STATE_DIR/cow)", 0 },
+	{ "cow-size", 'S', "SIZE", "its size (default: the volume's size; sparse)", 0 },
+	CBT_OPTION_FORMAT("table|json"),
+	CBT_OPTION_END,
+};
+
+static int snapshot_create_option(void *ctx, const struct cbt_option *opt, const char *arg)
+{
+	struct snapshot_create_opts *o = ctx;
+
+	switch (opt->key) {
+	case 'n':
+		o->name = arg;
+		return 0;
+	case 'd':
+		o->description = arg;
+		return 0;
+	case 'F':
+		o->force = true;
+		return 0;
+	case 'D':
+		o->cow_dir = arg;
+		return 0;
+	case 'S':
+		if (cbt_parse_size(arg, &o->cow_bytes) < 0 || !o->cow_bytes) {
+			fprintf(stderr, "cbtship snapshot-create: bad --cow-size '%s'\n", arg);
+			return -EINVAL;
+		}
+		return 0;
+	}
+	return cbtship_option_format("snapshot-create", opt, arg, &o->format);
+}
+
 int cbtship_snapshot_create(int argc, char **argv)
 {
-	static const struct option options[] = {
-		{ "name", required_argument, NULL, 'n' },
-		{ "description", required_argument, NULL, 'd' },
-		{ "force", no_argument, NULL, 'F' },
-		{ "cow-dir", required_argument, NULL, 'D' },
-		{ "cow-size", required_argument, NULL, 'S' },
-		{ "format", required_argument, NULL, 'f' },
-		{ "help", no_argument, NULL, 'h' },
-		{ NULL, 0, NULL, 0 },
-	};
 	struct snapshot_create_opts o = { 0 };
-	int opt;
+	int r = cbt_command_parse("snapshot-create", argc, argv, snapshot_create_option, &o);
 
-	optind = 1;
-	while ((opt = getopt_long(argc, argv, "h", options, NULL)) != -1) {
-		switch (opt) {
-		case 'n':
-			o.name = optarg;
-			break;
-		case 'd':
-			o.description = optarg;
-			break;
-		case 'F':
-			o.force = true;
-			break;
-		case 'D':
-			o.cow_dir = optarg;
-			break;
-		case 'S':
-			if (cbt_parse_size(optarg, &o.cow_bytes) < 0 || !o.cow_bytes) {
-				fprintf(stderr, "cbtship snapshot-create: bad --cow-size '%s'\n",
-					optarg);
-				return CBTSHIP_EXIT_USAGE;
-			}
-			break;
-		case 'f':
-			if (cbtship_format_parse("snapshot-create", optarg,
-						 1u << CBTSHIP_FORMAT_TABLE |
-							 1u << CBTSHIP_FORMAT_JSON,
-						 &o.format) < 0)
-				return CBTSHIP_EXIT_USAGE;
-			break;
-		case 'h':
-			cbtship_command_usage("snapshot-create", stdout);
-			return EXIT_SUCCESS;
-		default:
-			cbtship_command_usage("snapshot-create", stderr);
-			return CBTSHIP_EXIT_USAGE;
-		}
-	}
-	if (optind + 1 != argc) {
-		cbtship_command_usage("snapshot-create", stderr);
-		return CBTSHIP_EXIT_USAGE;
-	}
+	if (r)
+		return r == CBT_OPTIONS_HELP ? EXIT_SUCCESS : r;
 	o.volume = argv[optind];
 	return snapshot_create(&o);
 }
 
 /* snapshot-list ------------------------------------------------------------- */
 
+const struct cbt_option cbtship_snapshot_list_options[] = {
+	{ "volume", 'v', "V", "only the snapshots of volume V", 0 },
+	{ "all-projects", 'a', NULL, "those of every project", 0 },
+	CBT_OPTION_FORMAT("table|json"),
+	CBT_OPTION_END,
+};
+
+struct snapshot_list_opts {
+	enum cbtship_format format;
+	const char *project, *volume;
+};
+
+static int snapshot_list_option(void *ctx, const struct cbt_option *opt, const char *arg)
+{
+	struct snapshot_list_opts *o = ctx;
+
+	switch (opt->key) {
+	case 'v':
+		o->volume = arg;
+		return 0;
+	case 'a':
+		o->project = NULL;
+		return 0;
+	}
+	return cbtship_option_format("snapshot-list", opt, arg, &o->format);
+}
+
 int cbtship_snapshot_list(int argc, char **argv)
 {
-	static const struct option options[] = {
-		{ "volume", required_argument, NULL, 'v' },
-		{ "all-projects", no_argument, NULL, 'a' },
-		{ "format", required_argument, NULL, 'f' },
-		{ "help", no_argument, NULL, 'h' },
-		{ NULL, 0, NULL, 0 },
-	};
+	struct snapshot_list_opts opts = { .format = CBTSHIP_FORMAT_TABLE,
+					   .project = cbtship_project() };
 	_cleanup_(catalog_freep) struct catalog *c = NULL;
 	_cleanup_(json_decrefp) json_t *array = json_array();
 	_cleanup_(catalog_volume_freep) struct catalog_volume *v = NULL;
 	struct catalog_snapshot **snaps = NULL;
-	enum cbtship_format format = CBTSHIP_FORMAT_TABLE;
-	const char *project = cbtship_project(), *volume = NULL;
+	enum cbtship_format format;
+	const char *project, *volume;
 	size_t n = 0;
-	int opt, r;
+	int r;
 
-	optind = 1;
-	while ((opt = getopt_long(argc, argv, "h", options, NULL)) != -1) {
-		switch (opt) {
-		case 'v':
-			volume = optarg;
-			break;
-		case 'a':
-			project = NULL;
-			break;
-		case 'f':
-			if (cbtship_format_parse("snapshot-list", optarg,
-						 1u << CBTSHIP_FORMAT_TABLE |
-							 1u << CBTSHIP_FORMAT_JSON,
-						 &format) < 0)
-				return CBTSHIP_EXIT_USAGE;
-			break;
-		case 'h':
-			cbtship_command_usage("snapshot-list", stdout);
-			return EXIT_SUCCESS;
-		default:
-			cbtship_command_usage("snapshot-list", stderr);
-			return CBTSHIP_EXIT_USAGE;
-		}
-	}
-	if (optind != argc || !array) {
-		cbtship_command_usage("snapshot-list", stderr);
-		return CBTSHIP_EXIT_USAGE;
-	}
+	r = cbt_command_parse("snapshot-list", argc, argv, snapshot_list_option, &opts);
+	if (r)
+		return r == CBT_OPTIONS_HELP ? EXIT_SUCCESS : r;
+	if (!array)
+		return EXIT_FAILURE;
+	format = opts.format;
+	project = opts.project;
+	volume = opts.volume;
 	if (cbtship_catalog_open("snapshot-list", &c) < 0)
 		return EXIT_FAILURE;
 	if (volume && catalog_volume_get(c, volume, &v) < 0) {
@@ -461,28 +451,12 @@ static int snapshot_delete_one(struct catalog *c, const char *word)
 
 int cbtship_snapshot_delete(int argc, char **argv)
 {
-	static const struct option options[] = {
-		{ "help", no_argument, NULL, 'h' },
-		{ NULL, 0, NULL, 0 },
-	};
 	_cleanup_(catalog_freep) struct catalog *c = NULL;
-	int opt, failed = 0;
+	int r, failed = 0;
 
-	optind = 1;
-	while ((opt = getopt_long(argc, argv, "h", options, NULL)) != -1) {
-		switch (opt) {
-		case 'h':
-			cbtship_command_usage("snapshot-delete", stdout);
-			return EXIT_SUCCESS;
-		default:
-			cbtship_command_usage("snapshot-delete", stderr);
-			return CBTSHIP_EXIT_USAGE;
-		}
-	}
-	if (optind >= argc) {
-		cbtship_command_usage("snapshot-delete", stderr);
-		return CBTSHIP_EXIT_USAGE;
-	}
+	r = cbt_command_parse("snapshot-delete", argc, argv, NULL, NULL);
+	if (r)
+		return r == CBT_OPTIONS_HELP ? EXIT_SUCCESS : r;
 	if (cbtship_catalog_open("snapshot-delete", &c) < 0)
 		return EXIT_FAILURE;
 	for (int i = optind; i < argc; i++)

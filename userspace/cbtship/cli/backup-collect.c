@@ -4,7 +4,6 @@
  * (repo/gc.h), in the containers the catalog marks or in the one named.
  */
 #include <errno.h>
-#include <getopt.h>
 #include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -78,71 +77,61 @@ static int collect_one(struct catalog *c, enum catalog_service service, const ch
 	return r;
 }
 
+const struct cbt_option cbtship_backup_collect_options[] = {
+	CBT_OPTION_BACKUP_DRIVER("posix|swift|nfs",
+				 "the back end of the container (default: the configuration's "
+				 "backup_driver)"),
+	{ "container", 'c', "C", "that container (default: the configured one)", 0 },
+	{ "encryption-key-file", 'K', "FILE", "the key of encrypted manifests", 0 },
+	CBT_OPTION_FORMAT("table|json"),
+	CBT_OPTION_END,
+};
+
+struct collect_opts {
+	enum cbtship_format format;
+	const char *container;
+	bool named;
+};
+
+static int collect_option(void *ctx, const struct cbt_option *opt, const char *arg)
+{
+	struct collect_opts *o = ctx;
+
+	switch (opt->key) {
+	case 'c':
+		o->container = arg;
+		o->named = true;
+		return 0;
+	case CBT_OPTION_BACKUP_DRIVER_KEY:
+		o->named = true;
+		return cbtship_option_backup_driver("backup-collect", arg);
+	case 'K':
+		return cbtship_set_key_file("backup-collect", arg) < 0 ? -EINVAL : 0;
+	}
+	return cbtship_option_format("backup-collect", opt, arg, &o->format);
+}
+
 int cbtship_backup_collect(int argc, char **argv)
 {
-	static const struct option options[] = {
-		{ "container", required_argument, NULL, 'c' },
-		{ "backup-driver", required_argument, NULL, 'B' },
-		{ "encryption-key-file", required_argument, NULL, 'K' },
-		{ "format", required_argument, NULL, 'f' },
-		{ "help", no_argument, NULL, 'h' },
-		{ NULL, 0, NULL, 0 },
-	};
 	_cleanup_(catalog_freep) struct catalog *c = NULL;
 	_cleanup_(json_decrefp) json_t *out = NULL;
-	enum cbtship_format format = CBTSHIP_FORMAT_TABLE;
-	const char *container = NULL;
-	bool named = false;
+	struct collect_opts o = { .format = CBTSHIP_FORMAT_TABLE };
+	enum cbtship_format format;
+	const char *container;
 	unsigned failed = 0, yielded = 0;
-	char *err = NULL;
-	int opt, r;
+	int r;
 
-	optind = 1;
-	while ((opt = getopt_long(argc, argv, "h", options, NULL)) != -1) {
-		switch (opt) {
-		case 'c':
-			container = optarg;
-			named = true;
-			break;
-		case 'B':
-			if (cbt_config_set(cbtship_config_mutable(), "backup_driver", optarg,
-					   "--backup-driver", &err) < 0) {
-				fprintf(stderr, "cbtship backup-collect: %s\n",
-					err ? err : "bad --backup-driver");
-				free(err);
-				return CBTSHIP_EXIT_USAGE;
-			}
-			named = true;
-			break;
-		case 'K':
-			if (cbtship_set_key_file("backup-collect", optarg) < 0)
-				return CBTSHIP_EXIT_USAGE;
-			break;
-		case 'f':
-			if (cbtship_format_parse("backup-collect", optarg,
-						 1u << CBTSHIP_FORMAT_TABLE |
-							 1u << CBTSHIP_FORMAT_JSON,
-						 &format) < 0)
-				return CBTSHIP_EXIT_USAGE;
-			break;
-		case 'h':
-			cbtship_command_usage("backup-collect", stdout);
-			return EXIT_SUCCESS;
-		default:
-			cbtship_command_usage("backup-collect", stderr);
-			return CBTSHIP_EXIT_USAGE;
-		}
-	}
-	if (optind != argc) {
-		cbtship_command_usage("backup-collect", stderr);
-		return CBTSHIP_EXIT_USAGE;
-	}
+	r = cbt_command_parse("backup-collect", argc, argv, collect_option, &o);
+	if (r)
+		return r == CBT_OPTIONS_HELP ? EXIT_SUCCESS : r;
+	format = o.format;
+	container = o.container;
 	out = json_array();
 	if (!out)
 		return EXIT_FAILURE;
 	if (cbtship_catalog_open("backup-collect", &c) < 0)
 		return EXIT_FAILURE;
-	if (named) {
+	if (o.named) {
 		enum catalog_service service = cbtship_configured_service();
 
 		if (service == CATALOG_SERVICE_CEPH) {

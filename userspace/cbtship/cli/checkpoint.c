@@ -41,10 +41,10 @@ int cbtship_checkpoint(int argc, char **argv)
 	uint64_t n;
 	int r;
 
-	if (argc != 2 || argv[1][0] == '-') {
-		cbtship_command_usage("checkpoint", argc == 2 ? stdout : stderr);
-		return argc == 2 ? EXIT_SUCCESS : CBTSHIP_EXIT_USAGE;
-	}
+	r = cbt_command_parse("checkpoint", argc, argv, NULL, NULL);
+	if (r)
+		return r == CBT_OPTIONS_HELP ? EXIT_SUCCESS : r;
+	argv += optind - 1;
 	if (check_device("checkpoint", argv[1]) < 0)
 		return EXIT_FAILURE;
 	r = cbt_checkpoint(argv[1], &n);
@@ -66,10 +66,10 @@ static int finish(int argc, char **argv, const char *verb,
 	uint64_t n;
 	int r;
 
-	if (argc != 3) {
-		cbtship_command_usage(verb, stderr);
-		return CBTSHIP_EXIT_USAGE;
-	}
+	r = cbt_command_parse(verb, argc, argv, NULL, NULL);
+	if (r)
+		return r == CBT_OPTIONS_HELP ? EXIT_SUCCESS : r;
+	argv += optind - 1;
 	if (parse_checkpoint(verb, argv[2], &n) < 0)
 		return CBTSHIP_EXIT_USAGE;
 	if (check_device(verb, argv[1]) < 0)

@@ -18,10 +18,10 @@ const struct cbtship_command cbtship_commands[] = {
 	},
 	{
 		.name = "track",
-		.synopsis = "DEV [--name NAME] [--block-size SIZE] [--metadata FILE|DEV] "
-			    "[--format-metadata]",
 		.summary = "put a block device under change tracking",
 		.run = cbtship_track,
+		.options = cbtship_track_options,
+		.args = { "DEV", 1, 1 },
 		.help = "DEV is a plain block device or a live device-mapper device.\n"
 			"\n"
 			"A plain block device gets a new device /dev/mapper/NAME over it (--name\n"
@@ -34,17 +34,6 @@ const struct cbtship_command cbtship_commands[] = {
 			"suspend, with a cbt table over it. It keeps its name (--name, if given,\n"
 			"must be that name).\n"
 			"\n"
-			"  --block-size SIZE   tracking granularity, a power of two from 4K to 1M\n"
-			"                      (default 64K)\n"
-			"  --metadata FILE|DEV where the dirty maps are kept: a block device, or "
-			"a\n"
-			"                      file (created, or extended, to the size needed and\n"
-			"                      attached to a loop device that goes away with the\n"
-			"                      tracked device). Default:\n"
-			"                      $CBTSHIP_STATE_DIR/metadata/NAME.meta, where\n"
-			"                      CBTSHIP_STATE_DIR defaults to /var/lib/cbtship.\n"
-			"  --format-metadata   start a new history even if the metadata holds one\n"
-			"\n"
 			"Tracking again with the metadata of an earlier run continues its history\n"
 			"('cbtship untrack' invalidates it, so the next backup reads everything).\n"
 			"\n"
@@ -54,7 +43,8 @@ const struct cbtship_command cbtship_commands[] = {
 	},
 	{
 		.name = "untrack",
-		.synopsis = "NAME [--keep-history]",
+		.options = cbtship_untrack_options,
+		.args = { "NAME", 1, 1 },
 		.summary = "stop tracking NAME",
 		.run = cbtship_untrack,
 		.help = "A device tracked in place gets its original table back (under\n"
@@ -65,14 +55,13 @@ const struct cbtship_command cbtship_commands[] = {
 			"The history is invalidated first (every block dirty, new generation),\n"
 			"because writes after untracking are not recorded: tracking again with "
 			"the\n"
-			"same metadata then starts with a full backup. --keep-history skips that,\n"
-			"for when nothing can write to the device until it is tracked again.\n"
+			"same metadata then starts with a full backup (unless --keep-history).\n"
 			"The catalog record stays (its backups refer to it), marked untracked:\n"
 			"the agent no longer re-creates it at boot.",
 	},
 	{
 		.name = "volume-list",
-		.synopsis = "[--format table|json]",
+		.options = cbtship_volume_list_options,
 		.summary = "list the tracked devices",
 		.run = cbtship_volume_list,
 		.help = "Every device-mapper device whose table is a cbt target: its name,\n"
@@ -87,40 +76,35 @@ const struct cbtship_command cbtship_commands[] = {
 	},
 	{
 		.name = "dirty-map",
-		.synopsis = "NAME [--frozen] [--format ranges|json]",
+		.options = cbtship_dirty_map_options,
+		.args = { "NAME", 1, 1 },
 		.summary = "print the blocks written since the last checkpoint",
 		.run = cbtship_dirty_map,
 		.help = "The current map (blocks written since the last checkpoint) or, with\n"
 			"--frozen, the map of the outstanding checkpoint, read through the\n"
-			"dm_cbt generic netlink family. Units are tracking blocks.\n"
-			"\n"
-			"  ranges   one line \"FIRST COUNT\" per run of dirty blocks (default)\n"
-			"  json     {\"name\", \"map\", \"block_size\", \"nr_blocks\", "
-			"\"dirty_blocks\",\n"
-			"           \"checkpoint\", \"frozen_checkpoint\", \"uuid\", \"state\",\n"
-			"           \"ranges\": [[FIRST, COUNT], ...]}",
+			"dm_cbt generic netlink family. Units are tracking blocks.",
 	},
 	{
 		.name = "checkpoint",
-		.synopsis = "NAME",
+		.args = { "NAME", 1, 1 },
 		.summary = "freeze the current map of NAME; prints the checkpoint number",
 		.run = cbtship_checkpoint,
 	},
 	{
 		.name = "commit",
-		.synopsis = "NAME N",
+		.args = { "NAME N", 2, 2 },
 		.summary = "checkpoint N of NAME was shipped: drop its frozen map",
 		.run = cbtship_commit,
 	},
 	{
 		.name = "abort",
-		.synopsis = "NAME N",
+		.args = { "NAME N", 2, 2 },
 		.summary = "shipping checkpoint N failed: merge its map back",
 		.run = cbtship_abort,
 	},
 	{
 		.name = "events",
-		.synopsis = "[--count N] [--timeout SECONDS]",
+		.options = cbtship_events_options,
 		.summary = "print the tracking events of every device as they happen",
 		.run = cbtship_events,
 		.help = "One line per event: \"NAME EVENT CHECKPOINT\", EVENT one of checkpoint,\n"
@@ -217,7 +201,7 @@ const struct cbtship_command cbtship_commands[] = {
 	},
 	{
 		.name = "backup-list",
-		.synopsis = "[--volume V] [--status S] [--all-projects] [--format table|json]",
+		.options = cbtship_backup_list_options,
 		.summary = "list the backups",
 		.run = cbtship_backup_list,
 		.help = "Newest first. A creating or restoring backup whose process is gone is\n"
@@ -225,7 +209,8 @@ const struct cbtship_command cbtship_commands[] = {
 	},
 	{
 		.name = "backup-show",
-		.synopsis = "[--format table|json] BACKUP",
+		.options = cbtship_format_options,
+		.args = { "BACKUP", 1, 1 },
 		.summary = "show one backup's record",
 		.run = cbtship_backup_show,
 		.help = "cinder's fields, then cbtship's: bytes read and stored, chunk counts,\n"
@@ -267,8 +252,7 @@ const struct cbtship_command cbtship_commands[] = {
 	},
 	{
 		.name = "backup-collect",
-		.synopsis = "[--backup-driver posix|swift|nfs] [--container C] "
-			    "[--encryption-key-file FILE] [--format table|json]",
+		.options = cbtship_backup_collect_options,
 		.summary = "reclaim the space of deleted and failed backups in a container",
 		.run = cbtship_backup_collect,
 		.help = "Without --backup-driver or --container: every container where a delete\n"
@@ -334,7 +318,8 @@ const struct cbtship_command cbtship_commands[] = {
 	},
 	{
 		.name = "quota-show",
-		.synopsis = "[--format table|json] [PROJECT]",
+		.options = cbtship_quota_show_options,
+		.args = { "[PROJECT]", 0, 1 },
 		.summary = "a project's backup quotas (backups, backup_gigabytes)",
 		.run = cbtship_quota_show,
 		.help = "PROJECT defaults to the project cbtship acts for. -1 means no limit.\n"
@@ -344,7 +329,8 @@ const struct cbtship_command cbtship_commands[] = {
 	},
 	{
 		.name = "quota-update",
-		.synopsis = "[--backups N] [--backup-gigabytes G] [PROJECT]",
+		.options = cbtship_quota_update_options,
+		.args = { "[PROJECT]", 0, 1 },
 		.summary = "set a project's backup quotas",
 		.run = cbtship_quota_update,
 		.help = "N and G are counts, -1 for no limit. A backup-create that would exceed a\n"
@@ -352,7 +338,8 @@ const struct cbtship_command cbtship_commands[] = {
 	},
 	{
 		.name = "quota-usage",
-		.synopsis = "[--format table|json] [PROJECT]",
+		.options = cbtship_quota_show_options,
+		.args = { "[PROJECT]", 0, 1 },
 		.summary = "a project's backup quota usage: in use, reserved, limit",
 		.run = cbtship_quota_usage,
 		.help = "In use: available backups (and those restoring, deleting, or in error\n"
@@ -360,8 +347,8 @@ const struct cbtship_command cbtship_commands[] = {
 	},
 	{
 		.name = "snapshot-create",
-		.synopsis = "[--name N] [--description D] [--force] [--cow-dir DIR] "
-			    "[--cow-size SIZE] [--format table|json] VOLUME",
+		.options = cbtship_snapshot_create_options,
+		.args = { "VOLUME", 1, 1 },
 		.summary = "keep a point-in-time snapshot of a tracked volume",
 		.run = cbtship_snapshot_create,
 		.help = "The snapshot is a point-in-time view (dm-snapshot, copy-on-write store a\n"
@@ -376,7 +363,7 @@ const struct cbtship_command cbtship_commands[] = {
 	},
 	{
 		.name = "snapshot-list",
-		.synopsis = "[--volume V] [--all-projects] [--format table|json]",
+		.options = cbtship_snapshot_list_options,
 		.summary = "list the snapshots",
 		.run = cbtship_snapshot_list,
 		.help = "Each snapshot with its checkpoint, whether it still holds it (its "
@@ -386,14 +373,14 @@ const struct cbtship_command cbtship_commands[] = {
 	},
 	{
 		.name = "snapshot-delete",
-		.synopsis = "SNAPSHOT...",
+		.args = { "SNAPSHOT...", 1, -1 },
 		.summary = "delete snapshots (changes not yet shipped are merged back)",
 		.run = cbtship_snapshot_delete,
 		.help = "Refused while a backup reads the snapshot.",
 	},
 	{
 		.name = "service-list",
-		.synopsis = "[--format table|json]",
+		.options = cbtship_format_options,
 		.summary = "this host's backup service, its back end and whether it answers",
 		.run = cbtship_service_list,
 		.help = "State is up when the configured target answers now: a POSIX directory\n"
@@ -403,7 +390,7 @@ const struct cbtship_command cbtship_commands[] = {
 	},
 	{
 		.name = "config-show",
-		.synopsis = "[--format table|json]",
+		.options = cbtship_format_options,
 		.summary = "print the effective configuration (secrets masked)",
 		.run = cbtship_config_show,
 		.help = "Every option with its value and where it came from: the built-in\n"
@@ -425,15 +412,41 @@ void cbtship_usage(FILE *out)
 		     "  --version        print the version\n");
 }
 
+const struct cbtship_command *cbtship_command_find(const char *name)
+{
+	for (const struct cbtship_command *c = cbtship_commands; c->name; c++)
+		if (strcmp(c->name, name) == 0)
+			return c;
+	return NULL;
+}
+
+void cbtship_command_synopsis(const char *name, FILE *out)
+{
+	const struct cbtship_command *c = cbtship_command_find(name);
+	char synopsis[1024];
+
+	if (!c)
+		return;
+	if (c->synopsis)
+		snprintf(synopsis, sizeof(synopsis), "%s", c->synopsis);
+	else
+		cbt_options_synopsis(c->options, &c->args, synopsis, sizeof(synopsis));
+	fprintf(out, "usage: cbtship %s%s%s\n", c->name, synopsis[0] ? " " : "", synopsis);
+}
+
 void cbtship_command_usage(const char *name, FILE *out)
 {
-	for (const struct cbtship_command *c = cbtship_commands; c->name; c++) {
-		if (strcmp(c->name, name) != 0)
-			continue;
-		fprintf(out, "usage: cbtship %s %s\n\n%s\n", c->name, c->synopsis, c->summary);
-		if (c->help)
-			fprintf(out, "\n%s\n", c->help);
+	const struct cbtship_command *c = cbtship_command_find(name);
+
+	if (!c)
 		return;
+	cbtship_command_synopsis(name, out);
+	fprintf(out, "\n%s\n", c->summary);
+	if (c->help)
+		fprintf(out, "\n%s\n", c->help);
+	if (c->options && c->options[0].name) {
+		fputc('\n', out);
+		cbt_options_print(c->options, out);
 	}
 }
 
@@ -443,45 +456,44 @@ static int cmd_help(int argc, char **argv)
 		cbtship_usage(stdout);
 		return EXIT_SUCCESS;
 	}
-	for (const struct cbtship_command *c = cbtship_commands; c->name; c++) {
-		if (strcmp(c->name, argv[1]) == 0) {
-			cbtship_command_usage(c->name, stdout);
-			return EXIT_SUCCESS;
-		}
+	if (cbtship_command_find(argv[1])) {
+		cbtship_command_usage(argv[1], stdout);
+		return EXIT_SUCCESS;
 	}
 	fprintf(stderr, "cbtship: no command '%s'\n", argv[1]);
 	return EXIT_FAILURE;
 }
 
+const struct cbt_option cbtship_format_options[] = {
+	CBT_OPTION_FORMAT("table|json"),
+	CBT_OPTION_END,
+};
+
+struct format_only {
+	const char *command;
+	unsigned formats;
+	enum cbtship_format *format;
+};
+
+static int format_only_option(void *ctx, const struct cbt_option *opt, const char *arg)
+{
+	struct format_only *f = ctx;
+
+	if (opt->key != CBT_OPTION_FORMAT_KEY)
+		return 0;
+	return cbtship_format_parse(f->command, arg, f->formats, f->format);
+}
+
 int cbtship_parse_format_only(const char *command, int argc, char **argv, unsigned formats,
 			      enum cbtship_format *format, int nargs)
 {
-	static const struct option options[] = {
-		{ "format", required_argument, NULL, 'f' },
-		{ "help", no_argument, NULL, 'h' },
-		{ NULL, 0, NULL, 0 },
-	};
-	int opt;
+	const struct cbtship_command *c = cbtship_command_find(command);
+	struct format_only f = { .command = command, .formats = formats, .format = format };
+	struct cbt_args_spec args = { .names = c ? c->args.names : NULL,
+				      .min = nargs,
+				      .max = nargs };
 
 	*format = CBTSHIP_FORMAT_TABLE;
-	optind = 1;
-	while ((opt = getopt_long(argc, argv, "h", options, NULL)) != -1) {
-		switch (opt) {
-		case 'f':
-			if (cbtship_format_parse(command, optarg, formats, format) < 0)
-				return CBTSHIP_EXIT_USAGE;
-			break;
-		case 'h':
-			cbtship_command_usage(command, stdout);
-			return -1;
-		default:
-			cbtship_command_usage(command, stderr);
-			return CBTSHIP_EXIT_USAGE;
-		}
-	}
-	if (argc - optind != nargs) {
-		cbtship_command_usage(command, stderr);
-		return CBTSHIP_EXIT_USAGE;
-	}
-	return 0;
+	return cbt_options_parse(command, c && c->options ? c->options : cbtship_format_options,
+				 &args, argc, argv, format_only_option, &f);
 }

@@ -1,7 +1,6 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 /* cbtship dirty-map: the dirty blocks of a tracked device, as runs. */
 #include <errno.h>
-#include <getopt.h>
 #include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -53,47 +52,49 @@ static int print_json(const char *name, enum dm_cbt_map which, const struct cbt_
 	return cbtship_json_print(o);
 }
 
+const struct cbt_option cbtship_dirty_map_options[] = {
+	{ "frozen", 'z', NULL, "the map of the outstanding checkpoint", CBT_OPT_SHORT },
+	{ "format", 'f', "ranges|json",
+	  "ranges: one line \"FIRST COUNT\" per run of dirty blocks (default)\n"
+	  "json: {\"name\", \"map\", \"block_size\", \"nr_blocks\", \"dirty_blocks\", "
+	  "\"checkpoint\", \"frozen_checkpoint\", \"uuid\", \"state\", \"ranges\": [[FIRST, "
+	  "COUNT], ...]}",
+	  CBT_OPT_SHORT },
+	CBT_OPTION_END,
+};
+
+struct dirty_map_opts {
+	enum cbtship_format format;
+	enum dm_cbt_map which;
+};
+
+static int dirty_map_option(void *ctx, const struct cbt_option *opt, const char *arg)
+{
+	struct dirty_map_opts *o = ctx;
+
+	if (opt->key == 'z') {
+		o->which = DM_CBT_MAP_FROZEN;
+		return 0;
+	}
+	return cbtship_option_format("dirty-map", opt, arg, &o->format);
+}
+
 int cbtship_dirty_map(int argc, char **argv)
 {
-	static const struct option options[] = {
-		{ "frozen", no_argument, NULL, 'z' },
-		{ "format", required_argument, NULL, 'f' },
-		{ "help", no_argument, NULL, 'h' },
-		{ NULL, 0, NULL, 0 },
-	};
-	enum cbtship_format format = CBTSHIP_FORMAT_RANGES;
-	enum dm_cbt_map which = DM_CBT_MAP_CURRENT;
+	struct dirty_map_opts o = { .format = CBTSHIP_FORMAT_RANGES, .which = DM_CBT_MAP_CURRENT };
+	enum cbtship_format format;
+	enum dm_cbt_map which;
 	_cleanup_(cbt_netlink_freep) struct cbt_netlink *nl = NULL;
 	_cleanup_(cbt_map_freep) struct cbt_map *map = NULL;
 	struct cbt_status status;
 	const char *name;
-	int c, r;
+	int r;
 
-	optind = 1;
-	while ((c = getopt_long(argc, argv, "zf:h", options, NULL)) != -1) {
-		switch (c) {
-		case 'z':
-			which = DM_CBT_MAP_FROZEN;
-			break;
-		case 'f':
-			if (cbtship_format_parse("dirty-map", optarg,
-						 1U << CBTSHIP_FORMAT_RANGES |
-							 1U << CBTSHIP_FORMAT_JSON,
-						 &format) < 0)
-				return CBTSHIP_EXIT_USAGE;
-			break;
-		case 'h':
-			cbtship_command_usage("dirty-map", stdout);
-			return EXIT_SUCCESS;
-		default:
-			cbtship_command_usage("dirty-map", stderr);
-			return CBTSHIP_EXIT_USAGE;
-		}
-	}
-	if (argc - optind != 1) {
-		cbtship_command_usage("dirty-map", stderr);
-		return CBTSHIP_EXIT_USAGE;
-	}
+	r = cbt_command_parse("dirty-map", argc, argv, dirty_map_option, &o);
+	if (r)
+		return r == CBT_OPTIONS_HELP ? EXIT_SUCCESS : r;
+	format = o.format;
+	which = o.which;
 	name = argv[optind];
 
 	r = cbt_device_is_tracked(name);

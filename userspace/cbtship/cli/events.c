@@ -1,7 +1,6 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 /* cbtship events: print the events of the dm_cbt family as they come. */
 #include <errno.h>
-#include <getopt.h>
 #include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -23,41 +22,41 @@ static int parse_count(const char *text, unsigned long *ret)
 	return text[0] >= '0' && text[0] <= '9' && !errno && !*end ? 0 : -EINVAL;
 }
 
+const struct cbt_option cbtship_events_options[] = {
+	{ "count", 'c', "N", "stop after N events", CBT_OPT_SHORT },
+	{ "timeout", 't', "SECONDS", "stop after SECONDS seconds (fails if fewer than N came)",
+	  CBT_OPT_SHORT },
+	CBT_OPTION_END,
+};
+
+struct events_opts {
+	unsigned long count, timeout;
+};
+
+static int events_option(void *ctx, const struct cbt_option *opt, const char *arg)
+{
+	struct events_opts *o = ctx;
+
+	if (parse_count(arg, opt->key == 'c' ? &o->count : &o->timeout) < 0) {
+		fprintf(stderr, "cbtship events: bad number '%s'\n", arg);
+		return -EINVAL;
+	}
+	return 0;
+}
+
 int cbtship_events(int argc, char **argv)
 {
-	static const struct option options[] = {
-		{ "count", required_argument, NULL, 'c' },
-		{ "timeout", required_argument, NULL, 't' },
-		{ "help", no_argument, NULL, 'h' },
-		{ NULL, 0, NULL, 0 },
-	};
+	struct events_opts o = { 0 };
 	_cleanup_(cbt_events_freep) struct cbt_events *ev = NULL;
-	unsigned long count = 0, timeout = 0, seen = 0;
+	unsigned long count, timeout, seen = 0;
 	struct timespec start, now;
-	int c, r;
+	int r;
 
-	optind = 1;
-	while ((c = getopt_long(argc, argv, "c:t:h", options, NULL)) != -1) {
-		switch (c) {
-		case 'c':
-		case 't':
-			if (parse_count(optarg, c == 'c' ? &count : &timeout) < 0) {
-				fprintf(stderr, "cbtship events: bad number '%s'\n", optarg);
-				return CBTSHIP_EXIT_USAGE;
-			}
-			break;
-		case 'h':
-			cbtship_command_usage("events", stdout);
-			return EXIT_SUCCESS;
-		default:
-			cbtship_command_usage("events", stderr);
-			return CBTSHIP_EXIT_USAGE;
-		}
-	}
-	if (optind != argc) {
-		cbtship_command_usage("events", stderr);
-		return CBTSHIP_EXIT_USAGE;
-	}
+	r = cbt_command_parse("events", argc, argv, events_option, &o);
+	if (r)
+		return r == CBT_OPTIONS_HELP ? EXIT_SUCCESS : r;
+	count = o.count;
+	timeout = o.timeout;
 	r = cbt_events_new(&ev);
 	if (r < 0) {
 		fprintf(stderr, "cbtship events: cannot subscribe to the %s events: %s\n",

@@ -6,7 +6,6 @@
  * catalog.h): in use once available, reserved while creating.
  */
 #include <errno.h>
-#include <getopt.h>
 #include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -40,51 +39,41 @@ static int parse_limit(const char *command, const char *what, const char *s, int
 	return 0;
 }
 
+const struct cbt_option cbtship_quota_show_options[] = {
+	CBT_OPTION_FORMAT("table|json"),
+	CBT_OPTION_END,
+};
+
+const struct cbt_option cbtship_quota_update_options[] = {
+	{ "backups", 'b', "N", "the most backups the project may have (-1: no limit)", 0 },
+	{ "backup-gigabytes", 'g', "G", "the most gigabytes its backups may take (-1: no limit)",
+	  0 },
+	CBT_OPTION_FORMAT("table|json"),
+	CBT_OPTION_END,
+};
+
+static int quota_option(void *ctx, const struct cbt_option *opt, const char *arg)
+{
+	struct quota_opts *o = ctx;
+
+	if (opt->key == 'b' || opt->key == 'g')
+		return parse_limit(o->command, opt->key == 'b' ? "--backups" : "--backup-gigabytes",
+				   arg, opt->key == 'b' ? &o->backups : &o->gigabytes);
+	return cbtship_option_format(o->command, opt, arg, &o->format);
+}
+
+/* 0; -1 when --help was printed; CBTSHIP_EXIT_USAGE. */
 static int parse(int argc, char **argv, bool update, struct quota_opts *o)
 {
-	static const struct option options[] = {
-		{ "backups", required_argument, NULL, 'b' },
-		{ "backup-gigabytes", required_argument, NULL, 'g' },
-		{ "format", required_argument, NULL, 'f' },
-		{ "help", no_argument, NULL, 'h' },
-		{ NULL, 0, NULL, 0 },
-	};
-	int opt;
+	int r;
 
 	o->format = CBTSHIP_FORMAT_TABLE;
 	o->backups = o->gigabytes = CATALOG_QUOTA_KEEP;
-	optind = 1;
-	while ((opt = getopt_long(argc, argv, "h", options, NULL)) != -1) {
-		switch (opt) {
-		case 'b':
-		case 'g':
-			if (!update)
-				goto usage;
-			if (parse_limit(o->command, opt == 'b' ? "--backups" : "--backup-gigabytes",
-					optarg, opt == 'b' ? &o->backups : &o->gigabytes) < 0)
-				return CBTSHIP_EXIT_USAGE;
-			break;
-		case 'f':
-			if (cbtship_format_parse(o->command, optarg,
-						 1u << CBTSHIP_FORMAT_TABLE |
-							 1u << CBTSHIP_FORMAT_JSON,
-						 &o->format) < 0)
-				return CBTSHIP_EXIT_USAGE;
-			break;
-		case 'h':
-			cbtship_command_usage(o->command, stdout);
-			return -1;
-		default:
-			goto usage;
-		}
-	}
+	r = cbt_command_parse(o->command, argc, argv, quota_option, o);
+	if (r)
+		return r;
 	/* The project: the argument, else the one cbtship acts for. */
-	if (optind + 1 == argc)
-		o->project = argv[optind];
-	else if (optind == argc)
-		o->project = cbtship_project();
-	else
-		goto usage;
+	o->project = optind < argc ? argv[optind] : cbtship_project();
 	if (update && o->backups == CATALOG_QUOTA_KEEP && o->gigabytes == CATALOG_QUOTA_KEEP) {
 		fprintf(stderr,
 			"cbtship %s: nothing to update: give --backups and/or "
@@ -93,9 +82,6 @@ static int parse(int argc, char **argv, bool update, struct quota_opts *o)
 		return CBTSHIP_EXIT_USAGE;
 	}
 	return 0;
-usage:
-	cbtship_command_usage(o->command, stderr);
-	return CBTSHIP_EXIT_USAGE;
 }
 
 static json_t *limit_json(int64_t v)

@@ -1,7 +1,6 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 /* cbtship track: put a block device, or a live dm device, under tracking. */
 #include <errno.h>
-#include <getopt.h>
 #include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -35,60 +34,76 @@ static int record(struct catalog *c, const struct cbtship_tracked_volume *t)
 	return r;
 }
 
+const struct cbt_option cbtship_track_options[] = {
+	{ "name", 'n', "NAME", "the tracked device's name (required for a plain block device)",
+	  CBT_OPT_SHORT },
+	{ "block-size", 'b', "SIZE",
+	  "tracking granularity, a power of two from 4K to 1M (default 64K)", CBT_OPT_SHORT },
+	{ "metadata", 'm', "FILE|DEV",
+	  "where the dirty maps are kept: a block device, or a file (created, or extended, to "
+	  "the size needed and attached to a loop device that goes away with the tracked "
+	  "device). Default: $CBTSHIP_STATE_DIR/metadata/NAME.meta, where CBTSHIP_STATE_DIR "
+	  "defaults to /var/lib/cbtship.",
+	  CBT_OPT_SHORT },
+	{ "format-metadata", 'F', NULL, "start a new history even if the metadata holds one",
+	  CBT_OPT_SHORT },
+	CBT_OPTION_END,
+};
+
+struct track_opts {
+	const char *name, *metadata;
+	uint64_t block_bytes;
+	unsigned flags;
+};
+
+static int track_option(void *ctx, const struct cbt_option *opt, const char *arg)
+{
+	struct track_opts *o = ctx;
+
+	switch (opt->key) {
+	case 'n':
+		o->name = arg;
+		break;
+	case 'b':
+		if (cbt_parse_size(arg, &o->block_bytes) < 0 ||
+		    cbt_block_size_check(o->block_bytes) < 0) {
+			fprintf(stderr,
+				"cbtship track: bad block size '%s': a power of two from 4K to "
+				"1M\n",
+				arg);
+			return -EINVAL;
+		}
+		break;
+	case 'm':
+		o->metadata = arg;
+		break;
+	case 'F':
+		o->flags |= CBT_CREATE_FORMAT;
+		break;
+	}
+	return 0;
+}
+
 int cbtship_track(int argc, char **argv)
 {
-	static const struct option options[] = {
-		{ "name", required_argument, NULL, 'n' },
-		{ "block-size", required_argument, NULL, 'b' },
-		{ "metadata", required_argument, NULL, 'm' },
-		{ "format-metadata", no_argument, NULL, 'F' },
-		{ "help", no_argument, NULL, 'h' },
-		{ NULL, 0, NULL, 0 },
-	};
+	struct track_opts o = { .block_bytes = DM_CBT_DEFAULT_BLOCK_SECTORS * 512 };
 	_cleanup_(catalog_freep) struct catalog *catalog = NULL;
-	const char *name = NULL, *metadata = NULL, *dev;
+	const char *name, *metadata, *dev;
 	char dm_name[128], default_metadata[PATH_MAX], size_text[32];
 	char origin_abs[PATH_MAX], metadata_abs[PATH_MAX], identity[CBT_ORIGIN_IDENTITY_MAX];
 	struct cbt_identity id = { 0 };
-	uint64_t block_bytes = DM_CBT_DEFAULT_BLOCK_SECTORS * 512;
-	unsigned flags = 0;
+	uint64_t block_bytes;
+	unsigned flags;
 	bool live;
-	int c, r;
+	int r;
 
-	optind = 1;
-	while ((c = getopt_long(argc, argv, "n:b:m:Fh", options, NULL)) != -1) {
-		switch (c) {
-		case 'n':
-			name = optarg;
-			break;
-		case 'b':
-			if (cbt_parse_size(optarg, &block_bytes) < 0 ||
-			    cbt_block_size_check(block_bytes) < 0) {
-				fprintf(stderr,
-					"cbtship track: bad block size '%s': a power of two from "
-					"4K to 1M\n",
-					optarg);
-				return CBTSHIP_EXIT_USAGE;
-			}
-			break;
-		case 'm':
-			metadata = optarg;
-			break;
-		case 'F':
-			flags |= CBT_CREATE_FORMAT;
-			break;
-		case 'h':
-			cbtship_command_usage("track", stdout);
-			return EXIT_SUCCESS;
-		default:
-			cbtship_command_usage("track", stderr);
-			return CBTSHIP_EXIT_USAGE;
-		}
-	}
-	if (argc - optind != 1) {
-		cbtship_command_usage("track", stderr);
-		return CBTSHIP_EXIT_USAGE;
-	}
+	r = cbt_command_parse("track", argc, argv, track_option, &o);
+	if (r)
+		return r == CBT_OPTIONS_HELP ? EXIT_SUCCESS : r;
+	name = o.name;
+	metadata = o.metadata;
+	block_bytes = o.block_bytes;
+	flags = o.flags;
 	dev = argv[optind];
 
 	r = cbt_dm_name_of_path(dev, dm_name, sizeof(dm_name));

@@ -1,7 +1,6 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 /* cbtship untrack: stop tracking, restoring a live device's own table. */
 #include <errno.h>
-#include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -54,36 +53,32 @@ static bool forget_record(const char *name)
 	return true;
 }
 
+const struct cbt_option cbtship_untrack_options[] = {
+	{ "keep-history", 'k', NULL,
+	  "keep the history (skip invalidating it): for when nothing can write to the device "
+	  "until it is tracked again",
+	  CBT_OPT_SHORT },
+	CBT_OPTION_END,
+};
+
+static int untrack_option(void *ctx, const struct cbt_option *opt, const char *arg)
+{
+	(void)arg;
+	if (opt->key == 'k')
+		*(bool *)ctx = true;
+	return 0;
+}
+
 int cbtship_untrack(int argc, char **argv)
 {
-	static const struct option options[] = {
-		{ "keep-history", no_argument, NULL, 'k' },
-		{ "help", no_argument, NULL, 'h' },
-		{ NULL, 0, NULL, 0 },
-	};
 	_cleanup_(catalog_freep) struct catalog *catalog = NULL;
 	bool keep_history = false;
 	const char *name;
-	int c, r, inserted;
+	int r, inserted;
 
-	optind = 1;
-	while ((c = getopt_long(argc, argv, "kh", options, NULL)) != -1) {
-		switch (c) {
-		case 'k':
-			keep_history = true;
-			break;
-		case 'h':
-			cbtship_command_usage("untrack", stdout);
-			return EXIT_SUCCESS;
-		default:
-			cbtship_command_usage("untrack", stderr);
-			return CBTSHIP_EXIT_USAGE;
-		}
-	}
-	if (argc - optind != 1) {
-		cbtship_command_usage("untrack", stderr);
-		return CBTSHIP_EXIT_USAGE;
-	}
+	r = cbt_command_parse("untrack", argc, argv, untrack_option, &keep_history);
+	if (r)
+		return r == CBT_OPTIONS_HELP ? EXIT_SUCCESS : r;
 	name = argv[optind];
 
 	r = cbt_device_is_tracked(name);

@@ -1,7 +1,6 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 /* cbtship volume-list: the tracked devices of this host. */
 #include <errno.h>
-#include <getopt.h>
 #include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -255,41 +254,27 @@ static int list_volumes(const struct records *rs, char **names, enum cbtship_for
 	return status;
 }
 
+const struct cbt_option cbtship_volume_list_options[] = {
+	{ "format", 'f', "table|json", NULL, CBT_OPT_SHORT },
+	CBT_OPTION_END,
+};
+
+static int volume_list_option(void *ctx, const struct cbt_option *opt, const char *arg)
+{
+	return cbtship_option_format("volume-list", opt, arg, ctx);
+}
+
 int cbtship_volume_list(int argc, char **argv)
 {
-	static const struct option options[] = {
-		{ "format", required_argument, NULL, 'f' },
-		{ "help", no_argument, NULL, 'h' },
-		{ NULL, 0, NULL, 0 },
-	};
 	enum cbtship_format format = CBTSHIP_FORMAT_TABLE;
 	_cleanup_(strv_freep) char **names = NULL;
 	_cleanup_(json_decrefp) json_t *list = NULL;
 	struct records rs;
-	int c, r, status = EXIT_SUCCESS;
+	int r, status = EXIT_SUCCESS;
 
-	optind = 1;
-	while ((c = getopt_long(argc, argv, "f:h", options, NULL)) != -1) {
-		switch (c) {
-		case 'f':
-			if (cbtship_format_parse("volume-list", optarg,
-						 1U << CBTSHIP_FORMAT_TABLE |
-							 1U << CBTSHIP_FORMAT_JSON,
-						 &format) < 0)
-				return CBTSHIP_EXIT_USAGE;
-			break;
-		case 'h':
-			cbtship_command_usage("volume-list", stdout);
-			return EXIT_SUCCESS;
-		default:
-			cbtship_command_usage("volume-list", stderr);
-			return CBTSHIP_EXIT_USAGE;
-		}
-	}
-	if (optind != argc) {
-		cbtship_command_usage("volume-list", stderr);
-		return CBTSHIP_EXIT_USAGE;
-	}
+	r = cbt_command_parse("volume-list", argc, argv, volume_list_option, &format);
+	if (r)
+		return r == CBT_OPTIONS_HELP ? EXIT_SUCCESS : r;
 
 	r = cbt_device_list(&names);
 	if (r < 0) {
