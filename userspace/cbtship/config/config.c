@@ -5,6 +5,7 @@
 #include <fcntl.h>
 #include <inttypes.h>
 #include <limits.h>
+#include <pthread.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdlib.h>
@@ -18,55 +19,18 @@
 
 #include "libcbt.h"
 #include "cbtship/config/config.h"
+#include "cbtship/config/config-option.h"
 #include "cbtship/encrypt/secret.h"
 #include "cbtship/repo/manifest.h"
 #include "cbtship/state-dir.h"
 
-/* Option types ----------------------------------------------------------- */
+/* Options ---------------------------------------------------------------- */
 
-enum opt_type {
-	T_STR,		   /* any text; empty unsets */
-	T_PATH,		   /* absolute (in a file), $state_path expanded */
-	T_URL,		   /* http:// or https:// */
-	T_SHARE,	   /* HOST:/EXPORT */
-	T_CONTAINER,	   /* posix/nfs container */
-	T_SWIFT_CONTAINER, /* Swift container name */
-	T_HOST,		   /* host name */
-	T_BOOL,
-	T_INT,	 /* int field */
-	T_I64,	 /* int64_t field */
-	T_SIZE,	 /* uint64_t field, units allowed */
-	T_CHUNK, /* uint64_t field, power of two 4K..16M */
-	T_DRIVER,
-	T_COMPRESSION,
-	T_SWIFT_AUTH,
-	T_AUTH_VERSION, /* int field: 1 or 3 */
-};
+#define opt cbt_config_option
+#define OFF CBT_CONFIG_OFF
 
-#define F_SECRET   (1u << 0) /* masked in dumps, wiped, file must be private */
-#define F_IGNORED  (1u << 1) /* accepted for cinder's sake, no effect */
-#define F_COMPUTED (1u << 2) /* default computed at run time (default_text()) */
-#define F_EMPTY_OK (1u << 3) /* an empty value unsets it despite a default */
-
-struct opt {
-	const char *name;
-	enum opt_type type;
-	size_t offset;
-	const char *def; /* default as text; NULL: unset (or F_COMPUTED) */
-	int64_t min, max;
-	unsigned flags;
-	const char *group;
-};
-
-#define OFF(field) offsetof(struct cbt_config, field)
-
-#define G_GENERAL "General"
-#define G_SWIFT	  "Swift (backup_driver = swift)"
-#define G_CEPH	  "Ceph (backup_driver = ceph)"
-#define G_NFS	  "NFS (backup_driver = nfs)"
-
-/* In the order of etc/cbtship.conf and of the dumps. */
-static const struct opt options[] = {
+/* The general options; the POSIX back end's (backup_posix_*) among them, in their place. */
+static const struct opt general_options[] = {
 	{ "backup_driver", T_DRIVER, OFF(backup_driver), "posix", 0, 0, 0, G_GENERAL },
 	{ "backup_container", T_CONTAINER, OFF(backup_container), "volumebackups", 0, 0, 0,
 	  G_GENERAL },
@@ -108,61 +72,42 @@ static const struct opt options[] = {
 	  G_GENERAL },
 	{ "backup_collect_max_unused", T_INT, OFF(backup_collect_max_unused), "5", 0, 100, 0,
 	  G_GENERAL },
-
-	{ "backup_swift_url", T_URL, OFF(backup_swift_url), NULL, 0, 0, 0, G_SWIFT },
-	{ "backup_swift_auth_url", T_URL, OFF(backup_swift_auth_url), NULL, 0, 0, 0, G_SWIFT },
-	{ "backup_swift_auth", T_SWIFT_AUTH, OFF(backup_swift_auth), "per_user", 0, 0, 0, G_SWIFT },
-	{ "backup_swift_auth_version", T_AUTH_VERSION, OFF(backup_swift_auth_version), "1", 0, 0, 0,
-	  G_SWIFT },
-	{ "backup_swift_user", T_STR, OFF(backup_swift_user), NULL, 0, 0, 0, G_SWIFT },
-	{ "backup_swift_key", T_STR, OFF(backup_swift_key), NULL, 0, 0, F_SECRET, G_SWIFT },
-	{ "backup_swift_tenant", T_STR, OFF(backup_swift_tenant), NULL, 0, 0, 0, G_SWIFT },
-	{ "backup_swift_project", T_STR, OFF(backup_swift_project), NULL, 0, 0, 0, G_SWIFT },
-	{ "backup_swift_project_domain", T_STR, OFF(backup_swift_project_domain), NULL, 0, 0, 0,
-	  G_SWIFT },
-	{ "backup_swift_user_domain", T_STR, OFF(backup_swift_user_domain), NULL, 0, 0, 0,
-	  G_SWIFT },
-	{ "backup_swift_container", T_SWIFT_CONTAINER, OFF(backup_swift_container), "volumebackups",
-	  0, 0, 0, G_SWIFT },
-	{ "backup_swift_create_storage_policy", T_STR, OFF(backup_swift_create_storage_policy),
-	  NULL, 0, 0, F_IGNORED, G_SWIFT },
-	{ "backup_swift_retry_attempts", T_INT, OFF(backup_swift_retry_attempts), "3", 0, 100, 0,
-	  G_SWIFT },
-	{ "backup_swift_retry_backoff", T_INT, OFF(backup_swift_retry_backoff), "2", 0, 3600, 0,
-	  G_SWIFT },
-	{ "backup_swift_timeout", T_INT, OFF(backup_swift_timeout), "60", 1, 86400, 0, G_SWIFT },
-	{ "backup_swift_ca_cert_file", T_PATH, OFF(backup_swift_ca_cert_file), NULL, 0, 0, 0,
-	  G_SWIFT },
-	{ "backup_swift_auth_insecure", T_BOOL, OFF(backup_swift_auth_insecure), "false", 0, 0, 0,
-	  G_SWIFT },
-	{ "backup_swift_object_size", T_SIZE, OFF(backup_swift_object_size), "52428800", 1048576,
-	  4294967296, 0, G_SWIFT },
-	{ "backup_swift_block_size", T_SIZE, OFF(backup_swift_block_size), "32768", 1, INT64_MAX,
-	  F_IGNORED, G_SWIFT },
-	{ "backup_swift_enable_progress_timer", T_BOOL, OFF(backup_swift_enable_progress_timer),
-	  "true", 0, 0, F_IGNORED, G_SWIFT },
-
-	{ "backup_ceph_conf", T_PATH, OFF(backup_ceph_conf), "/etc/ceph/ceph.conf", 0, 0, 0,
-	  G_CEPH },
-	{ "backup_ceph_user", T_STR, OFF(backup_ceph_user), "cinder", 0, 0, F_EMPTY_OK, G_CEPH },
-	{ "backup_ceph_pool", T_SWIFT_CONTAINER, OFF(backup_ceph_pool), "backups", 0, 0, 0,
-	  G_CEPH },
-	{ "backup_ceph_chunk_size", T_SIZE, OFF(backup_ceph_chunk_size), "134217728", 1, INT64_MAX,
-	  F_IGNORED, G_CEPH },
-	{ "backup_ceph_stripe_unit", T_SIZE, OFF(backup_ceph_stripe_unit), "0", 0, INT64_MAX,
-	  F_IGNORED, G_CEPH },
-	{ "backup_ceph_stripe_count", T_INT, OFF(backup_ceph_stripe_count), "0", 0, INT32_MAX,
-	  F_IGNORED, G_CEPH },
-	{ "rados_connect_timeout", T_INT, OFF(rados_connect_timeout), "-1", -1, INT32_MAX, 0,
-	  G_CEPH },
-
-	{ "backup_share", T_SHARE, OFF(backup_share), NULL, 0, 0, 0, G_NFS },
-	{ "backup_mount_options", T_STR, OFF(backup_mount_options), NULL, 0, 0, 0, G_NFS },
-	{ "backup_mount_point_base", T_PATH, OFF(backup_mount_point_base),
-	  "$state_path/backup_mount", 0, 0, 0, G_NFS },
+	{ NULL, T_STR, 0, NULL, 0, 0, 0, NULL },
 };
 
-#define N_OPTIONS ELEMENTSOF(options)
+/* Every table, in the order of etc/cbtship.conf and of the dumps. */
+static const struct opt *const option_tables[] = {
+	general_options,
+	cbt_swift_config_options,
+	cbt_ceph_config_options,
+	cbt_nfs_config_options,
+};
+
+/* More than all the tables hold (options_init() checks). */
+#define MAX_OPTIONS 128
+
+/* The registered options, one array (built once, from option_tables). */
+static struct opt options[MAX_OPTIONS];
+static size_t n_options;
+static pthread_once_t options_once = PTHREAD_ONCE_INIT;
+
+static void options_register(void)
+{
+	for (size_t t = 0; t < ELEMENTSOF(option_tables); t++)
+		for (const struct opt *o = option_tables[t]; o->name; o++) {
+			if (n_options == MAX_OPTIONS)
+				abort(); /* raise MAX_OPTIONS */
+			options[n_options++] = *o;
+		}
+}
+
+static size_t options_count(void)
+{
+	pthread_once(&options_once, options_register);
+	return n_options;
+}
+
+#define N_OPTIONS options_count()
 
 enum rank {
 	RANK_DEFAULT,
@@ -178,7 +123,7 @@ struct opt_state {
 };
 
 struct cbt_config_private {
-	struct opt_state opt[N_OPTIONS];
+	struct opt_state opt[MAX_OPTIONS];
 };
 
 /* Helpers ---------------------------------------------------------------- */
@@ -228,7 +173,7 @@ static char *const *str_field_const(const struct cbt_config *c, const struct opt
 	return (char *const *)(const void *)((const char *)c + o->offset);
 }
 
-static bool is_string_type(enum opt_type t)
+static bool is_string_type(enum cbt_config_type t)
 {
 	switch (t) {
 	case T_STR:

@@ -1,0 +1,47 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/* The Swift back end's options of cbtship.conf (cinder's names), registered by config.c. */
+#include <stdint.h>
+
+#include "cbtship/config/config-option.h"
+
+const struct cbt_config_option cbt_swift_config_options[] = {
+	{ "backup_swift_url", T_URL, CBT_CONFIG_OFF(backup_swift_url), NULL, 0, 0, 0, G_SWIFT },
+	{ "backup_swift_auth_url", T_URL, CBT_CONFIG_OFF(backup_swift_auth_url), NULL, 0, 0, 0,
+	  G_SWIFT },
+	{ "backup_swift_auth", T_SWIFT_AUTH, CBT_CONFIG_OFF(backup_swift_auth), "per_user", 0, 0, 0,
+	  G_SWIFT },
+	{ "backup_swift_auth_version", T_AUTH_VERSION, CBT_CONFIG_OFF(backup_swift_auth_version),
+	  "1", 0, 0, 0, G_SWIFT },
+	{ "backup_swift_user", T_STR, CBT_CONFIG_OFF(backup_swift_user), NULL, 0, 0, 0, G_SWIFT },
+	{ "backup_swift_key", T_STR, CBT_CONFIG_OFF(backup_swift_key), NULL, 0, 0, F_SECRET,
+	  G_SWIFT },
+	{ "backup_swift_tenant", T_STR, CBT_CONFIG_OFF(backup_swift_tenant), NULL, 0, 0, 0,
+	  G_SWIFT },
+	{ "backup_swift_project", T_STR, CBT_CONFIG_OFF(backup_swift_project), NULL, 0, 0, 0,
+	  G_SWIFT },
+	{ "backup_swift_project_domain", T_STR, CBT_CONFIG_OFF(backup_swift_project_domain), NULL,
+	  0, 0, 0, G_SWIFT },
+	{ "backup_swift_user_domain", T_STR, CBT_CONFIG_OFF(backup_swift_user_domain), NULL, 0, 0,
+	  0, G_SWIFT },
+	{ "backup_swift_container", T_SWIFT_CONTAINER, CBT_CONFIG_OFF(backup_swift_container),
+	  "volumebackups", 0, 0, 0, G_SWIFT },
+	{ "backup_swift_create_storage_policy", T_STR,
+	  CBT_CONFIG_OFF(backup_swift_create_storage_policy), NULL, 0, 0, F_IGNORED, G_SWIFT },
+	{ "backup_swift_retry_attempts", T_INT, CBT_CONFIG_OFF(backup_swift_retry_attempts), "3", 0,
+	  100, 0, G_SWIFT },
+	{ "backup_swift_retry_backoff", T_INT, CBT_CONFIG_OFF(backup_swift_retry_backoff), "2", 0,
+	  3600, 0, G_SWIFT },
+	{ "backup_swift_timeout", T_INT, CBT_CONFIG_OFF(backup_swift_timeout), "60", 1, 86400, 0,
+	  G_SWIFT },
+	{ "backup_swift_ca_cert_file", T_PATH, CBT_CONFIG_OFF(backup_swift_ca_cert_file), NULL, 0,
+	  0, 0, G_SWIFT },
+	{ "backup_swift_auth_insecure", T_BOOL, CBT_CONFIG_OFF(backup_swift_auth_insecure), "false",
+	  0, 0, 0, G_SWIFT },
+	{ "backup_swift_object_size", T_SIZE, CBT_CONFIG_OFF(backup_swift_object_size), "52428800",
+	  1048576, 4294967296, 0, G_SWIFT },
+	{ "backup_swift_block_size", T_SIZE, CBT_CONFIG_OFF(backup_swift_block_size), "32768", 1,
+	  INT64_MAX, F_IGNORED, G_SWIFT },
+	{ "backup_swift_enable_progress_timer", T_BOOL,
+	  CBT_CONFIG_OFF(backup_swift_enable_progress_timer), "true", 0, 0, F_IGNORED, G_SWIFT },
+	{ NULL, T_STR, 0, NULL, 0, 0, 0, NULL },
+};
