@@ -1,7 +1,6 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 /* cbtship agent: the command and its main loop (see agent.h). */
 #include <errno.h>
-#include <getopt.h>
 #include <poll.h>
 #include <signal.h>
 #include <stdio.h>
@@ -143,45 +142,50 @@ static int subscribe(struct agent *a)
 	return r;
 }
 
+const struct cbt_option cbtship_agent_options[] = {
+	{ "once", 'o', NULL,
+	  "re-attach and reap, then exit: 0 when every volume is tracked, 1 when any was "
+	  "refused (reasons on stderr)",
+	  CBT_OPT_SHORT },
+	{ "log-file", 'l', "FILE", "append timestamped lines to FILE (default: stderr)",
+	  CBT_OPT_SHORT },
+	CBT_OPTION_END,
+};
+
+struct agent_opts {
+	const char *log_file;
+	bool once;
+};
+
+static int agent_option(void *ctx, const struct cbt_option *opt, const char *arg)
+{
+	struct agent_opts *o = ctx;
+
+	if (opt->key == 'o')
+		o->once = true;
+	else
+		o->log_file = arg;
+	return 0;
+}
+
 int cbtship_agent(int argc, char **argv)
 {
-	static const struct option options[] = {
-		{ "once", no_argument, NULL, 'o' },
-		{ "log-file", required_argument, NULL, 'l' },
-		{ "help", no_argument, NULL, 'h' },
-		{ NULL, 0, NULL, 0 },
-	};
+	struct agent_opts o = { 0 };
 	_cleanup_(catalog_freep) struct catalog *c = NULL;
 	_cleanup_(agent_log_freep) struct agent_log *log = NULL;
 	_cleanup_(cbt_events_freep) struct cbt_events *events = NULL;
 	_cleanup_(closep) int signal_fd = -1;
 	struct agent_reattach_counts counts;
-	const char *log_file = NULL;
-	bool once = false;
+	const char *log_file;
+	bool once;
 	struct agent a;
-	int opt, r;
+	int r;
 
-	optind = 1;
-	while ((opt = getopt_long(argc, argv, "ol:h", options, NULL)) != -1) {
-		switch (opt) {
-		case 'o':
-			once = true;
-			break;
-		case 'l':
-			log_file = optarg;
-			break;
-		case 'h':
-			cbtship_command_usage("agent", stdout);
-			return EXIT_SUCCESS;
-		default:
-			cbtship_command_usage("agent", stderr);
-			return CBTSHIP_EXIT_USAGE;
-		}
-	}
-	if (optind != argc) {
-		cbtship_command_usage("agent", stderr);
-		return CBTSHIP_EXIT_USAGE;
-	}
+	r = cbt_command_parse("agent", argc, argv, agent_option, &o);
+	if (r)
+		return r == CBT_OPTIONS_HELP ? EXIT_SUCCESS : r;
+	log_file = o.log_file;
+	once = o.once;
 	r = agent_log_new(log_file, &log);
 	if (r < 0) {
 		fprintf(stderr, "cbtship agent: cannot open the log file %s: %s\n", log_file,

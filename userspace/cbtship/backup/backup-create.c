@@ -27,7 +27,6 @@
  */
 #include <errno.h>
 #include <fcntl.h>
-#include <getopt.h>
 #include <inttypes.h>
 #include <limits.h>
 #include <stdarg.h>
@@ -1208,33 +1207,140 @@ out:
 	return r;
 }
 
+const struct cbt_option cbtship_backup_create_options[] = {
+	{ "name", 'n', "N", "the backup's name", 0 },
+	{ "description", 'd', "D", "its description", 0 },
+	{ "incremental", 'i', NULL,
+	  "base it on the volume's latest available backup; a tracked volume then reads only "
+	  "the chunks its dirty map touches (else, and when the map cannot be trusted, "
+	  "everything is read and the reason shown)",
+	  0 },
+	{ "force", 'F', NULL, "back up a volume in use (open by a guest, mounted)", 0 },
+	{ "snapshot-id", 's', "S",
+	  "back up snapshot S of VOLUME (snapshot-create) instead of a new view: no --force "
+	  "needed; an incremental reads the chunks changed before the snapshot and is based on "
+	  "the latest backup older than it",
+	  0 },
+	CBT_OPTION_BACKUP_DRIVER(
+		"posix|swift|nfs|ceph",
+		"where the backup goes (default the configuration's backup_driver): "
+		"posix (a directory), swift, nfs (backup_share, mounted on demand), "
+		"ceph"),
+	{ "container", 'c', "C",
+	  "posix: an absolute directory, or a name under backup_posix_path; nfs: a name in the "
+	  "share; swift: a Swift container; ceph: the pool (defaults: backup_container, "
+	  "backup_swift_container, backup_ceph_pool); incrementals go to their parent's "
+	  "service and container",
+	  0 },
+	{ "dirty-map", 'm', "FILE",
+	  "untracked source with --incremental: the changed ranges, one \"OFFSET LENGTH\" in "
+	  "bytes per line",
+	  0 },
+	{ "chunk-size", 'C', "SIZE", "chunk size of a volume's first backup (4K..16M, default 32K)",
+	  0 },
+	{ "compression", 'z', "zstd|zlib|none",
+	  "default: the configuration's backup_compression_algorithm", 0 },
+	{ "workers", 'w', "N",
+	  "parallel read/hash/compress/store threads of this backup (default: "
+	  "backup_native_threads_pool_size, the number of cores)",
+	  0 },
+	{ "cow-dir", 'D', "DIR",
+	  "where the view's copy-on-write store goes (default $CBTSHIP_STATE_DIR/cow)", 0 },
+	{ "cow-size", 'S', "SIZE",
+	  "size of the view's copy-on-write store (default: the volume's size; sparse)", 0 },
+	CBT_OPTION_KEY_FILE("encrypt the backup with this key (default: "
+			    "backup_encryption_key_file)"),
+	{ "wait", 'W', NULL,
+	  "do the backup in the foreground, with progress, and print the result (exit status 1 "
+	  "when it failed)",
+	  0 },
+	CBT_OPTION_FORMAT("table|json"),
+	CBT_OPTION_END,
+};
+
+static int create_option(void *ctx, const struct cbt_option *opt, const char *arg)
+{
+	struct create_opts *o = ctx;
+	uint64_t size;
+
+	switch (opt->key) {
+	case 'n':
+		o->name = arg;
+		break;
+	case 'd':
+		o->description = arg;
+		break;
+	case 'i':
+		o->incremental = true;
+		break;
+	case 'F':
+		o->force = true;
+		break;
+	case 's':
+		o->snapshot_id = arg;
+		break;
+	case CBT_OPTION_BACKUP_DRIVER_KEY:
+		return cbtship_option_backup_driver("backup-create", arg);
+	case 'c':
+		o->container = arg;
+		break;
+	case CBT_OPTION_KEY_FILE_KEY:
+		return cbtship_set_key_file("backup-create", arg) < 0 ? -EINVAL : 0;
+	case 'm':
+		o->dirty_map = arg;
+		break;
+	case 'W':
+		o->wait = true;
+		break;
+	case 'C':
+		if (cbt_parse_size(arg, &size) < 0 || size < CBT_MANIFEST_CHUNK_SIZE_MIN ||
+		    size > CBT_MANIFEST_CHUNK_SIZE_MAX || (size & (size - 1))) {
+			fprintf(stderr,
+				"cbtship backup-create: bad chunk size '%s': a power of two from "
+				"4K to 16M\n",
+				arg);
+			return -EINVAL;
+		}
+		o->chunk_size = (uint32_t)size;
+		break;
+	case 'z':
+		if (cbt_compression_from_string(arg, &o->compression) < 0) {
+			fprintf(stderr,
+				"cbtship backup-create: unknown compression '%s' (zstd, zlib, "
+				"none)\n",
+				arg);
+			return -EINVAL;
+		}
+		break;
+	case 'w':
+		o->workers = (unsigned)strtoul(arg, NULL, 10);
+		o->workers_given = true;
+		if (!o->workers || o->workers > 64) {
+			fprintf(stderr, "cbtship backup-create: --workers: 1 to 64\n");
+			return -EINVAL;
+		}
+		break;
+	case 'D':
+		o->cow_dir = arg;
+		break;
+	case 'S':
+		if (cbt_parse_size(arg, &o->cow_bytes) < 0 || !o->cow_bytes) {
+			fprintf(stderr, "cbtship backup-create: bad --cow-size '%s'\n", arg);
+			return -EINVAL;
+		}
+		break;
+	default:
+		return cbtship_option_format("backup-create", opt, arg, &o->format);
+	}
+	return 0;
+}
+
 int cbtship_backup_create(int argc, char **argv)
 {
-	static const struct option options[] = {
-		{ "name", required_argument, NULL, 'n' },
-		{ "description", required_argument, NULL, 'd' },
-		{ "incremental", no_argument, NULL, 'i' },
-		{ "force", no_argument, NULL, 'F' },
-		{ "snapshot-id", required_argument, NULL, 's' },
-		{ "backup-driver", required_argument, NULL, 'B' },
-		{ "container", required_argument, NULL, 'c' },
-		{ "dirty-map", required_argument, NULL, 'm' },
-		{ "chunk-size", required_argument, NULL, 'C' },
-		{ "compression", required_argument, NULL, 'z' },
-		{ "workers", required_argument, NULL, 'w' },
-		{ "cow-dir", required_argument, NULL, 'D' },
-		{ "cow-size", required_argument, NULL, 'S' },
-		{ "format", required_argument, NULL, 'f' },
-		{ "encryption-key-file", required_argument, NULL, 'K' },
-		{ "wait", no_argument, NULL, 'W' },
-		{ "help", no_argument, NULL, 'h' },
-		{ NULL, 0, NULL, 0 },
-	};
 	const struct cbt_config *cfg = cbtship_config();
 	struct create_opts o = { .compression = cfg->backup_compression_algorithm };
 	long cores = sysconf(_SC_NPROCESSORS_ONLN);
-	uint64_t size;
-	int opt;
+	int r;
 
 	o.workers = cfg->backup_native_threads_pool_size > 0
 			    ? (unsigned)cfg->backup_native_threads_pool_size
@@ -1244,107 +1350,9 @@ int cbtship_backup_create(int argc, char **argv)
 		o.workers = 64;
 	o.workers_given = strncmp(cbt_config_origin(cfg, "backup_native_threads_pool_size"),
 				  "default", 7) != 0;
-	optind = 1;
-	while ((opt = getopt_long(argc, argv, "h", options, NULL)) != -1) {
-		switch (opt) {
-		case 'n':
-			o.name = optarg;
-			break;
-		case 'd':
-			o.description = optarg;
-			break;
-		case 'i':
-			o.incremental = true;
-			break;
-		case 'F':
-			o.force = true;
-			break;
-		case 's':
-			o.snapshot_id = optarg;
-			break;
-		case 'B': {
-			char *err = NULL;
-
-			if (cbt_config_set(cbtship_config_mutable(), "backup_driver", optarg,
-					   "--backup-driver", &err) < 0) {
-				fprintf(stderr, "cbtship backup-create: %s\n",
-					err ? err : "bad --backup-driver");
-				free(err);
-				return CBTSHIP_EXIT_USAGE;
-			}
-			break;
-		}
-		case 'c':
-			o.container = optarg;
-			break;
-		case 'K':
-			if (cbtship_set_key_file("backup-create", optarg) < 0)
-				return CBTSHIP_EXIT_USAGE;
-			break;
-		case 'm':
-			o.dirty_map = optarg;
-			break;
-		case 'W':
-			o.wait = true;
-			break;
-		case 'C':
-			if (cbt_parse_size(optarg, &size) < 0 ||
-			    size < CBT_MANIFEST_CHUNK_SIZE_MIN ||
-			    size > CBT_MANIFEST_CHUNK_SIZE_MAX || (size & (size - 1))) {
-				fprintf(stderr,
-					"cbtship backup-create: bad chunk size '%s': a power "
-					"of two from 4K to 16M\n",
-					optarg);
-				return CBTSHIP_EXIT_USAGE;
-			}
-			o.chunk_size = (uint32_t)size;
-			break;
-		case 'z':
-			if (cbt_compression_from_string(optarg, &o.compression) < 0) {
-				fprintf(stderr,
-					"cbtship backup-create: unknown compression '%s' "
-					"(zstd, zlib, none)\n",
-					optarg);
-				return CBTSHIP_EXIT_USAGE;
-			}
-			break;
-		case 'w':
-			o.workers = (unsigned)strtoul(optarg, NULL, 10);
-			o.workers_given = true;
-			if (!o.workers || o.workers > 64) {
-				fprintf(stderr, "cbtship backup-create: --workers: 1 to 64\n");
-				return CBTSHIP_EXIT_USAGE;
-			}
-			break;
-		case 'D':
-			o.cow_dir = optarg;
-			break;
-		case 'S':
-			if (cbt_parse_size(optarg, &o.cow_bytes) < 0 || !o.cow_bytes) {
-				fprintf(stderr, "cbtship backup-create: bad --cow-size '%s'\n",
-					optarg);
-				return CBTSHIP_EXIT_USAGE;
-			}
-			break;
-		case 'f':
-			if (cbtship_format_parse("backup-create", optarg,
-						 1u << CBTSHIP_FORMAT_TABLE |
-							 1u << CBTSHIP_FORMAT_JSON,
-						 &o.format) < 0)
-				return CBTSHIP_EXIT_USAGE;
-			break;
-		case 'h':
-			cbtship_command_usage("backup-create", stdout);
-			return EXIT_SUCCESS;
-		default:
-			cbtship_command_usage("backup-create", stderr);
-			return CBTSHIP_EXIT_USAGE;
-		}
-	}
-	if (optind + 1 != argc) {
-		cbtship_command_usage("backup-create", stderr);
-		return CBTSHIP_EXIT_USAGE;
-	}
+	r = cbt_command_parse("backup-create", argc, argv, create_option, &o);
+	if (r)
+		return r == CBT_OPTIONS_HELP ? EXIT_SUCCESS : r;
 	o.volume = argv[optind];
 	return create(&o);
 }

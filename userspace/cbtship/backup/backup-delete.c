@@ -17,7 +17,6 @@
  * waits for that), 'restoring' and 'error_deleting' backups.
  */
 #include <errno.h>
-#include <getopt.h>
 #include <inttypes.h>
 #include <signal.h>
 #include <stdio.h>
@@ -174,40 +173,30 @@ static int delete_one(struct catalog *c, const char *word, bool force)
 	return 0;
 }
 
+const struct cbt_option cbtship_backup_delete_options[] = {
+	{ "force", 'F', NULL, "also creating, restoring and error_deleting backups", 0 },
+	CBT_OPTION_KEY_FILE("the key of encrypted backups"),
+	CBT_OPTION_END,
+};
+
+static int delete_option(void *ctx, const struct cbt_option *opt, const char *arg)
+{
+	if (opt->key == 'F') {
+		*(bool *)ctx = true;
+		return 0;
+	}
+	return cbtship_set_key_file("backup-delete", arg) < 0 ? -EINVAL : 0;
+}
+
 int cbtship_backup_delete(int argc, char **argv)
 {
-	static const struct option options[] = {
-		{ "force", no_argument, NULL, 'F' },
-		{ "encryption-key-file", required_argument, NULL, 'K' },
-		{ "help", no_argument, NULL, 'h' },
-		{ NULL, 0, NULL, 0 },
-	};
 	_cleanup_(catalog_freep) struct catalog *c = NULL;
 	bool force = false;
-	int opt, failed = 0;
+	int r, failed = 0;
 
-	optind = 1;
-	while ((opt = getopt_long(argc, argv, "h", options, NULL)) != -1) {
-		switch (opt) {
-		case 'F':
-			force = true;
-			break;
-		case 'K':
-			if (cbtship_set_key_file("backup-delete", optarg) < 0)
-				return CBTSHIP_EXIT_USAGE;
-			break;
-		case 'h':
-			cbtship_command_usage("backup-delete", stdout);
-			return EXIT_SUCCESS;
-		default:
-			cbtship_command_usage("backup-delete", stderr);
-			return CBTSHIP_EXIT_USAGE;
-		}
-	}
-	if (optind == argc) {
-		cbtship_command_usage("backup-delete", stderr);
-		return CBTSHIP_EXIT_USAGE;
-	}
+	r = cbt_command_parse("backup-delete", argc, argv, delete_option, &force);
+	if (r)
+		return r == CBT_OPTIONS_HELP ? EXIT_SUCCESS : r;
 	if (cbtship_catalog_open("backup-delete", &c) < 0)
 		return EXIT_FAILURE;
 	for (int i = optind; i < argc; i++)

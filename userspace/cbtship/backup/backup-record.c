@@ -19,7 +19,6 @@
  * backup ids (docs/ceph-driver.md); catalog-rebuild does not cover them.
  */
 #include <errno.h>
-#include <getopt.h>
 #include <inttypes.h>
 #include <limits.h>
 #include <stdio.h>
@@ -615,49 +614,36 @@ static int rebuild_one(const char *backup_id, void *userdata)
 	return 0;
 }
 
+const struct cbt_option cbtship_catalog_rebuild_options[] = {
+	CBT_OPTION_BACKUP_DRIVER("posix|swift|nfs",
+				 "the back end of the container (default: the configuration's "
+				 "backup_driver)"),
+	{ "container", 'c', "C", "that container (default: the configured one)", 0 },
+	CBT_OPTION_END,
+};
+
+static int rebuild_option(void *ctx, const struct cbt_option *opt, const char *arg)
+{
+	if (opt->key == 'c') {
+		*(const char **)ctx = arg;
+		return 0;
+	}
+	return cbtship_option_backup_driver("catalog-rebuild", arg);
+}
+
 int cbtship_catalog_rebuild(int argc, char **argv)
 {
-	static const struct option options[] = {
-		{ "container", required_argument, NULL, 'c' },
-		{ "backup-driver", required_argument, NULL, 'B' },
-		{ "help", no_argument, NULL, 'h' },
-		{ NULL, 0, NULL, 0 },
-	};
 	_cleanup_(catalog_freep) struct catalog *c = NULL;
 	_cleanup_(cbt_repository_freep) struct cbt_repository *repo = NULL;
 	struct rebuild rb = { 0 };
 	const char *container = NULL;
 	enum catalog_service service;
 	char *err = NULL;
-	int opt, r;
+	int r;
 
-	optind = 1;
-	while ((opt = getopt_long(argc, argv, "h", options, NULL)) != -1) {
-		switch (opt) {
-		case 'c':
-			container = optarg;
-			break;
-		case 'B':
-			if (cbt_config_set(cbtship_config_mutable(), "backup_driver", optarg,
-					   "--backup-driver", &err) < 0) {
-				fprintf(stderr, "cbtship catalog-rebuild: %s\n",
-					err ? err : "bad --backup-driver");
-				free(err);
-				return CBTSHIP_EXIT_USAGE;
-			}
-			break;
-		case 'h':
-			cbtship_command_usage("catalog-rebuild", stdout);
-			return EXIT_SUCCESS;
-		default:
-			cbtship_command_usage("catalog-rebuild", stderr);
-			return CBTSHIP_EXIT_USAGE;
-		}
-	}
-	if (optind != argc) {
-		cbtship_command_usage("catalog-rebuild", stderr);
-		return CBTSHIP_EXIT_USAGE;
-	}
+	r = cbt_command_parse("catalog-rebuild", argc, argv, rebuild_option, &container);
+	if (r)
+		return r == CBT_OPTIONS_HELP ? EXIT_SUCCESS : r;
 	service = cbtship_configured_service();
 	if (service == CATALOG_SERVICE_CEPH) {
 		fprintf(stderr, "cbtship catalog-rebuild: Ceph backups keep no manifests: import "

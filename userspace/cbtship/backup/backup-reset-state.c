@@ -7,7 +7,7 @@
  * usable; a running backup sees it leave 'creating', stops and aborts its
  * checkpoint).
  */
-#include <getopt.h>
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -44,40 +44,33 @@ static int check_stored(struct catalog *c, const struct catalog_backup *b)
 	return 0;
 }
 
+const struct cbt_option cbtship_backup_reset_state_options[] = {
+	{ "state", 's', "available|error", "the status to force (default available)", 0 },
+	CBT_OPTION_END,
+};
+
+static int reset_state_option(void *ctx, const struct cbt_option *opt, const char *arg)
+{
+	enum catalog_backup_status *to = ctx;
+
+	(void)opt;
+	if (catalog_backup_status_from_string(arg, to) < 0 ||
+	    (*to != CATALOG_BACKUP_AVAILABLE && *to != CATALOG_BACKUP_ERROR)) {
+		fprintf(stderr, "cbtship backup-reset-state: --state: available or error\n");
+		return -EINVAL;
+	}
+	return 0;
+}
+
 int cbtship_backup_reset_state(int argc, char **argv)
 {
-	static const struct option options[] = {
-		{ "state", required_argument, NULL, 's' },
-		{ "help", no_argument, NULL, 'h' },
-		{ NULL, 0, NULL, 0 },
-	};
 	_cleanup_(catalog_freep) struct catalog *c = NULL;
 	enum catalog_backup_status to = CATALOG_BACKUP_AVAILABLE;
-	int opt, failed = 0;
+	int r, failed = 0;
 
-	optind = 1;
-	while ((opt = getopt_long(argc, argv, "h", options, NULL)) != -1) {
-		switch (opt) {
-		case 's':
-			if (catalog_backup_status_from_string(optarg, &to) < 0 ||
-			    (to != CATALOG_BACKUP_AVAILABLE && to != CATALOG_BACKUP_ERROR)) {
-				fprintf(stderr, "cbtship backup-reset-state: --state: available or "
-						"error\n");
-				return CBTSHIP_EXIT_USAGE;
-			}
-			break;
-		case 'h':
-			cbtship_command_usage("backup-reset-state", stdout);
-			return EXIT_SUCCESS;
-		default:
-			cbtship_command_usage("backup-reset-state", stderr);
-			return CBTSHIP_EXIT_USAGE;
-		}
-	}
-	if (optind == argc) {
-		cbtship_command_usage("backup-reset-state", stderr);
-		return CBTSHIP_EXIT_USAGE;
-	}
+	r = cbt_command_parse("backup-reset-state", argc, argv, reset_state_option, &to);
+	if (r)
+		return r == CBT_OPTIONS_HELP ? EXIT_SUCCESS : r;
 	if (cbtship_catalog_open("backup-reset-state", &c) < 0)
 		return EXIT_FAILURE;
 	for (int i = optind; i < argc; i++) {

@@ -6,7 +6,6 @@
  */
 #include <errno.h>
 #include <fcntl.h>
-#include <getopt.h>
 #include <inttypes.h>
 #include <limits.h>
 #include <stdio.h>
@@ -378,18 +377,53 @@ undo:
 	return r;
 }
 
+const struct cbt_option cbtship_backup_restore_options[] = {
+	{ "volume", 'v', "VOLUME|DEVICE|FILE", "restore over it (default: a new image file)", 0 },
+	{ "force", 'F', NULL, "restore over a volume in use", 0 },
+	{ "workers", 'w', "N", "parallel fetches, 1 to 64", 0 },
+	CBT_OPTION_KEY_FILE("the key of an encrypted backup"),
+	{ "wait", 'W', NULL, "restore in the foreground", 0 },
+	CBT_OPTION_FORMAT("table|json"),
+	CBT_OPTION_END,
+};
+
+struct restore_opts {
+	enum cbtship_format format;
+	const char *volume;
+	unsigned workers; /* 0: restore_workers() */
+	bool force, wait;
+};
+
+static int restore_option(void *ctx, const struct cbt_option *opt, const char *arg)
+{
+	struct restore_opts *o = ctx;
+
+	switch (opt->key) {
+	case 'v':
+		o->volume = arg;
+		return 0;
+	case 'F':
+		o->force = true;
+		return 0;
+	case 'W':
+		o->wait = true;
+		return 0;
+	case 'w':
+		o->workers = (unsigned)strtoul(arg, NULL, 10);
+		if (!o->workers || o->workers > 64) {
+			fprintf(stderr, "cbtship backup-restore: --workers: 1 to 64\n");
+			return -EINVAL;
+		}
+		return 0;
+	case CBT_OPTION_KEY_FILE_KEY:
+		return cbtship_set_key_file("backup-restore", arg) < 0 ? -EINVAL : 0;
+	}
+	return cbtship_option_format("backup-restore", opt, arg, &o->format);
+}
+
 int cbtship_backup_restore(int argc, char **argv)
 {
-	static const struct option options[] = {
-		{ "volume", required_argument, NULL, 'v' },
-		{ "force", no_argument, NULL, 'F' },
-		{ "workers", required_argument, NULL, 'w' },
-		{ "format", required_argument, NULL, 'f' },
-		{ "encryption-key-file", required_argument, NULL, 'K' },
-		{ "wait", no_argument, NULL, 'W' },
-		{ "help", no_argument, NULL, 'h' },
-		{ NULL, 0, NULL, 0 },
-	};
+	struct restore_opts opts = { .format = CBTSHIP_FORMAT_TABLE };
 	_cleanup_(catalog_freep) struct catalog *c = NULL;
 	_cleanup_(catalog_backup_freep) struct catalog_backup *b = NULL;
 	_cleanup_(cbt_repository_freep) struct cbt_repository *repo = NULL;
@@ -397,59 +431,25 @@ int cbtship_backup_restore(int argc, char **argv)
 	_cleanup_(cbt_manifest_freep) struct cbt_manifest *m = NULL;
 	_cleanup_(cbt_index_freep) struct cbt_index *idx = NULL;
 	_cleanup_(closep) int fd = -1;
-	enum cbtship_format format = CBTSHIP_FORMAT_TABLE;
+	enum cbtship_format format;
 	struct cbt_restore_progress prog = { 0 };
 	struct restore_tick t = { 0 };
-	const char *volume = NULL;
+	const char *volume;
 	char path[PATH_MAX] = "", err[PATH_MAX + 512], a[32], dest_volume[CATALOG_ID_MAX] = "";
 	char invalidate[128] = "";
-	unsigned workers = 0; /* 0: restore_workers() */
-	bool force = false, is_new = false, wait = false;
+	unsigned workers;
+	bool force, is_new = false, wait;
 	struct cbt_job job = { 0 };
-	int opt, r;
+	int r;
 
-	optind = 1;
-	while ((opt = getopt_long(argc, argv, "h", options, NULL)) != -1) {
-		switch (opt) {
-		case 'v':
-			volume = optarg;
-			break;
-		case 'F':
-			force = true;
-			break;
-		case 'W':
-			wait = true;
-			break;
-		case 'w':
-			workers = (unsigned)strtoul(optarg, NULL, 10);
-			if (!workers || workers > 64) {
-				fprintf(stderr, "cbtship backup-restore: --workers: 1 to 64\n");
-				return CBTSHIP_EXIT_USAGE;
-			}
-			break;
-		case 'f':
-			if (cbtship_format_parse("backup-restore", optarg,
-						 1u << CBTSHIP_FORMAT_TABLE |
-							 1u << CBTSHIP_FORMAT_JSON,
-						 &format) < 0)
-				return CBTSHIP_EXIT_USAGE;
-			break;
-		case 'K':
-			if (cbtship_set_key_file("backup-restore", optarg) < 0)
-				return CBTSHIP_EXIT_USAGE;
-			break;
-		case 'h':
-			cbtship_command_usage("backup-restore", stdout);
-			return EXIT_SUCCESS;
-		default:
-			cbtship_command_usage("backup-restore", stderr);
-			return CBTSHIP_EXIT_USAGE;
-		}
-	}
-	if (optind + 1 != argc) {
-		cbtship_command_usage("backup-restore", stderr);
-		return CBTSHIP_EXIT_USAGE;
-	}
+	r = cbt_command_parse("backup-restore", argc, argv, restore_option, &opts);
+	if (r)
+		return r == CBT_OPTIONS_HELP ? EXIT_SUCCESS : r;
+	format = opts.format;
+	volume = opts.volume;
+	workers = opts.workers;
+	force = opts.force;
+	wait = opts.wait;
 	if (cbtship_catalog_open("backup-restore", &c) < 0)
 		return EXIT_FAILURE;
 	if (cbtship_backup_lookup("backup-restore", c, argv[optind], &b) < 0)

@@ -1,7 +1,6 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 /* cbtship backup-verify: fetch and check every chunk of a backup. */
 #include <errno.h>
-#include <getopt.h>
 #include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -82,14 +81,21 @@ static int verify_ceph(const struct catalog_backup *b, enum cbtship_format forma
 	return r < 0 ? EXIT_FAILURE : EXIT_SUCCESS;
 }
 
+const struct cbt_option cbtship_backup_verify_options[] = {
+	CBT_OPTION_KEY_FILE("the key of an encrypted backup"),
+	CBT_OPTION_FORMAT("table|json"),
+	CBT_OPTION_END,
+};
+
+static int verify_option(void *ctx, const struct cbt_option *opt, const char *arg)
+{
+	if (opt->key == CBT_OPTION_KEY_FILE_KEY)
+		return cbtship_set_key_file("backup-verify", arg) < 0 ? -EINVAL : 0;
+	return cbtship_option_format("backup-verify", opt, arg, ctx);
+}
+
 int cbtship_backup_verify(int argc, char **argv)
 {
-	static const struct option options[] = {
-		{ "format", required_argument, NULL, 'f' },
-		{ "encryption-key-file", required_argument, NULL, 'K' },
-		{ "help", no_argument, NULL, 'h' },
-		{ NULL, 0, NULL, 0 },
-	};
 	_cleanup_(catalog_freep) struct catalog *c = NULL;
 	_cleanup_(catalog_backup_freep) struct catalog_backup *b = NULL;
 	_cleanup_(cbt_repository_freep) struct cbt_repository *repo = NULL;
@@ -103,34 +109,11 @@ int cbtship_backup_verify(int argc, char **argv)
 	char err[512];
 	size_t i;
 	json_t *e;
-	int opt, r;
+	int r;
 
-	optind = 1;
-	while ((opt = getopt_long(argc, argv, "h", options, NULL)) != -1) {
-		switch (opt) {
-		case 'f':
-			if (cbtship_format_parse("backup-verify", optarg,
-						 1u << CBTSHIP_FORMAT_TABLE |
-							 1u << CBTSHIP_FORMAT_JSON,
-						 &format) < 0)
-				return CBTSHIP_EXIT_USAGE;
-			break;
-		case 'K':
-			if (cbtship_set_key_file("backup-verify", optarg) < 0)
-				return CBTSHIP_EXIT_USAGE;
-			break;
-		case 'h':
-			cbtship_command_usage("backup-verify", stdout);
-			return EXIT_SUCCESS;
-		default:
-			cbtship_command_usage("backup-verify", stderr);
-			return CBTSHIP_EXIT_USAGE;
-		}
-	}
-	if (optind + 1 != argc) {
-		cbtship_command_usage("backup-verify", stderr);
-		return CBTSHIP_EXIT_USAGE;
-	}
+	r = cbt_command_parse("backup-verify", argc, argv, verify_option, &format);
+	if (r)
+		return r == CBT_OPTIONS_HELP ? EXIT_SUCCESS : r;
 	if (!bad)
 		return EXIT_FAILURE;
 	if (!workers)

@@ -82,7 +82,7 @@ const struct cbt_option cbtship_backup_collect_options[] = {
 				 "the back end of the container (default: the configuration's "
 				 "backup_driver)"),
 	{ "container", 'c', "C", "that container (default: the configured one)", 0 },
-	{ "encryption-key-file", 'K', "FILE", "the key of encrypted manifests", 0 },
+	CBT_OPTION_KEY_FILE("the key of encrypted manifests"),
 	CBT_OPTION_FORMAT("table|json"),
 	CBT_OPTION_END,
 };
@@ -105,7 +105,7 @@ static int collect_option(void *ctx, const struct cbt_option *opt, const char *a
 	case CBT_OPTION_BACKUP_DRIVER_KEY:
 		o->named = true;
 		return cbtship_option_backup_driver("backup-collect", arg);
-	case 'K':
+	case CBT_OPTION_KEY_FILE_KEY:
 		return cbtship_set_key_file("backup-collect", arg) < 0 ? -EINVAL : 0;
 	}
 	return cbtship_option_format("backup-collect", opt, arg, &o->format);

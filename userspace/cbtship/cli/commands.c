@@ -113,7 +113,7 @@ const struct cbtship_command cbtship_commands[] = {
 	},
 	{
 		.name = "agent",
-		.synopsis = "[--once] [--log-file FILE]",
+		.options = cbtship_agent_options,
 		.summary = "the host agent: re-attach tracked volumes at boot, heartbeats, events",
 		.run = cbtship_agent,
 		.help = "Run by the cbtship-agent service at boot, before guests start. First it\n"
@@ -130,20 +130,12 @@ const struct cbtship_command cbtship_commands[] = {
 			"(exit 0): a heartbeat in the catalog every report_interval seconds\n"
 			"(service-list), the same reaping, and the target's events: an\n"
 			"invalidation or a metadata error on a volume is recorded, so that its\n"
-			"next backup reads everything and says why. SIGHUP reopens the log.\n"
-			"\n"
-			"  --once           re-attach and reap, then exit: 0 when every volume is\n"
-			"                   tracked, 1 when any was refused (reasons on stderr)\n"
-			"  --log-file FILE  append timestamped lines to FILE (default: stderr)",
+			"next backup reads everything and says why. SIGHUP reopens the log.",
 	},
 	{
 		.name = "backup-create",
-		.synopsis = "[--name N] [--description D] [--incremental] [--force] "
-			    "[--snapshot-id S] [--backup-driver D] [--container C] [--dirty-map "
-			    "FILE] [--chunk-size SIZE] "
-			    "[--compression zstd|zlib|none] [--workers N] [--cow-dir DIR] "
-			    "[--cow-size SIZE] [--encryption-key-file FILE] [--wait] "
-			    "[--format table|json] VOLUME",
+		.options = cbtship_backup_create_options,
+		.args = { "VOLUME", 1, 1 },
 		.summary = "back up a volume, fully or incrementally",
 		.run = cbtship_backup_create,
 		.help = "VOLUME is a volume of the catalog (name or id), a tracked device's name,\n"
@@ -163,38 +155,6 @@ const struct cbtship_command cbtship_commands[] = {
 			"$CBTSHIP_STATE_DIR/log/cbtship.log, its end to the record: available,\n"
 			"or error with the reason). At most backup_workers jobs run at once on a\n"
 			"host; the others wait in the queue. backup-show reports the progress.\n"
-			"\n"
-			"  --wait            do the backup in the foreground, with progress, and\n"
-			"                    print the result (exit status 1 when it failed)\n"
-			"  --incremental     base it on the volume's latest available backup; a\n"
-			"                    tracked volume then reads only the chunks its dirty\n"
-			"                    map touches (else, and when the map cannot be\n"
-			"                    trusted, everything is read and the reason shown)\n"
-			"  --force           back up a volume in use (open by a guest, mounted)\n"
-			"  --snapshot-id S   back up snapshot S of VOLUME (snapshot-create)\n"
-			"                    instead of a new view: no --force needed; an\n"
-			"                    incremental reads the chunks changed before the\n"
-			"                    snapshot and is based on the latest backup older\n"
-			"                    than it\n"
-			"  --backup-driver D where the backup goes (default the configuration's\n"
-			"                    backup_driver): posix (a directory), swift, nfs\n"
-			"                    (backup_share, mounted on demand), ceph\n"
-			"  --container C     posix: an absolute directory, or a name under\n"
-			"                    backup_posix_path; nfs: a name in the share; swift: "
-			"a\n"
-			"                    Swift container; ceph: the pool (defaults:\n"
-			"                    backup_container, backup_swift_container,\n"
-			"                    backup_ceph_pool); incrementals go to their parent's\n"
-			"                    service and container\n"
-			"  --dirty-map FILE  untracked source with --incremental: the changed\n"
-			"                    ranges, one \"OFFSET LENGTH\" in bytes per line\n"
-			"  --chunk-size SIZE chunk size of a volume's first backup (4K..16M,\n"
-			"                    default 32K)\n"
-			"  --workers N       parallel read/hash/compress/store threads of this\n"
-			"                    backup (default: backup_native_threads_pool_size,\n"
-			"                    the number of cores)\n"
-			"  --cow-size SIZE   size of the view's copy-on-write store (default: the\n"
-			"                    volume's size; sparse)\n"
 			"\n"
 			"The catalog is $CBTSHIP_CATALOG (default $CBTSHIP_STATE_DIR/catalog.db);\n"
 			"the project $OS_PROJECT_NAME (default admin).",
@@ -218,8 +178,8 @@ const struct cbtship_command cbtship_commands[] = {
 	},
 	{
 		.name = "backup-restore",
-		.synopsis = "[--volume VOLUME|DEVICE|FILE] [--force] [--workers N] "
-			    "[--encryption-key-file FILE] [--wait] [--format table|json] BACKUP",
+		.options = cbtship_backup_restore_options,
+		.args = { "BACKUP", 1, 1 },
 		.summary = "restore a backup to a new image file or over a volume",
 		.run = cbtship_backup_restore,
 		.help = "Without --volume, a new sparse image file is made under\n"
@@ -238,7 +198,8 @@ const struct cbtship_command cbtship_commands[] = {
 	},
 	{
 		.name = "backup-delete",
-		.synopsis = "[--force] [--encryption-key-file FILE] BACKUP...",
+		.options = cbtship_backup_delete_options,
+		.args = { "BACKUP...", 1, -1 },
 		.summary = "delete backups (the space comes back at the next collection)",
 		.run = cbtship_backup_delete,
 		.help = "Any backup, in any order: every backup's index is complete. The manifest\n"
@@ -268,14 +229,16 @@ const struct cbtship_command cbtship_commands[] = {
 	},
 	{
 		.name = "backup-verify",
-		.synopsis = "[--encryption-key-file FILE] [--format table|json] BACKUP",
+		.options = cbtship_backup_verify_options,
+		.args = { "BACKUP", 1, 1 },
 		.summary = "fetch and check every chunk of a backup",
 		.run = cbtship_backup_verify,
 		.help = "Reports each missing or corrupt chunk; exits 1 if there is any.",
 	},
 	{
 		.name = "backup-export",
-		.synopsis = "[--format table|json] BACKUP",
+		.options = cbtship_format_options,
+		.args = { "BACKUP", 1, 1 },
 		.summary = "print a backup's record (backup_service, backup_url) for backup-import",
 		.run = cbtship_backup_export,
 		.help = "The backup_url is the backup's manifest, base64-encoded: everything "
@@ -285,7 +248,8 @@ const struct cbtship_command cbtship_commands[] = {
 	},
 	{
 		.name = "backup-import",
-		.synopsis = "[--format table|json] BACKUP_SERVICE BACKUP_URL",
+		.options = cbtship_format_options,
+		.args = { "BACKUP_SERVICE BACKUP_URL", 2, 2 },
 		.summary = "put an exported backup record back into the catalog",
 		.run = cbtship_backup_import,
 		.help = "Checks that the target holds the backup (its manifest, or its Ceph\n"
@@ -297,7 +261,7 @@ const struct cbtship_command cbtship_commands[] = {
 	},
 	{
 		.name = "catalog-rebuild",
-		.synopsis = "[--backup-driver posix|swift|nfs] [--container C]",
+		.options = cbtship_catalog_rebuild_options,
 		.summary = "put back every backup whose manifest a container holds",
 		.run = cbtship_catalog_rebuild,
 		.help = "After the loss of the catalog: reads every manifest of the container "
@@ -308,7 +272,8 @@ const struct cbtship_command cbtship_commands[] = {
 	},
 	{
 		.name = "backup-reset-state",
-		.synopsis = "[--state available|error] BACKUP...",
+		.options = cbtship_backup_reset_state_options,
+		.args = { "BACKUP...", 1, -1 },
 		.summary = "force a backup's status (repairs a stuck state; cancels a restore)",
 		.run = cbtship_backup_reset_state,
 		.help = "The default state is available. A restore running on the backup sees it\n"

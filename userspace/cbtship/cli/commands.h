@@ -83,6 +83,13 @@ extern const struct cbt_option cbtship_backup_collect_options[];
 extern const struct cbt_option cbtship_snapshot_create_options[];
 extern const struct cbt_option cbtship_snapshot_list_options[];
 extern const struct cbt_option cbtship_backup_list_options[];
+extern const struct cbt_option cbtship_agent_options[];
+extern const struct cbt_option cbtship_backup_delete_options[];
+extern const struct cbt_option cbtship_backup_verify_options[];
+extern const struct cbt_option cbtship_backup_reset_state_options[];
+extern const struct cbt_option cbtship_catalog_rebuild_options[];
+extern const struct cbt_option cbtship_backup_restore_options[];
+extern const struct cbt_option cbtship_backup_create_options[];
 
 /*
  * The options of a command that has only --format (among formats, a mask

@@ -52,6 +52,13 @@ struct cbt_option {
 		"backup-driver", CBT_OPTION_BACKUP_DRIVER_KEY, drivers, help, 0 \
 	}
 
+/* --encryption-key-file FILE: cbtship_set_key_file() takes its value. */
+#define CBT_OPTION_KEY_FILE_KEY 0x103
+#define CBT_OPTION_KEY_FILE(help)                                               \
+	{                                                                       \
+		"encryption-key-file", CBT_OPTION_KEY_FILE_KEY, "FILE", help, 0 \
+	}
+
 /*
  * Called for each option given, in order: key is its table entry's key, arg
  * its argument (NULL when it takes none). 0 goes on; a negative errno stops
