@@ -149,6 +149,9 @@ for id in "${ids[@]}"; do
 	check "backup $id restores to its point-in-time view" restored_equals_view "$id"
 done
 
+check "the backups' chunks are in packs (format 2)" \
+	test "$(find $CBTSHIP_STATE_DIR/backup/volumebackups/packs -type f | wc -l)" -ge 1
+
 # Deletes in a random order; the rest still restore.
 mapfile -t order < <(printf '%s\n' "${ids[@]}" | shuf)
 left=("${order[@]}")
@@ -160,6 +163,8 @@ for id in "${order[@]}"; do
 		check "  $other still restores" restored_equals_view "$other"
 	done
 done
-check "the container is empty" \
-	test "$(find $CBTSHIP_STATE_DIR/backup/volumebackups/chunks -type f | wc -l)" = 0
+# Format 2 keeps chunks in packs/; format-1 chunks would be in chunks/.
+check "the container holds no chunk and no pack" \
+	test "$(find $CBTSHIP_STATE_DIR/backup/volumebackups/chunks \
+		$CBTSHIP_STATE_DIR/backup/volumebackups/packs -type f 2>/dev/null | wc -l)" = 0
 check "untrack" cbtship untrack $name
