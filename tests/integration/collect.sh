@@ -14,7 +14,11 @@
 # - collections with pack rewriting killed (SIGKILL) at random points, for
 #   several seeds: every available backup still restores; a rerun finishes
 #   (no unused pack byte left with backup_collect_max_unused = 0);
-# - the agent collects a marked container.
+# - the agent collects a marked container;
+# - the cost of a collection follows what changed (the reference counts):
+#   none with no new garbage, one backup's own pages after its delete;
+#   deleting the counts file rebuilds them with the same result.
+# Every collection runs the test build with CBTSHIP_TEST_GC_VERIFY=1.
 # COLLECT_SECTIONS="kills hosts ..." runs only those.
 set -euo pipefail
 . "$(dirname "$0")/../lib/vm-test.sh"
@@ -28,6 +32,15 @@ shipper_require_cmd jq sqlite3
 swift_up=false
 shipper_cleanup() { $swift_up && swift_server_stop; }
 shipper_test_start
+# The test build, each collection also checked against the full mark
+# ($CBTSHIP_TEST_GC_VERIFY: the incremental counts and pack accounting
+# must equal what marking everything finds, else the collection fails).
+[ -x "$CBT_REPO/build/test-bin/cbtship" ] || {
+	echo "build/test-bin/cbtship is not built (make)" >&2
+	exit 1
+}
+PATH=$CBT_REPO/build/test-bin:$PATH
+export CBTSHIP_TEST_GC_VERIFY=1
 
 seconds=${COLLECT_SECONDS:-60}
 seeds=${COLLECT_SEEDS:-6}
@@ -362,11 +375,81 @@ section_kills() { # SERVICE
 	on K "$svc" backup-collect >/dev/null
 }
 
-# COLLECT_SECTIONS: some of delete, listing, agent, hosts, kills (default all).
+# ------------------------------------------------------------ incremental cost
+# The reference counts (repo/gc.h): a collection costs what changed, not
+# the container. A chain of a full and 4 incrementals (4 MiB: one index
+# page each); after a collection that counts everything, another with no
+# new garbage walks no page and accounts no pack; deleting the last
+# incremental walks its own page only; deleting the counts file makes the
+# next collection rebuild them, with the same result.
+section_incremental() {
+	local img=$tmp/work/inc.img ids=() id i out out2 c
+	c=$(container posix)
+	cp "$base" "$img"
+	id=$(on I posix backup-create --wait --format json "$img" | jq -r .id)
+	ids+=("$id")
+	cp "$img" "$tmp/copies/$id"
+	for i in 1 2 3 4; do
+		cbt-chunk-bench mutate --image "$img" --dirty-out "$tmp/inc.map" --per-mille 20 \
+			--run-blocks 2 --seed $((7000 + i)) >/dev/null
+		id=$(on I posix backup-create --wait --incremental --dirty-map "$tmp/inc.map" \
+			--format json "$img" | jq -r .id)
+		ids+=("$id")
+		cp "$img" "$tmp/copies/$id"
+	done
+	check "posix: a full and 4 incrementals" test "${#ids[@]}" = 5
+	out=$(on I posix backup-collect --container "$c" --format json)
+	echo "MEASURE posix collect, first (counts everything): $(echo "$out" |
+		jq -c '.[0] | {manifests, pages_walked, refs_changed, refs_rebuilt, packs, packs_touched}')"
+	local pages=0 own
+	for id in "${ids[@]}"; do
+		pages=$((pages + $(jq '.index.pages' "$shared/manifests/$id.json")))
+	done
+	own=$(jq '.index.pages' "$shared/manifests/${ids[4]}.json")
+	check "posix:   the first collection counts every page of the chain ($pages)" \
+		test "$(echo "$out" | jq '.[0].pages_walked')" -ge "$pages"
+	out=$(on I posix backup-collect --container "$c" --format json)
+	echo "MEASURE posix collect, no new garbage: $(echo "$out" |
+		jq -c '.[0] | {manifests, pages_walked, refs_changed, packs, packs_touched, seconds}')"
+	check "posix:   a second one, with no new garbage, walks no page" \
+		test "$(echo "$out" | jq '.[0].pages_walked')" = 0
+	check "posix:   changes no count" test "$(echo "$out" | jq '.[0].refs_changed')" = 0
+	check "posix:   and accounts no pack again (of $(echo "$out" | jq '.[0].packs'))" \
+		test "$(echo "$out" | jq '.[0].packs_touched')" = 0
+	check "posix:   packs are known" test "$(echo "$out" | jq '.[0].packs')" -gt 0
+	on I posix backup-delete "${ids[4]}" 2>/dev/null
+	rm -f "$tmp/copies/${ids[4]}"
+	out=$(on I posix backup-collect --container "$c" --format json)
+	echo "MEASURE posix collect, one incremental deleted: $(echo "$out" |
+		jq -c '.[0] | {manifests, pages_walked, refs_changed, packs, packs_touched, packs_rewritten}')"
+	check "posix:   deleting the last incremental walks its own pages only ($own)" \
+		test "$(echo "$out" | jq '.[0].pages_walked')" = "$own" -a "$own" -gt 0
+	check "posix:   changes at most its own page's counts (129)" \
+		test "$(echo "$out" | jq '.[0].refs_changed')" -le 129
+	check "posix:   accounts some packs, not all" \
+		test "$(echo "$out" | jq '.[0].packs_touched > 0 and .[0].packs_touched <= .[0].packs')" = true
+	out=$(on I posix backup-collect --container "$c" --format json)
+	rm -f "$tmp/I/packs/"*.refs.sqlite*
+	out2=$(on I posix backup-collect --container "$c" --format json)
+	check "posix:   with the counts file deleted, the next collection rebuilds them" \
+		test "$(echo "$out2" | jq '.[0].refs_rebuilt')" = true
+	check "posix:   and finds the same (marked, packs, unused, nothing more to delete)" \
+		test "$(echo "$out2" | jq -c '.[0] | [.objects_marked, .packs, .pack_bytes_unused, .packs_deleted, .packs_rewritten]')" = \
+		"$(echo "$out" | jq -c '.[0] | [.objects_marked, .packs, .pack_bytes_unused, 0, 0]')"
+	check "posix:   the chain restores" every_available_restores I posix
+	for id in "${ids[@]:0:4}"; do
+		on I posix backup-delete "$id" 2>/dev/null
+		rm -f "$tmp/copies/$id"
+	done
+	on I posix backup-collect >/dev/null
+}
+
+# COLLECT_SECTIONS: some of delete, listing, agent, incremental, hosts, kills (default all).
 want() { [ -z "${COLLECT_SECTIONS:-}" ] || [[ " $COLLECT_SECTIONS " == *" $1 "* ]]; }
 if want delete; then section_delete_time posix; fi
 if want listing; then section_listing; fi
 if want agent; then section_agent; fi
+if want incremental; then section_incremental; fi
 if want hosts; then section_two_hosts posix; fi
 if want kills; then section_kills posix; fi
 

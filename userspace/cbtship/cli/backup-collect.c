@@ -44,6 +44,9 @@ static json_t *stats_json(enum catalog_service service, const char *container, i
 	json_object_set_new(o, "entries_copied", cbtship_json_u64(gs->entries_copied));
 	json_object_set_new(o, "packs_kept_unverified",
 			    cbtship_json_u64(gs->packs_kept_unverified));
+	json_object_set_new(o, "refs_changed", cbtship_json_u64(gs->refs_changed));
+	json_object_set_new(o, "refs_rebuilt", json_boolean(gs->refs_rebuilt));
+	json_object_set_new(o, "packs_touched", cbtship_json_u64(gs->packs_touched));
 	json_object_set_new(o, "seconds", json_real(gs->seconds));
 	return o;
 }
