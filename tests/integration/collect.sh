@@ -176,8 +176,9 @@ section_delete_time() { # SERVICE
 		[ "$k" = 1 ] || pos=$((pos + k))
 		out=$(on A "$svc" backup-collect --container "$(container "$svc")" --format json)
 		echo "MEASURE $svc collect, garbage of $k deleted backups: $(echo "$out" |
-			jq -c '.[0] | {seconds, manifests, pages_walked, packs, pack_bytes,
-			pack_bytes_unused, packs_deleted, packs_rewritten, entries_copied}')"
+			jq -c '.[0] | {seconds, manifests, pages_walked, refs_changed, packs,
+			packs_touched, pack_bytes, pack_bytes_unused, packs_deleted, packs_rewritten,
+			entries_copied}')"
 		check "$svc:   collection done" test "$(echo "$out" | jq -r '.[0].result')" = done
 	done
 	check "$svc:   the rest restore" every_available_restores A "$svc"
