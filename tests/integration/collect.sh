@@ -300,7 +300,8 @@ section_two_hosts() { # SERVICE
 	echo "MEASURE $svc two hosts, ${seconds}s: backups A $n B $n2 (failed $failed, $failed2)," \
 		"deletes $deleted, collections done $done, yielded $yielded, failed $failed_c;" \
 		"deleted by the collections: $(jq -s '[.[][] | .packs_deleted] | add' "$tmp/collect.json") packs," \
-		"rewritten $(jq -s '[.[][] | .packs_rewritten] | add' "$tmp/collect.json")"
+		"rewritten $(jq -s '[.[][] | .packs_rewritten] | add' "$tmp/collect.json");" \
+		"reference counts rebuilt by $(jq -s '[.[][] | select(.refs_rebuilt)] | length' "$tmp/collect.json")"
 	check "$svc: no backup failed on either host" test "$failed" = 0 -a "$failed2" = 0
 	check "$svc: no collection failed (yielding is fine)" test "$failed_c" = 0
 	check "$svc: every available backup of host A restores byte for byte" every_available_restores A "$svc"

@@ -30,7 +30,9 @@
  * page reaching 0 that cannot be read (another host's collection deleted
  * it) or a count missing makes the pass clear the counts and count every
  * manifest in again: the full mark, each distinct page walked once, as
- * on a host's first collection. The manifests are listed again right
+ * on a host's first collection (and, when several hosts collect one
+ * container, after the other host deleted a deleted backup's pages:
+ * counting out reads them; see docs). The manifests are listed again right
  * before deleting and those that appeared meanwhile are counted in.
  *
  * Why counts and not a mark kept across collections: a mark cannot lose
