@@ -93,7 +93,7 @@ static inline int fixture_backup(struct fixture *f, const struct catalog_volume 
 		.project = v->project,
 		.name = (char *)name,
 		.is_incremental = parent != NULL,
-		.service = CATALOG_SERVICE_POSIX,
+		.service = CBT_SERVICE_POSIX,
 		.volume_size = v->origin_size,
 		.chunk_size = v->chunk_size,
 	};

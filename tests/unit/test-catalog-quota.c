@@ -179,7 +179,7 @@ static void race(struct fixture *f, const struct catalog_volume *v, unsigned npr
 			struct catalog *c = NULL;
 			struct catalog_backup b = {
 				.project = v->project,
-				.service = CATALOG_SERVICE_POSIX,
+				.service = CBT_SERVICE_POSIX,
 				.volume_size = v->origin_size,
 			};
 			char buf;

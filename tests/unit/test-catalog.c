@@ -252,7 +252,7 @@ static void backup_crud(void **state)
 	assert_string_equal(got->parent_id, "");
 	assert_false(got->is_incremental);
 	assert_false(got->has_dependent_backups);
-	assert_int_equal(got->service, CATALOG_SERVICE_POSIX);
+	assert_int_equal(got->service, CBT_SERVICE_POSIX);
 	assert_int_equal(got->volume_size, 3 * GIB + 1);
 	assert_int_equal(got->chunk_size, 65536);
 	assert_string_equal(got->owner_host, catalog_host(f->c));

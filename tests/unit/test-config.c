@@ -113,7 +113,7 @@ static void defaults_without_file(void **state)
 	(void)state;
 	assert_int_equal(cbt_config_new(&c), 0);
 	assert_null(c->path);
-	assert_int_equal(c->backup_driver, CBT_BACKUP_DRIVER_POSIX);
+	assert_int_equal(c->backup_driver, CBT_SERVICE_POSIX);
 	assert_string_equal(c->backup_container, "volumebackups");
 	assert_string_equal(c->state_path, "/var/lib/cbtship");
 	assert_string_equal(c->backup_posix_path, "/var/lib/cbtship/backup");
@@ -272,7 +272,7 @@ static void every_type(void **state)
 	assert_int_equal(load_text(f, text, 0600, &c, &err), 0);
 	assert_null(err);
 	assert_string_equal(c->path, f->path);
-	assert_int_equal(c->backup_driver, CBT_BACKUP_DRIVER_SWIFT);
+	assert_int_equal(c->backup_driver, CBT_SERVICE_SWIFT);
 	assert_string_equal(c->backup_container, "/srv/backups");
 	assert_string_equal(c->state_path, "/srv/state");
 	assert_string_equal(c->backup_posix_path, "/srv/state/posix");
@@ -413,18 +413,18 @@ static void cinder_class_paths(void **state)
 	_cleanup_(cbt_config_freep) struct cbt_config *c = NULL;
 	static const struct {
 		const char *value;
-		enum cbt_backup_driver driver;
+		enum cbt_service driver;
 	} ok[] = {
-		{ "cinder.backup.drivers.swift.SwiftBackupDriver", CBT_BACKUP_DRIVER_SWIFT },
-		{ "cinder.backup.drivers.ceph.CephBackupDriver", CBT_BACKUP_DRIVER_CEPH },
-		{ "cinder.backup.drivers.nfs.NFSBackupDriver", CBT_BACKUP_DRIVER_NFS },
-		{ "cinder.backup.drivers.posix.PosixBackupDriver", CBT_BACKUP_DRIVER_POSIX },
-		{ "cinder.backup.drivers.swift", CBT_BACKUP_DRIVER_SWIFT },
-		{ "cinder.backup.drivers.nfs", CBT_BACKUP_DRIVER_NFS },
-		{ "SWIFT", CBT_BACKUP_DRIVER_SWIFT },
-		{ "ceph", CBT_BACKUP_DRIVER_CEPH },
-		{ "nfs", CBT_BACKUP_DRIVER_NFS },
-		{ "posix", CBT_BACKUP_DRIVER_POSIX },
+		{ "cinder.backup.drivers.swift.SwiftBackupDriver", CBT_SERVICE_SWIFT },
+		{ "cinder.backup.drivers.ceph.CephBackupDriver", CBT_SERVICE_CEPH },
+		{ "cinder.backup.drivers.nfs.NFSBackupDriver", CBT_SERVICE_NFS },
+		{ "cinder.backup.drivers.posix.PosixBackupDriver", CBT_SERVICE_POSIX },
+		{ "cinder.backup.drivers.swift", CBT_SERVICE_SWIFT },
+		{ "cinder.backup.drivers.nfs", CBT_SERVICE_NFS },
+		{ "SWIFT", CBT_SERVICE_SWIFT },
+		{ "ceph", CBT_SERVICE_CEPH },
+		{ "nfs", CBT_SERVICE_NFS },
+		{ "posix", CBT_SERVICE_POSIX },
 	};
 	char *err = NULL;
 
@@ -442,7 +442,7 @@ static void cinder_class_paths(void **state)
 	assert_int_equal(cbt_config_set(c, "backup_driver", "tsm", "t", &err), -EINVAL);
 	assert_non_null(strstr(err, "posix, swift, ceph or nfs"));
 	free(err);
-	assert_int_equal(c->backup_driver, CBT_BACKUP_DRIVER_POSIX);
+	assert_int_equal(c->backup_driver, CBT_SERVICE_POSIX);
 
 	assert_int_equal(cbt_config_set(c, "backup_driver", "ceph", "t", NULL), 0);
 	assert_string_equal(cbt_config_container(c), "backups");
@@ -659,7 +659,7 @@ static void dump_masks_secrets(void **state)
 	write_conf(f, text, 0600);
 	assert_int_equal(cbt_config_load(f->path, &again, &err), 0);
 	assert_int_equal(again->backup_workers, 3);
-	assert_int_equal(again->backup_driver, CBT_BACKUP_DRIVER_SWIFT);
+	assert_int_equal(again->backup_driver, CBT_SERVICE_SWIFT);
 	assert_string_equal(again->host, c->host);
 
 	json = dump_to_string(c, true);
@@ -871,7 +871,7 @@ static void parse_from_memory(void **state)
 	assert_int_equal(cbt_config_parse("mem.conf", text, sizeof(text) - 2, 0600, &c, &err), 0);
 	assert_null(err);
 	assert_int_equal(c->backup_workers, 5);
-	assert_int_equal(c->backup_driver, CBT_BACKUP_DRIVER_SWIFT);
+	assert_int_equal(c->backup_driver, CBT_SERVICE_SWIFT);
 	assert_string_equal(cbt_config_origin(c, "backup_workers"), "mem.conf:2");
 	c = cbt_config_free(c);
 
@@ -887,7 +887,7 @@ static void parse_from_memory(void **state)
 	free(err);
 	err = NULL;
 	assert_int_equal(cbt_config_parse("mem.conf", "", 0, 0600, &c, &err), 0);
-	assert_int_equal(c->backup_driver, CBT_BACKUP_DRIVER_POSIX);
+	assert_int_equal(c->backup_driver, CBT_SERVICE_POSIX);
 }
 
 /*

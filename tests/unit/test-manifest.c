@@ -100,7 +100,7 @@ static struct cbt_manifest *full_manifest(const char *id)
 	m->tracking.checkpoint = 7;
 	m->tracking.full_read = true;
 	m->tracking.full_read_reason = xstrdup("first backup of the volume");
-	m->service = CBT_MANIFEST_SERVICE_POSIX;
+	m->service = CBT_SERVICE_POSIX;
 	m->container = xstrdup("backups/demo");
 	return m;
 }
@@ -130,7 +130,7 @@ static struct cbt_manifest *incr_manifest(const char *id, const char *parent)
 	m->tracking.full_read = false;
 	free(m->tracking.full_read_reason);
 	m->tracking.full_read_reason = NULL;
-	m->service = CBT_MANIFEST_SERVICE_SWIFT;
+	m->service = CBT_SERVICE_SWIFT;
 	return m;
 }
 
@@ -706,7 +706,7 @@ static void export_import(void **state)
 				       *p));
 	assert_int_equal(cbt_manifest_import_url(url, &back, &err), 0);
 	assert_manifest_equal(m, back);
-	assert_string_equal(cbt_manifest_service_to_string(back->service), "swift");
+	assert_string_equal(cbt_service_to_string(back->service), "swift");
 
 	/* The record: compact JSON with service and container beside the manifest. */
 	n = EVP_DecodeBlock(decoded, (const unsigned char *)url, (int)strlen(url));

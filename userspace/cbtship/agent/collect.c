@@ -32,12 +32,12 @@ static int collect_marked(struct agent_log *log)
 		return EXIT_FAILURE;
 	}
 	for (size_t i = 0; i < n; i++) {
-		const char *service = catalog_service_to_string(marks[i]->service);
+		const char *service = cbt_service_to_string(marks[i]->service);
 		struct cbt_gc_stats gs = { 0 };
 		char *err = NULL;
 		int r;
 
-		if (marks[i]->service == CATALOG_SERVICE_CEPH)
+		if (marks[i]->service == CBT_SERVICE_CEPH)
 			continue;
 		r = cbt_collect_container(c, marks[i]->service, marks[i]->container, &gs, &err);
 		if (r == -EAGAIN)

@@ -661,7 +661,7 @@ static int write_manifest(struct create_run *run, const struct cbt_backup_progre
 	m->version = run->repo->format;
 	m->tracking.checkpoint = run->b->checkpoint;
 	m->tracking.full_read = run->chunk_bits == NULL;
-	m->service = (enum cbt_manifest_service)run->repo->service;
+	m->service = run->repo->service;
 	r = cbtship_manifest_seal(m, run->repo->key);
 	if (r < 0)
 		return run_fail(run, r, "the manifest's MAC: %s", strerror(-r));
@@ -838,11 +838,11 @@ static uint32_t default_chunk_size(void)
  * they mostly wait, so by default 4 per core (64 at most) keep more
  * requests in flight; elsewhere, and when set, o->workers.
  */
-static unsigned remote_workers(const struct create_opts *o, enum catalog_service service)
+static unsigned remote_workers(const struct create_opts *o, enum cbt_service service)
 {
 	long cores = sysconf(_SC_NPROCESSORS_ONLN);
 
-	if (service != CATALOG_SERVICE_SWIFT || o->workers_given || cores <= 0)
+	if (service != CBT_SERVICE_SWIFT || o->workers_given || cores <= 0)
 		return o->workers;
 	return cores >= 16 ? 64 : (unsigned)(4 * cores);
 }
@@ -927,7 +927,7 @@ static int start_job(struct create_run *run)
 			run_fail(run, r, "the background worker did not start: %s", strerror(-r));
 			goto failed;
 		}
-		if (run->b->service == CATALOG_SERVICE_CEPH) {
+		if (run->b->service == CBT_SERVICE_CEPH) {
 			r = cbt_ceph_connect(run->b->container, &run->rbd, &err);
 			if (r < 0) {
 				run_fail(run, r, "Ceph: %s", err ? err : strerror(-r));
@@ -963,7 +963,7 @@ static int create(const struct create_opts *o)
 	struct cbt_index_stats ist = { 0 };
 	struct cbt_chunk_id root;
 	const char *container = o->container;
-	enum catalog_service service = cbtship_configured_service();
+	enum cbt_service service = cbtship_configured_service();
 	char *err = NULL;
 	int r;
 
@@ -1034,7 +1034,7 @@ static int create(const struct create_opts *o)
 		container = run.parent->container;
 		service = run.parent->service;
 	}
-	if (service == CATALOG_SERVICE_CEPH) {
+	if (service == CBT_SERVICE_CEPH) {
 		const char *key_file = cbtship_key_file();
 
 		/* Never store in the clear what the operator asked to encrypt. */

@@ -130,7 +130,7 @@ static int delete_one(struct catalog *c, const char *word, bool force)
 			b->id);
 		return 0;
 	}
-	if (b->service == CATALOG_SERVICE_CEPH)
+	if (b->service == CBT_SERVICE_CEPH)
 		return delete_ceph(c, b);
 	r = cbtship_backup_repository("backup-delete", b, &repo);
 	if (r < 0) {

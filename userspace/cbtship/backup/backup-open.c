@@ -248,13 +248,13 @@ int cbtship_backup_check_stored(const struct catalog_backup *b, char **ret_root_
 	const char *what;
 	int r;
 
-	if (b->service == CATALOG_SERVICE_CEPH)
+	if (b->service == CBT_SERVICE_CEPH)
 		return check_ceph(b, err, errlen);
 	r = cbt_repository_open(b->service, b->container, 0, &repo, &msg);
 	if (r >= 0)
 		r = cbt_manifest_read(repo->store, b->id, &m, &msg);
 	if (r < 0) {
-		snprintf(err, errlen, "%s container %s: %s", catalog_service_to_string(b->service),
+		snprintf(err, errlen, "%s container %s: %s", cbt_service_to_string(b->service),
 			 b->container ? b->container : "",
 			 r == -ENOENT ? "it holds no manifest of this backup (never completed, or "
 					"lost)"
@@ -268,7 +268,7 @@ int cbtship_backup_check_stored(const struct catalog_backup *b, char **ret_root_
 		snprintf(err, errlen,
 			 "%s container %s: its manifest of this backup differs from the "
 			 "record in %s",
-			 catalog_service_to_string(b->service), b->container, what);
+			 cbt_service_to_string(b->service), b->container, what);
 		return -EUCLEAN;
 	}
 	if (ret_root_hex) {

@@ -33,37 +33,16 @@
 #include "cbtship/cli/output.h"
 #include "cbtship/repo/manifest.h"
 
-/* cinder's driver class names for backup_service, and ours. */
-static int service_from_string(const char *word, enum catalog_service *ret)
-{
-	static const struct {
-		const char *cinder;
-		enum catalog_service service;
-	} names[] = {
-		{ "cinder.backup.drivers.posix.PosixBackupDriver", CATALOG_SERVICE_POSIX },
-		{ "cinder.backup.drivers.swift.SwiftBackupDriver", CATALOG_SERVICE_SWIFT },
-		{ "cinder.backup.drivers.ceph.CephBackupDriver", CATALOG_SERVICE_CEPH },
-		{ "cinder.backup.drivers.nfs.NFSBackupDriver", CATALOG_SERVICE_NFS },
-	};
-
-	for (size_t i = 0; i < ELEMENTSOF(names); i++)
-		if (strcmp(word, names[i].cinder) == 0) {
-			*ret = names[i].service;
-			return 0;
-		}
-	return catalog_service_from_string(word, ret);
-}
-
 int cbtship_backup_record_decode(const char *service, const char *url, struct cbt_manifest **ret,
 				 char **ret_error)
 {
 	_cleanup_(cbt_manifest_freep) struct cbt_manifest *m = NULL;
-	enum catalog_service want;
+	enum cbt_service want;
 	char *err = NULL;
 	int r;
 
 	*ret_error = NULL;
-	if (service_from_string(service, &want) < 0) {
+	if (cbt_service_from_record(service, &want) < 0) {
 		if (asprintf(ret_error,
 			     "unknown backup_service '%s' (posix, swift, ceph, nfs, or cinder's "
 			     "driver class name)",
@@ -79,11 +58,11 @@ int cbtship_backup_record_decode(const char *service, const char *url, struct cb
 		free(err);
 		return r;
 	}
-	if ((enum catalog_service)m->service != want) {
+	if (m->service != want) {
 		if (asprintf(ret_error,
 			     "the record is of a %s backup, not %s: check the "
 			     "backup_service",
-			     cbt_manifest_service_to_string(m->service), service) < 0)
+			     cbt_service_to_string(m->service), service) < 0)
 			*ret_error = NULL;
 		return -EINVAL;
 	}
@@ -97,7 +76,7 @@ static void record_from_manifest(const struct cbt_manifest *m, struct catalog_ba
 {
 	*b = (struct catalog_backup){ 0 };
 	/* Ceph backups have no index: their manifest's root is zeros. */
-	if (m->service != CBT_MANIFEST_SERVICE_CEPH)
+	if (m->service != CBT_SERVICE_CEPH)
 		b->index_root = cbt_chunk_id_to_hex(&m->index.root, root_hex);
 	snprintf(b->id, sizeof(b->id), "%s", m->backup_id);
 	snprintf(b->volume_id, sizeof(b->volume_id), "%s", m->volume.id);
@@ -108,7 +87,7 @@ static void record_from_manifest(const struct cbt_manifest *m, struct catalog_ba
 		snprintf(b->parent_id, sizeof(b->parent_id), "%s", m->parent_id);
 	b->is_incremental = m->incremental;
 	b->container = m->container;
-	b->service = (enum catalog_service)m->service;
+	b->service = m->service;
 	b->snapshot_id = m->snapshot_id;
 	b->checkpoint = m->tracking.checkpoint;
 	b->generation = m->tracking.generation;
@@ -166,7 +145,7 @@ static int manifest_from_record(const struct catalog_backup *b, const char *volu
 	m->stats.chunks_zero = b->chunks_zero;
 	m->stats.objects_written = b->object_count;
 	m->tracking.checkpoint = b->checkpoint;
-	m->service = (enum cbt_manifest_service)b->service;
+	m->service = b->service;
 	*ret = TAKE_PTR(m);
 	return 0;
 }
@@ -340,22 +319,22 @@ static int check_record(struct catalog *c, const struct cbt_manifest *m, char *e
 	r = check_volume_of(c, m, err, errlen);
 	if (r < 0)
 		return r;
-	switch ((enum catalog_service)m->service) {
-	case CATALOG_SERVICE_POSIX:
+	switch (m->service) {
+	case CBT_SERVICE_POSIX:
 		ok = !*ct || (ct[0] == '/' ? clean_absolute_path(ct) &&
 						     (path_within(ct, cfg->backup_posix_path) ||
 						      (cfg->backup_container &&
 						       strcmp(ct, cfg->backup_container) == 0))
 					   : clean_relative_path(ct));
 		break;
-	case CATALOG_SERVICE_NFS:
+	case CBT_SERVICE_NFS:
 		ok = !*ct || clean_relative_path(ct);
 		break;
-	case CATALOG_SERVICE_SWIFT:
+	case CBT_SERVICE_SWIFT:
 		ok = !*ct || (!strchr(ct, '/') && strcmp(ct, ".") != 0 && strcmp(ct, "..") != 0 &&
 			      strlen(ct) <= 256);
 		break;
-	case CATALOG_SERVICE_CEPH:
+	case CBT_SERVICE_CEPH:
 		ok = cfg->backup_ceph_pool && strcmp(ct, cfg->backup_ceph_pool) == 0;
 		break;
 	default:
@@ -365,10 +344,10 @@ static int check_record(struct catalog *c, const struct cbt_manifest *m, char *e
 		snprintf(err, errlen,
 			 "its container \"%.200s\" is not a container of the configured %s back "
 			 "end (%s): refused",
-			 ct, catalog_service_to_string((enum catalog_service)m->service),
-			 m->service == CBT_MANIFEST_SERVICE_CEPH ? "the pool must be "
-								   "backup_ceph_pool"
-			 : m->service == CBT_MANIFEST_SERVICE_POSIX
+			 ct, cbt_service_to_string(m->service),
+			 m->service == CBT_SERVICE_CEPH ? "the pool must be "
+							  "backup_ceph_pool"
+			 : m->service == CBT_SERVICE_POSIX
 				 ? "a name, or a directory inside backup_posix_path"
 				 : "one name, no '/', '.' or '..'");
 		return -EPERM;
@@ -388,11 +367,11 @@ static bool same_manifest(const struct cbt_manifest *a, const struct cbt_manifes
 
 static int check_in_target(const struct cbt_manifest *m, char *err, size_t errlen)
 {
-	enum catalog_service service = (enum catalog_service)m->service;
+	enum cbt_service service = m->service;
 	char *msg = NULL;
 	int r;
 
-	if (service == CATALOG_SERVICE_CEPH) {
+	if (service == CBT_SERVICE_CEPH) {
 		_cleanup_(cbt_rbd_freep) struct cbt_rbd *rbd = NULL;
 		_cleanup_(freep) char *snap = NULL;
 
@@ -415,8 +394,8 @@ static int check_in_target(const struct cbt_manifest *m, char *err, size_t errle
 		if (r >= 0 && !same_manifest(there, m))
 			r = -EXDEV;
 		if (r < 0)
-			snprintf(err, errlen, "%s container %s: %s",
-				 catalog_service_to_string(service), m->container,
+			snprintf(err, errlen, "%s container %s: %s", cbt_service_to_string(service),
+				 m->container,
 				 r == -ENOENT ? "it holds no manifest of this backup"
 				 : r == -EXDEV
 					 ? "its manifest of this backup differs from the record"
@@ -453,7 +432,7 @@ int cbtship_backup_export(int argc, char **argv)
 			b->id, catalog_backup_status_to_string(b->status));
 		return EXIT_FAILURE;
 	}
-	if (b->service == CATALOG_SERVICE_CEPH) {
+	if (b->service == CBT_SERVICE_CEPH) {
 		_cleanup_(catalog_volume_freep) struct catalog_volume *v = NULL;
 
 		(void)catalog_volume_get(c, b->volume_id, &v);
@@ -484,13 +463,13 @@ int cbtship_backup_export(int argc, char **argv)
 	}
 	if (format == CBTSHIP_FORMAT_JSON) {
 		_cleanup_(json_decrefp) json_t *o =
-			json_pack("{s:s, s:s}", "backup_service",
-				  catalog_service_to_string(b->service), "backup_url", url);
+			json_pack("{s:s, s:s}", "backup_service", cbt_service_to_string(b->service),
+				  "backup_url", url);
 
 		return o && cbtship_json_print(o) == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
 	}
 	printf("| %-14s | %s |\n", "Property", "Value");
-	printf("| %-14s | %s |\n", "backup_service", catalog_service_to_string(b->service));
+	printf("| %-14s | %s |\n", "backup_service", cbt_service_to_string(b->service));
 	printf("| %-14s | %s |\n", "backup_url", url);
 	return EXIT_SUCCESS;
 }
@@ -544,7 +523,7 @@ int cbtship_backup_import(int argc, char **argv)
 	}
 	cbtship_log("import %s: %s backup of volume %s in %s %s", b.id,
 		    b.is_incremental ? "incremental" : "full", b.volume_id,
-		    catalog_service_to_string(b.service), b.container);
+		    cbt_service_to_string(b.service), b.container);
 	if (format == CBTSHIP_FORMAT_JSON) {
 		_cleanup_(json_decrefp) json_t *o =
 			json_pack("{s:s, s:s, s:s}", "id", b.id, "volume_id", b.volume_id, "status",
@@ -637,7 +616,7 @@ int cbtship_catalog_rebuild(int argc, char **argv)
 	_cleanup_(cbt_repository_freep) struct cbt_repository *repo = NULL;
 	struct rebuild rb = { 0 };
 	const char *container = NULL;
-	enum catalog_service service;
+	enum cbt_service service;
 	char *err = NULL;
 	int r;
 
@@ -645,7 +624,7 @@ int cbtship_catalog_rebuild(int argc, char **argv)
 	if (r)
 		return r == CBT_OPTIONS_HELP ? EXIT_SUCCESS : r;
 	service = cbtship_configured_service();
-	if (service == CATALOG_SERVICE_CEPH) {
+	if (service == CBT_SERVICE_CEPH) {
 		fprintf(stderr, "cbtship catalog-rebuild: Ceph backups keep no manifests: import "
 				"their exported records (backup-import)\n");
 		return EXIT_FAILURE;
@@ -668,11 +647,11 @@ int cbtship_catalog_rebuild(int argc, char **argv)
 	}
 	cbtship_log("catalog-rebuild of %s %s: %" PRIu64 " manifests, %" PRIu64
 		    " imported, %" PRIu64 " already in the catalog, %" PRIu64 " failed",
-		    catalog_service_to_string(service), repo->container, rb.found, rb.imported,
+		    cbt_service_to_string(service), repo->container, rb.found, rb.imported,
 		    rb.present, rb.failed);
 	printf("container %s (%s): %" PRIu64 " backups found, %" PRIu64 " imported, %" PRIu64
 	       " already in the catalog, %" PRIu64 " failed\n",
-	       repo->container, catalog_service_to_string(service), rb.found, rb.imported,
-	       rb.present, rb.failed);
+	       repo->container, cbt_service_to_string(service), rb.found, rb.imported, rb.present,
+	       rb.failed);
 	return rb.failed ? EXIT_FAILURE : EXIT_SUCCESS;
 }

@@ -356,7 +356,7 @@ static int start_job(struct catalog **c, const struct catalog_backup *b, struct 
 				return r;
 			goto undo;
 		}
-		if (b->service == CATALOG_SERVICE_CEPH) {
+		if (b->service == CBT_SERVICE_CEPH) {
 			r = cbt_ceph_connect(b->container, rbd, &msg);
 			if (r < 0) {
 				fprintf(stderr, "cbtship backup-restore: Ceph pool %s: %s\n",
@@ -459,7 +459,7 @@ int cbtship_backup_restore(int argc, char **argv)
 			catalog_backup_status_to_string(b->status));
 		return EXIT_FAILURE;
 	}
-	if (b->service == CATALOG_SERVICE_CEPH) {
+	if (b->service == CBT_SERVICE_CEPH) {
 		_cleanup_(freep) char *snap = NULL;
 		char *msg = NULL;
 

@@ -122,7 +122,7 @@ int cbtship_backup_verify(int argc, char **argv)
 		return EXIT_FAILURE;
 	if (cbtship_backup_lookup("backup-verify", c, argv[optind], &b) < 0)
 		return EXIT_FAILURE;
-	if (b->service == CATALOG_SERVICE_CEPH)
+	if (b->service == CBT_SERVICE_CEPH)
 		return verify_ceph(b, format);
 	if (cbtship_backup_repository("backup-verify", b, &repo) < 0)
 		return EXIT_FAILURE;

@@ -159,16 +159,9 @@ const char *cbtship_bytes(uint64_t bytes, char *buf, size_t len)
 	return buf;
 }
 
-enum catalog_service cbtship_configured_service(void)
+enum cbt_service cbtship_configured_service(void)
 {
-	switch (cbtship_config()->backup_driver) {
-	case CBT_BACKUP_DRIVER_SWIFT:
-		return CATALOG_SERVICE_SWIFT;
-	case CBT_BACKUP_DRIVER_CEPH:
-		return CATALOG_SERVICE_CEPH;
-	case CBT_BACKUP_DRIVER_NFS:
-		return CATALOG_SERVICE_NFS;
-	default:
-		return CATALOG_SERVICE_POSIX;
-	}
+	enum cbt_service s = cbtship_config()->backup_driver;
+
+	return (unsigned)s < _CBT_SERVICE_MAX ? s : CBT_SERVICE_POSIX;
 }

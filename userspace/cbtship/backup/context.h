@@ -28,7 +28,7 @@ void cbtship_config_set(struct cbt_config *config);
 struct cbt_config *cbtship_config_mutable(void);
 
 /* The backup service of the configuration's backup_driver. */
-enum catalog_service cbtship_configured_service(void);
+enum cbt_service cbtship_configured_service(void);
 
 /* The project: --os-project-name, else $OS_PROJECT_NAME, else "admin". */
 void cbtship_project_set(const char *project);

@@ -23,13 +23,13 @@
 #include "cbtship/cli/output.h"
 
 /* 0 when the configured target answers; else why not, in why. */
-static int probe(enum catalog_service service, char *target, size_t tlen, char *why, size_t wlen)
+static int probe(enum cbt_service service, char *target, size_t tlen, char *why, size_t wlen)
 {
 	const struct cbt_config *cfg = cbtship_config();
 	char *err = NULL;
 	int r;
 
-	if (service == CATALOG_SERVICE_CEPH) {
+	if (service == CBT_SERVICE_CEPH) {
 		struct cbt_rbd_config rc = {
 			.conf = cfg->backup_ceph_conf,
 			.user = cfg->backup_ceph_user,
@@ -46,17 +46,16 @@ static int probe(enum catalog_service service, char *target, size_t tlen, char *
 		_cleanup_(cbt_repository_freep) struct cbt_repository *repo = NULL;
 
 		r = cbt_repository_open(service, NULL, CBT_REPOSITORY_CREATE, &repo, &err);
-		if (service == CATALOG_SERVICE_SWIFT)
+		if (service == CBT_SERVICE_SWIFT)
 			snprintf(target, tlen, "container %s at %s", cfg->backup_swift_container,
 				 cfg->backup_swift_auth_url ? cfg->backup_swift_auth_url
 				 : cfg->backup_swift_url    ? cfg->backup_swift_url
 							    : "(no backup_swift_url)");
 		else
 			snprintf(target, tlen, "%s%s%s",
-				 service == CATALOG_SERVICE_NFS && cfg->backup_share
-					 ? cfg->backup_share
-					 : "",
-				 service == CATALOG_SERVICE_NFS ? " " : "",
+				 service == CBT_SERVICE_NFS && cfg->backup_share ? cfg->backup_share
+										 : "",
+				 service == CBT_SERVICE_NFS ? " " : "",
 				 repo && repo->path ? repo->path : cfg->backup_container);
 		if (r >= 0 && repo->path && access(repo->path, W_OK) < 0) {
 			r = -errno;
@@ -111,7 +110,7 @@ int cbtship_service_list(int argc, char **argv)
 	struct catalog_worker **w = NULL;
 	size_t n = 0;
 	enum cbtship_format format;
-	enum catalog_service service = cbtship_configured_service();
+	enum cbt_service service = cbtship_configured_service();
 	char target[1024] = "", why[1024] = "";
 	int64_t down_us =
 		(int64_t)(cfg->service_down_time > 0 ? cfg->service_down_time : 60) * 1000000;
@@ -147,7 +146,7 @@ int cbtship_service_list(int argc, char **argv)
 				     "status", "enabled", "state", up ? "up" : "down", "updated_at",
 				     beat[0] ? beat : NULL, "pid", (int)w[i]->pid, "version",
 				     w[i]->version, "backend",
-				     here ? catalog_service_to_string(service) : NULL, "target",
+				     here ? cbt_service_to_string(service) : NULL, "target",
 				     here ? target : NULL, "target_answers",
 				     here ? json_boolean(probed >= 0) : json_null(), "problem",
 				     here && probed < 0 ? why : NULL));

@@ -55,7 +55,7 @@ json_t *catalog_backup_to_json(const struct catalog_backup *b)
 	set(o, "data_timestamp", time_or_null(b->data_timestamp), &failed);
 	set(o, "os-backup-project-attr:project_id", string_or_null(b->project), &failed);
 	/* cbtship's own */
-	set(o, "service", json_string(catalog_service_to_string(b->service)), &failed);
+	set(o, "service", json_string(cbt_service_to_string(b->service)), &failed);
 	set(o, "volume_size", cbtship_json_u64(b->volume_size), &failed);
 	set(o, "chunk_size", json_integer(b->chunk_size), &failed);
 	set(o, "checkpoint", cbtship_json_u64(b->checkpoint), &failed);

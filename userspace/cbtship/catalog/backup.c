@@ -75,8 +75,8 @@ static int backup_from_row(sqlite3_stmt *s, struct catalog_backup **ret)
 	catalog_column_id(s, 7, b->parent_id);
 	b->is_incremental = sqlite3_column_int(s, 8) != 0;
 	b->has_dependent_backups = sqlite3_column_int(s, 9) != 0;
-	if (catalog_service_from_string((const char *)sqlite3_column_text(s, 11), &b->service) < 0)
-		b->service = CATALOG_SERVICE_POSIX;
+	if (cbt_service_from_string((const char *)sqlite3_column_text(s, 11), &b->service) < 0)
+		b->service = CBT_SERVICE_POSIX;
 	b->checkpoint = catalog_column_u64(s, 13);
 	b->volume_size = catalog_column_u64(s, 15);
 	b->chunk_size = (uint32_t)sqlite3_column_int64(s, 16);
@@ -166,7 +166,7 @@ static int insert_backup(struct catalog *c, const struct catalog_backup *b)
 	catalog_bind_text(&bind, ":parent_id", b->parent_id[0] ? b->parent_id : NULL);
 	catalog_bind_int64(&bind, ":is_incremental", b->is_incremental);
 	catalog_bind_text(&bind, ":container", b->container);
-	catalog_bind_text(&bind, ":service", catalog_service_to_string(b->service));
+	catalog_bind_text(&bind, ":service", cbt_service_to_string(b->service));
 	catalog_bind_text(&bind, ":snapshot_id", b->snapshot_id);
 	catalog_bind_u64(&bind, ":checkpoint", b->checkpoint);
 	catalog_bind_text(&bind, ":generation", b->generation);
@@ -193,7 +193,7 @@ int catalog_backup_create(struct catalog *c, struct catalog_backup *b)
 
 	if (!b->project || !*b->project || !b->volume_id[0])
 		return catalog_fail(c, -EINVAL, "a backup needs a project and a volume");
-	if (!catalog_service_to_string(b->service))
+	if (!cbt_service_to_string(b->service))
 		return catalog_fail(c, -EINVAL, "bad backup service %d", (int)b->service);
 	if (!b->id[0]) {
 		r = catalog_id_new(b->id);
@@ -523,7 +523,7 @@ static int backup_import(struct catalog *c, struct catalog_backup *b, bool check
 		return catalog_fail(c, -EINVAL,
 				    "an imported backup needs an id, a project and a "
 				    "volume");
-	if (!catalog_service_to_string(b->service))
+	if (!cbt_service_to_string(b->service))
 		return catalog_fail(c, -EINVAL, "bad backup service %d", (int)b->service);
 	b->quota_gigabytes = catalog_size_gib(b->volume_size);
 	if (!b->created_at)

@@ -128,6 +128,7 @@
 #include <jansson.h>
 
 #include "cbt-cleanup.h"
+#include "cbtship/driver/service.h"
 
 #define CBTSHIP_CATALOG_DEFAULT "/var/lib/cbtship/catalog.db"
 #define CATALOG_SCHEMA_VERSION	7
@@ -260,13 +261,13 @@ enum catalog_backup_status {
 	_CATALOG_BACKUP_STATUS_MAX,
 };
 
-enum catalog_service {
-	CATALOG_SERVICE_POSIX,
-	CATALOG_SERVICE_SWIFT,
-	CATALOG_SERVICE_CEPH,
-	CATALOG_SERVICE_NFS,
-	_CATALOG_SERVICE_MAX,
-};
+/*
+ * Transitional spellings of the registry's enum (driver/service.h) for
+ * repo/gc.c, which another branch is changing this round: drop them once
+ * both have landed and gc.c is renamed.
+ */
+#define catalog_service		  cbt_service
+#define catalog_service_to_string cbt_service_to_string
 
 enum catalog_quota_state {
 	CATALOG_QUOTA_RESERVED,
@@ -277,8 +278,6 @@ enum catalog_quota_state {
 
 const char *catalog_backup_status_to_string(enum catalog_backup_status s);
 int catalog_backup_status_from_string(const char *word, enum catalog_backup_status *ret);
-const char *catalog_service_to_string(enum catalog_service s);
-int catalog_service_from_string(const char *word, enum catalog_service *ret);
 const char *catalog_volume_status_to_string(enum catalog_volume_status s);
 const char *catalog_quota_state_to_string(enum catalog_quota_state s);
 
@@ -295,7 +294,7 @@ struct catalog_backup {
 	bool is_incremental;
 	bool has_dependent_backups; /* derived, read only */
 	char *container;
-	enum catalog_service service;
+	enum cbt_service service;
 	char *snapshot_id;
 	uint64_t checkpoint; /* dm-cbt checkpoint number shipped, 0: none */
 	char *generation;    /* dm-cbt generation UUID, NULL: untracked */
@@ -705,7 +704,7 @@ int catalog_worker_list(struct catalog *c, struct catalog_worker ***ret, size_t 
 /* Garbage: containers a collection should visit ----------------------------- */
 
 struct catalog_garbage {
-	enum catalog_service service;
+	enum cbt_service service;
 	char *container;
 	int64_t seq;
 	int64_t marked_at;
@@ -715,17 +714,17 @@ struct catalog_garbage *catalog_garbage_free(struct catalog_garbage *g);
 void catalog_garbage_array_free(struct catalog_garbage **array, size_t n);
 
 /* container of service may hold garbage (seq + 1, marked_at := now). */
-int catalog_garbage_mark(struct catalog *c, enum catalog_service service, const char *container);
+int catalog_garbage_mark(struct catalog *c, enum cbt_service service, const char *container);
 
 /* The marked containers, oldest mark first. */
 int catalog_garbage_list(struct catalog *c, struct catalog_garbage ***ret, size_t *ret_n);
 
 /* The mark of container, if any: 1 (*ret_seq set) or 0. */
-int catalog_garbage_get(struct catalog *c, enum catalog_service service, const char *container,
+int catalog_garbage_get(struct catalog *c, enum cbt_service service, const char *container,
 			int64_t *ret_seq);
 
 /* A collection that started at mark seq finished: clear it unless marked again since. */
-int catalog_garbage_clear(struct catalog *c, enum catalog_service service, const char *container,
+int catalog_garbage_clear(struct catalog *c, enum cbt_service service, const char *container,
 			  int64_t seq);
 
 #endif

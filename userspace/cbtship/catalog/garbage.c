@@ -21,7 +21,7 @@ void catalog_garbage_array_free(struct catalog_garbage **array, size_t n)
 	free(array);
 }
 
-int catalog_garbage_mark(struct catalog *c, enum catalog_service service, const char *container)
+int catalog_garbage_mark(struct catalog *c, enum cbt_service service, const char *container)
 {
 	_cleanup_(sqlite3_finalizep) sqlite3_stmt *s = NULL;
 	struct catalog_binder b;
@@ -37,7 +37,7 @@ int catalog_garbage_mark(struct catalog *c, enum catalog_service service, const 
 				 &s, &b);
 	if (r < 0)
 		return r;
-	catalog_bind_text(&b, ":service", catalog_service_to_string(service));
+	catalog_bind_text(&b, ":service", cbt_service_to_string(service));
 	catalog_bind_text(&b, ":container", container);
 	catalog_bind_int64(&b, ":now", catalog_now());
 	r = catalog_bound_step(&b);
@@ -65,8 +65,8 @@ int catalog_garbage_list(struct catalog *c, struct catalog_garbage ***ret, size_
 			r = -ENOMEM;
 			break;
 		}
-		if (catalog_service_from_string((const char *)sqlite3_column_text(s, 0),
-						&g->service) < 0) {
+		if (cbt_service_from_string((const char *)sqlite3_column_text(s, 0), &g->service) <
+		    0) {
 			catalog_garbage_free(g);
 			continue; /* a service this build does not know */
 		}
@@ -87,7 +87,7 @@ int catalog_garbage_list(struct catalog *c, struct catalog_garbage ***ret, size_
 	return 0;
 }
 
-int catalog_garbage_get(struct catalog *c, enum catalog_service service, const char *container,
+int catalog_garbage_get(struct catalog *c, enum cbt_service service, const char *container,
 			int64_t *ret_seq)
 {
 	_cleanup_(sqlite3_finalizep) sqlite3_stmt *s = NULL;
@@ -99,7 +99,7 @@ int catalog_garbage_get(struct catalog *c, enum catalog_service service, const c
 		&s, &b);
 	if (r < 0)
 		return r;
-	catalog_bind_text(&b, ":service", catalog_service_to_string(service));
+	catalog_bind_text(&b, ":service", cbt_service_to_string(service));
 	catalog_bind_text(&b, ":container", container);
 	r = catalog_bound_step(&b);
 	if (r > 0 && ret_seq)
@@ -107,7 +107,7 @@ int catalog_garbage_get(struct catalog *c, enum catalog_service service, const c
 	return r;
 }
 
-int catalog_garbage_clear(struct catalog *c, enum catalog_service service, const char *container,
+int catalog_garbage_clear(struct catalog *c, enum cbt_service service, const char *container,
 			  int64_t seq)
 {
 	_cleanup_(sqlite3_finalizep) sqlite3_stmt *s = NULL;
@@ -120,7 +120,7 @@ int catalog_garbage_clear(struct catalog *c, enum catalog_service service, const
 				 &s, &b);
 	if (r < 0)
 		return r;
-	catalog_bind_text(&b, ":service", catalog_service_to_string(service));
+	catalog_bind_text(&b, ":service", cbt_service_to_string(service));
 	catalog_bind_text(&b, ":container", container);
 	catalog_bind_int64(&b, ":seq", seq);
 	r = catalog_bound_step(&b);

@@ -11,13 +11,6 @@ static const char *const backup_status[_CATALOG_BACKUP_STATUS_MAX] = {
 	[CATALOG_BACKUP_ERROR] = "error",	[CATALOG_BACKUP_ERROR_DELETING] = "error_deleting",
 };
 
-static const char *const services[_CATALOG_SERVICE_MAX] = {
-	[CATALOG_SERVICE_POSIX] = "posix",
-	[CATALOG_SERVICE_SWIFT] = "swift",
-	[CATALOG_SERVICE_CEPH] = "ceph",
-	[CATALOG_SERVICE_NFS] = "nfs",
-};
-
 static const char *const volume_status[_CATALOG_VOLUME_STATUS_MAX] = {
 	[CATALOG_VOLUME_OK] = "ok",
 	[CATALOG_VOLUME_ERROR] = "error",
@@ -73,21 +66,6 @@ int catalog_backup_status_from_string(const char *word, enum catalog_backup_stat
 	if (i < 0)
 		return -EINVAL;
 	*ret = (enum catalog_backup_status)i;
-	return 0;
-}
-
-const char *catalog_service_to_string(enum catalog_service s)
-{
-	return to_string(services, ELEMENTSOF(services), (int)s);
-}
-
-int catalog_service_from_string(const char *word, enum catalog_service *ret)
-{
-	int i = from_string(services, ELEMENTSOF(services), word);
-
-	if (i < 0)
-		return -EINVAL;
-	*ret = (enum catalog_service)i;
 	return 0;
 }
 

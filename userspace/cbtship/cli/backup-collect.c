@@ -15,14 +15,14 @@
 #include "cbtship/config/config.h"
 #include "cbtship/repo/gc.h"
 
-static json_t *stats_json(enum catalog_service service, const char *container, int r,
-			  const char *err, const struct cbt_gc_stats *gs)
+static json_t *stats_json(enum cbt_service service, const char *container, int r, const char *err,
+			  const struct cbt_gc_stats *gs)
 {
 	json_t *o = json_object();
 
 	if (!o)
 		return NULL;
-	json_object_set_new(o, "service", json_string(catalog_service_to_string(service)));
+	json_object_set_new(o, "service", json_string(cbt_service_to_string(service)));
 	json_object_set_new(o, "container", container ? json_string(container) : json_null());
 	json_object_set_new(o, "result",
 			    json_string(r == 0	       ? "done"
@@ -52,7 +52,7 @@ static json_t *stats_json(enum catalog_service service, const char *container, i
 }
 
 /* One container: 0 done, -EAGAIN yielded, else failed (printed). */
-static int collect_one(struct catalog *c, enum catalog_service service, const char *container,
+static int collect_one(struct catalog *c, enum cbt_service service, const char *container,
 		       enum cbtship_format format, json_t *out)
 {
 	struct cbt_gc_stats gs = { 0 };
@@ -70,12 +70,12 @@ static int collect_one(struct catalog *c, enum catalog_service service, const ch
 	}
 	if (r < 0)
 		fprintf(stderr, "cbtship backup-collect: %s %s: %s\n",
-			catalog_service_to_string(service), name, err ? err : strerror(-r));
+			cbt_service_to_string(service), name, err ? err : strerror(-r));
 	else
 		printf("container %s (%s): %" PRIu64 " backups kept, %" PRIu64
 		       " chunks and %" PRIu64 " index pages removed, %" PRIu64
 		       " packs deleted and %" PRIu64 " rewritten, %.1f s\n",
-		       name, catalog_service_to_string(service), gs.manifests, gs.chunks_deleted,
+		       name, cbt_service_to_string(service), gs.manifests, gs.chunks_deleted,
 		       gs.pages_deleted, gs.packs_deleted, gs.packs_rewritten, gs.seconds);
 	return r;
 }
@@ -135,9 +135,9 @@ int cbtship_backup_collect(int argc, char **argv)
 	if (cbtship_catalog_open("backup-collect", &c) < 0)
 		return EXIT_FAILURE;
 	if (o.named) {
-		enum catalog_service service = cbtship_configured_service();
+		enum cbt_service service = cbtship_configured_service();
 
-		if (service == CATALOG_SERVICE_CEPH) {
+		if (service == CBT_SERVICE_CEPH) {
 			fprintf(stderr, "cbtship backup-collect: the Ceph back end deletes a "
 					"backup's snapshot at once: nothing to collect\n");
 			return EXIT_FAILURE;

@@ -191,37 +191,10 @@ static bool is_string_type(enum cbt_config_type t)
 
 /* Names ------------------------------------------------------------------ */
 
-static const char *const driver_names[_CBT_BACKUP_DRIVER_MAX] = {
-	[CBT_BACKUP_DRIVER_POSIX] = "posix",
-	[CBT_BACKUP_DRIVER_SWIFT] = "swift",
-	[CBT_BACKUP_DRIVER_CEPH] = "ceph",
-	[CBT_BACKUP_DRIVER_NFS] = "nfs",
-};
-
-/* cinder's backup_driver values: module paths (old style) and class paths. */
-static const struct {
-	const char *path;
-	enum cbt_backup_driver driver;
-} driver_paths[] = {
-	{ "cinder.backup.drivers.posix", CBT_BACKUP_DRIVER_POSIX },
-	{ "cinder.backup.drivers.posix.PosixBackupDriver", CBT_BACKUP_DRIVER_POSIX },
-	{ "cinder.backup.drivers.swift", CBT_BACKUP_DRIVER_SWIFT },
-	{ "cinder.backup.drivers.swift.SwiftBackupDriver", CBT_BACKUP_DRIVER_SWIFT },
-	{ "cinder.backup.drivers.ceph", CBT_BACKUP_DRIVER_CEPH },
-	{ "cinder.backup.drivers.ceph.CephBackupDriver", CBT_BACKUP_DRIVER_CEPH },
-	{ "cinder.backup.drivers.nfs", CBT_BACKUP_DRIVER_NFS },
-	{ "cinder.backup.drivers.nfs.NFSBackupDriver", CBT_BACKUP_DRIVER_NFS },
-};
-
 static const char *const swift_auth_names[_CBT_SWIFT_AUTH_MAX] = {
 	[CBT_SWIFT_AUTH_PER_USER] = "per_user",
 	[CBT_SWIFT_AUTH_SINGLE_USER] = "single_user",
 };
-
-const char *cbt_backup_driver_to_string(enum cbt_backup_driver d)
-{
-	return (unsigned)d < _CBT_BACKUP_DRIVER_MAX ? driver_names[d] : NULL;
-}
 
 const char *cbt_swift_auth_to_string(enum cbt_swift_auth a)
 {
@@ -458,22 +431,17 @@ static int parse_value(const struct opt *o, const char *text, bool from_file, un
 		v->u = u;
 		return 0;
 	}
-	case T_DRIVER:
-		for (int d = 0; d < _CBT_BACKUP_DRIVER_MAX; d++)
-			if (strcasecmp(text, driver_names[d]) == 0) {
-				v->i = d;
-				return 0;
-			}
-		for (size_t i = 0; i < ELEMENTSOF(driver_paths); i++)
-			if (strcmp(text, driver_paths[i].path) == 0) {
-				v->i = (int)driver_paths[i].driver;
-				return 0;
-			}
-		if (strncmp(text, "cinder.backup.drivers.", 22) == 0) {
+	case T_DRIVER: {
+		enum cbt_service service;
+
+		r = cbt_service_from_config(text, &service);
+		if (r == -EOPNOTSUPP)
 			*why = "a cinder driver that cbtship does not implement";
-			return -EOPNOTSUPP;
-		}
-		return -EINVAL;
+		if (r < 0)
+			return r;
+		v->i = (int)service;
+		return 0;
+	}
 	case T_COMPRESSION: {
 		enum cbt_compression comp;
 
@@ -532,7 +500,7 @@ static void store_number(struct cbt_config *c, const struct opt *o, const union 
 		*(uint64_t *)(void *)base = v->u;
 		break;
 	case T_DRIVER:
-		c->backup_driver = (enum cbt_backup_driver)v->i;
+		c->backup_driver = (enum cbt_service)v->i;
 		break;
 	case T_COMPRESSION:
 		c->backup_compression_algorithm = (enum cbt_compression)v->i;
@@ -1226,9 +1194,9 @@ bool cbt_config_option_exists(const char *name)
 const char *cbt_config_container(const struct cbt_config *c)
 {
 	switch (c->backup_driver) {
-	case CBT_BACKUP_DRIVER_SWIFT:
+	case CBT_SERVICE_SWIFT:
 		return c->backup_swift_container;
-	case CBT_BACKUP_DRIVER_CEPH:
+	case CBT_SERVICE_CEPH:
 		return c->backup_ceph_pool;
 	default:
 		return c->backup_container;
@@ -1241,7 +1209,7 @@ static int need(const struct cbt_config *c, bool ok, const char *what, char **er
 		return 0;
 	if (err)
 		*err = strdup_printf("backup_driver = %s needs %s%s%s",
-				     cbt_backup_driver_to_string(c->backup_driver), what,
+				     cbt_service_to_string(c->backup_driver), what,
 				     c->path ? " in " : "", c->path ? c->path : "");
 	return -EINVAL;
 }
@@ -1253,9 +1221,9 @@ int cbt_config_check_driver(const struct cbt_config *c, char **err)
 	if (err)
 		*err = NULL;
 	switch (c->backup_driver) {
-	case CBT_BACKUP_DRIVER_NFS:
+	case CBT_SERVICE_NFS:
 		return need(c, c->backup_share, "backup_share (HOST:/EXPORT)", err);
-	case CBT_BACKUP_DRIVER_SWIFT:
+	case CBT_SERVICE_SWIFT:
 		r = need(c, c->backup_swift_url || c->backup_swift_auth_url,
 			 "backup_swift_url or backup_swift_auth_url", err);
 		if (r < 0)
@@ -1277,7 +1245,7 @@ int cbt_config_check_driver(const struct cbt_config *c, char **err)
 					    err);
 		}
 		return 0;
-	case CBT_BACKUP_DRIVER_CEPH:
+	case CBT_SERVICE_CEPH:
 		return need(c, c->backup_ceph_conf && c->backup_ceph_pool,
 			    "backup_ceph_conf and backup_ceph_pool", err);
 	default:
@@ -1311,7 +1279,7 @@ static char *value_text(const struct cbt_config *c, const struct opt *o)
 	case T_CHUNK:
 		return strdup_printf("%" PRIu64, *(const uint64_t *)(const void *)base);
 	case T_DRIVER:
-		return strdup(cbt_backup_driver_to_string(c->backup_driver));
+		return strdup(cbt_service_to_string(c->backup_driver));
 	case T_COMPRESSION:
 		return strdup(cbt_compression_to_string(c->backup_compression_algorithm));
 	case T_SWIFT_AUTH:

@@ -61,20 +61,12 @@
 
 #include "cbt-cleanup.h"
 #include "cbtship/compress/compression.h"
+#include "cbtship/driver/service.h"
 
 #define CBT_CONFIG_DEFAULT_PATH "/etc/cbtship/cbtship.conf"
 #define CBT_CONFIG_ENV		"CBTSHIP_CONFIG"
 #define CBT_CONFIG_LINE_MAX	197	      /* characters of one line (libinih's buffer) */
 #define CBT_CONFIG_FILE_MAX	(1024 * 1024) /* a larger file is refused (-EFBIG) */
-
-/* backup_driver: cinder's posix, swift, ceph and nfs drivers. */
-enum cbt_backup_driver {
-	CBT_BACKUP_DRIVER_POSIX,
-	CBT_BACKUP_DRIVER_SWIFT,
-	CBT_BACKUP_DRIVER_CEPH,
-	CBT_BACKUP_DRIVER_NFS,
-	_CBT_BACKUP_DRIVER_MAX,
-};
 
 /* backup_swift_auth. */
 enum cbt_swift_auth {
@@ -92,9 +84,9 @@ struct cbt_config {
 	char *path; /* the file read; NULL when none (built-in defaults) */
 
 	/* General (cinder's [DEFAULT] backup options, and cbtship's own). */
-	enum cbt_backup_driver backup_driver; /* default posix */
-	char *backup_container;		      /* posix/nfs container; "volumebackups" */
-	char *backup_posix_path;	      /* $state_path/backup */
+	enum cbt_service backup_driver; /* default posix */
+	char *backup_container;		/* posix/nfs container; "volumebackups" */
+	char *backup_posix_path;	/* $state_path/backup */
 	enum cbt_compression backup_compression_algorithm; /* zstd */
 	int backup_workers; /* jobs at once on this host; default online CPUs; 1..1024 */
 	int backup_native_threads_pool_size;  /* threads of one job; default online CPUs */
@@ -221,8 +213,7 @@ const char *cbt_config_container(const struct cbt_config *c);
  */
 int cbt_config_check_driver(const struct cbt_config *c, char **err);
 
-/* Names: "posix"... and "per_user"/"single_user"; NULL when out of range. */
-const char *cbt_backup_driver_to_string(enum cbt_backup_driver d);
+/* "per_user"/"single_user"; NULL when out of range (backup_driver: cbt_service_to_string). */
 const char *cbt_swift_auth_to_string(enum cbt_swift_auth a);
 
 /*

@@ -29,13 +29,6 @@ static const char *const encryption_names[_CBT_MANIFEST_ENCRYPTION_MAX] = {
 	[CBT_MANIFEST_ENCRYPTION_AES_256_GCM] = "aes-256-gcm",
 };
 
-static const char *const service_names[_CBT_MANIFEST_SERVICE_MAX] = {
-	[CBT_MANIFEST_SERVICE_POSIX] = "posix",
-	[CBT_MANIFEST_SERVICE_SWIFT] = "swift",
-	[CBT_MANIFEST_SERVICE_CEPH] = "ceph",
-	[CBT_MANIFEST_SERVICE_NFS] = "nfs",
-};
-
 /* Set *ret_error (when wanted) to a new message; returns r. */
 __attribute__((format(printf, 3, 4))) static int fail(char **ret_error, int r, const char *fmt, ...)
 {
@@ -76,7 +69,7 @@ int cbt_manifest_new(struct cbt_manifest **ret)
 	m->compression = CBT_COMPRESS_DEFAULT;
 	m->hashing = CBT_MANIFEST_HASH_SHA256;
 	m->encryption = CBT_MANIFEST_ENCRYPTION_NONE;
-	m->service = CBT_MANIFEST_SERVICE_POSIX;
+	m->service = CBT_SERVICE_POSIX;
 	*ret = m;
 	return 0;
 }
@@ -113,27 +106,12 @@ const char *cbt_manifest_encryption_to_string(enum cbt_manifest_encryption e)
 	return (unsigned)e < _CBT_MANIFEST_ENCRYPTION_MAX ? encryption_names[e] : NULL;
 }
 
-const char *cbt_manifest_service_to_string(enum cbt_manifest_service s)
-{
-	return (unsigned)s < _CBT_MANIFEST_SERVICE_MAX ? service_names[s] : NULL;
-}
-
 static int lookup(const char *const *names, int n, const char *s)
 {
 	for (int i = 0; i < n; i++)
 		if (s && names[i] && strcmp(names[i], s) == 0)
 			return i;
 	return -EINVAL;
-}
-
-int cbt_manifest_service_from_string(const char *s, enum cbt_manifest_service *ret)
-{
-	int i = lookup(service_names, _CBT_MANIFEST_SERVICE_MAX, s);
-
-	if (i < 0)
-		return i;
-	*ret = (enum cbt_manifest_service)i;
-	return 0;
 }
 
 int cbt_manifest_key_fingerprint(const uint8_t *key, size_t key_len,
@@ -363,7 +341,7 @@ int cbt_manifest_check(const struct cbt_manifest *m, char **ret_error)
 		return fail(ret_error, -EINVAL,
 			    "field 'tracking.full_read_reason' is set, but "
 			    "'tracking.full_read' is false");
-	if (!cbt_manifest_service_to_string(m->service))
+	if (!cbt_service_to_string(m->service))
 		return fail(ret_error, -EINVAL, "field 'service' is out of range (%d)",
 			    (int)m->service);
 	if (m->version < 2 && m->mac)
@@ -471,7 +449,7 @@ static json_t *manifest_to_object(const struct cbt_manifest *m)
 	}
 	put(o, "tracking", tr, &ok);
 
-	put(o, "service", json_string(cbt_manifest_service_to_string(m->service)), &ok);
+	put(o, "service", json_string(cbt_service_to_string(m->service)), &ok);
 	put(o, "container", json_string(m->container), &ok);
 	return ok ? TAKE_PTR(o) : NULL;
 }
@@ -882,9 +860,13 @@ static int manifest_from_object(json_t *o, struct cbt_manifest **ret, char **ret
 	    (r = get_string(&sub, "full_read_reason", true, &m->tracking.full_read_reason)) < 0)
 		return r;
 
-	if ((r = get_enum(&rd, "service", service_names, _CBT_MANIFEST_SERVICE_MAX, &e)) < 0)
+	const char *service_names[_CBT_SERVICE_MAX];
+
+	for (int s = 0; s < _CBT_SERVICE_MAX; s++)
+		service_names[s] = cbt_service_to_string((enum cbt_service)s);
+	if ((r = get_enum(&rd, "service", service_names, _CBT_SERVICE_MAX, &e)) < 0)
 		return r;
-	m->service = (enum cbt_manifest_service)e;
+	m->service = (enum cbt_service)e;
 	if ((r = get_string(&rd, "container", false, &m->container)) < 0)
 		return r;
 
@@ -1048,7 +1030,7 @@ int cbt_manifest_export_url(const struct cbt_manifest *m, char **ret_url, char *
 	if (rec) {
 		put(rec, "format", json_string(CBT_RECORD_FORMAT), &ok);
 		put(rec, "version", json_integer(CBT_RECORD_VERSION), &ok);
-		put(rec, "service", json_string(cbt_manifest_service_to_string(m->service)), &ok);
+		put(rec, "service", json_string(cbt_service_to_string(m->service)), &ok);
 		put(rec, "container", json_string(m->container), &ok);
 		put(rec, "manifest", mo, &ok);
 	} else {
@@ -1149,11 +1131,11 @@ int cbt_manifest_import_url(const char *url, struct cbt_manifest **ret, char **r
 		prefix_error(ret_error, "the backup record's manifest");
 		return r;
 	}
-	if (strcmp(service, cbt_manifest_service_to_string(m->service)) != 0)
+	if (strcmp(service, cbt_service_to_string(m->service)) != 0)
 		return fail(ret_error, -EINVAL,
 			    "the backup record's service \"%.40s\" differs from its manifest's "
 			    "\"%s\"",
-			    service, cbt_manifest_service_to_string(m->service));
+			    service, cbt_service_to_string(m->service));
 	if (strcmp(container, m->container) != 0)
 		return fail(ret_error, -EINVAL,
 			    "the backup record's container differs from its manifest's");

@@ -33,6 +33,7 @@
 #include <stdint.h>
 
 #include "cbt-cleanup.h"
+#include "cbtship/driver/service.h"
 #include "cbtship/compress/compression.h"
 #include "cbtship/hash/chunk-id.h"
 #include "cbtship/store/store.h"
@@ -69,15 +70,6 @@ enum cbt_manifest_encryption {
 	CBT_MANIFEST_ENCRYPTION_NONE,
 	CBT_MANIFEST_ENCRYPTION_AES_256_GCM, /* "aes-256-gcm": chunks and index pages sealed */
 	_CBT_MANIFEST_ENCRYPTION_MAX,
-};
-
-/* Same names and order as the catalog's enum catalog_service. */
-enum cbt_manifest_service {
-	CBT_MANIFEST_SERVICE_POSIX,
-	CBT_MANIFEST_SERVICE_SWIFT,
-	CBT_MANIFEST_SERVICE_CEPH,
-	CBT_MANIFEST_SERVICE_NFS,
-	_CBT_MANIFEST_SERVICE_MAX,
 };
 
 /*
@@ -128,7 +120,7 @@ struct cbt_manifest {
 		bool full_read;		/* every chunk was read */
 		char *full_read_reason; /* why, may be NULL */
 	} tracking;
-	enum cbt_manifest_service service;
+	enum cbt_service service;
 	char *container; /* may be "" (the target's root) */
 };
 
@@ -140,9 +132,6 @@ CBT_DEFINE_CLEANUP(struct cbt_manifest *, cbt_manifest_free, cbt_manifest_freep)
 
 const char *cbt_manifest_hashing_to_string(enum cbt_manifest_hashing h);
 const char *cbt_manifest_encryption_to_string(enum cbt_manifest_encryption e);
-const char *cbt_manifest_service_to_string(enum cbt_manifest_service s);
-/* Exact names only. 0 or -EINVAL. */
-int cbt_manifest_service_from_string(const char *s, enum cbt_manifest_service *ret);
 
 /*
  * The fingerprint recorded for a repository key: SHA-256 of
@@ -218,7 +207,7 @@ int cbt_manifest_list(struct cbt_store *store, cbt_manifest_list_fn fn, void *us
  * The backup_url of an exported record: base64 of the compact JSON
  * {"format": CBT_RECORD_FORMAT, "version": 1, "service", "container",
  * "manifest": {...}}; everything needed to find and restore the backup, no
- * secret. The backup_service is cbt_manifest_service_to_string(m->service).
+ * secret. The backup_service is cbt_service_to_string(m->service).
  */
 int cbt_manifest_export_url(const struct cbt_manifest *m, char **ret_url, char **ret_error);
 

@@ -156,12 +156,11 @@ static int wrap_packs(struct cbt_repository *repo, const struct cbt_config *cfg,
 	repo->format = write_format();
 	if (repo->format == 1)
 		return 0;
-	r = cbt_location_cache_path(catalog_service_to_string(repo->service), repo->container,
-				    &cache);
+	r = cbt_location_cache_path(cbt_service_to_string(repo->service), repo->container, &cache);
 	if (r < 0)
 		return r;
 	pc.cache_path = cache;
-	if (repo->service == CATALOG_SERVICE_SWIFT) {
+	if (repo->service == CBT_SERVICE_SWIFT) {
 		r = cbt_known_keys_store_new(repo->store, 0, &repo->store);
 		if (r < 0) {
 			repo->store = NULL;
@@ -180,7 +179,7 @@ static int wrap_packs(struct cbt_repository *repo, const struct cbt_config *cfg,
 	return r;
 }
 
-int cbt_repository_open(enum catalog_service service, const char *container, unsigned flags,
+int cbt_repository_open(enum cbt_service service, const char *container, unsigned flags,
 			struct cbt_repository **ret, char **ret_error)
 {
 	_cleanup_(cbt_repository_freep) struct cbt_repository *repo = NULL;
@@ -194,8 +193,8 @@ int cbt_repository_open(enum catalog_service service, const char *container, uns
 	if (!cfg)
 		return -ENOMEM;
 	if (!container || !*container)
-		container = service == CATALOG_SERVICE_SWIFT ? cfg->backup_swift_container
-							     : cfg->backup_container;
+		container = service == CBT_SERVICE_SWIFT ? cfg->backup_swift_container
+							 : cfg->backup_container;
 	if (!container || !*container)
 		container = CBT_REPOSITORY_DEFAULT_CONTAINER;
 	repo = calloc(1, sizeof(*repo));
@@ -207,10 +206,10 @@ int cbt_repository_open(enum catalog_service service, const char *container, uns
 	if (!repo->container)
 		return -ENOMEM;
 	switch (service) {
-	case CATALOG_SERVICE_POSIX:
+	case CBT_SERVICE_POSIX:
 		r = posix_container(repo, cfg->backup_posix_path, container, flags, ret_error);
 		break;
-	case CATALOG_SERVICE_NFS:
+	case CBT_SERVICE_NFS:
 		if (!cfg->backup_share) {
 			if (ret_error)
 				*ret_error = strdup_printf("the NFS backup service needs "
@@ -237,7 +236,7 @@ int cbt_repository_open(enum catalog_service service, const char *container, uns
 		r = posix_container(repo, mount, container, flags | CBT_REPOSITORY_CREATE,
 				    ret_error);
 		break;
-	case CATALOG_SERVICE_SWIFT:
+	case CBT_SERVICE_SWIFT:
 		r = swift_container(repo, cfg, container, ret_error);
 		break;
 	default:
@@ -245,7 +244,7 @@ int cbt_repository_open(enum catalog_service service, const char *container, uns
 			*ret_error = strdup_printf(
 				"the %s backup service keeps no chunk repository (it has its own "
 				"back end)",
-				catalog_service_to_string(service));
+				cbt_service_to_string(service));
 		return -EPROTONOSUPPORT;
 	}
 	if (r < 0)
@@ -353,7 +352,7 @@ static char *lock_path(const struct cbt_repository *repo)
 	if (repo->path)
 		return strdup_printf("%s/.lock", repo->path);
 	path = strdup_printf("%s/locks/%s-%s.lock", cbtship_state_dir(),
-			     catalog_service_to_string(repo->service), repo->container);
+			     cbt_service_to_string(repo->service), repo->container);
 	if (path && cbtship_make_parent_dirs(path) < 0) {
 		free(path);
 		return NULL;
@@ -417,7 +416,7 @@ int cbt_repository_lease_store(struct cbt_repository *repo, struct cbt_store **r
 						   cbt_posix_store_strerror(r));
 		return r;
 	}
-	if (repo->service != CATALOG_SERVICE_SWIFT)
+	if (repo->service != CBT_SERVICE_SWIFT)
 		return -EPROTONOSUPPORT;
 	r = swift_container(&side, cbtship_config(), repo->container, ret_error);
 	if (r < 0)

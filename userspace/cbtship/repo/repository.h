@@ -49,7 +49,7 @@ struct cbt_repository {
 	struct cbt_key *key;
 	struct cbt_hasher *key_hasher;
 	struct cbt_cipher *cipher;
-	enum catalog_service service;
+	enum cbt_service service;
 	char *container; /* as recorded in the catalog and manifests */
 	char *path;	 /* POSIX, NFS: the directory; NULL otherwise */
 	int lock_fd;
@@ -77,7 +77,7 @@ enum {
  * Open container (NULL: the default) of service. 0, or a negative errno
  * with a message in *ret_error (to free()).
  */
-int cbt_repository_open(enum catalog_service service, const char *container, unsigned flags,
+int cbt_repository_open(enum cbt_service service, const char *container, unsigned flags,
 			struct cbt_repository **ret, char **ret_error);
 struct cbt_repository *cbt_repository_free(struct cbt_repository *repo);
 CBT_DEFINE_CLEANUP(struct cbt_repository *, cbt_repository_free, cbt_repository_freep)
