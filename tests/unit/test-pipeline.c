@@ -253,9 +253,14 @@ static int backup(struct cbt_store *store, int fd, struct cbt_index *idx, const 
 	return r;
 }
 
+/* The kind of the last restore()'s error (CBT_ERROR_NONE when it succeeded). */
+static enum cbt_error_kind last_kind;
+
 static int restore(struct cbt_store *store, int fd, struct cbt_index *idx, bool sparse,
 		   struct cbt_restore_progress *p, char *err, size_t errlen)
 {
+	_cleanup_(cbt_error_clear) struct cbt_error e = CBT_ERROR_INIT;
+	int r;
 	struct cbt_restore_pipeline_config cfg = {
 		.fd = fd,
 		.destination = "out",
@@ -268,8 +273,54 @@ static int restore(struct cbt_store *store, int fd, struct cbt_index *idx, bool 
 		.workers = 2,
 	};
 
-	return cbt_restore_pipeline_run(&cfg, p, err, errlen);
+	r = cbt_restore_pipeline_run(&cfg, p, &e);
+	snprintf(err, errlen, "%s", cbt_error_message(&e));
+	last_kind = e.kind;
+	return r;
 }
+
+/* A store whose reads time out as Swift's do, with the detail Swift records. */
+static int slow_get(void *data, const char *key, size_t max_len, void **ret_buf, size_t *ret_len)
+{
+	(void)data, (void)max_len, (void)ret_buf, (void)ret_len;
+	cbt_store_set_detail(-ETIMEDOUT,
+			     "GET http://swift.test/v1/AUTH_t/c/%s: timed out after 30 s", key);
+	return -ETIMEDOUT;
+}
+
+static int slow_put(void *data, const char *key, const void *buf, size_t len)
+{
+	(void)data, (void)key, (void)buf, (void)len;
+	return -EROFS;
+}
+
+static int slow_exists(void *data, const char *key)
+{
+	(void)data, (void)key;
+	return -ETIMEDOUT;
+}
+
+static int slow_delete(void *data, const char *key)
+{
+	(void)data, (void)key;
+	return -EROFS;
+}
+
+static int slow_list(void *data, const char *prefix, cbt_store_list_fn fn, void *userdata)
+{
+	(void)data, (void)prefix, (void)fn, (void)userdata;
+	return -ETIMEDOUT;
+}
+
+static const struct cbt_store_ops slow_ops = {
+	.version = CBT_STORE_OPS_VERSION,
+	.name = "slow",
+	.put = slow_put,
+	.get = slow_get,
+	.exists = slow_exists,
+	.delete = slow_delete,
+	.list = slow_list,
+};
 
 static void round_trip(void **state)
 {
@@ -346,6 +397,22 @@ static void round_trip(void **state)
 	assert_int_equal(pread(out, back, VSIZE, 0), (ssize_t)VSIZE);
 	assert_memory_equal(back, data, VSIZE);
 
+	/*
+	 * A store that times out stops a restore with a transport fault (the
+	 * backup is not damaged), and its own detail reaches the message.
+	 */
+	{
+		struct cbt_store *slow = NULL;
+
+		assert_int_equal(cbt_store_new(&slow_ops, NULL, &slow), 0);
+		assert_int_equal(restore(slow, out, idx2, false, &rp, err, sizeof(err)),
+				 -ETIMEDOUT);
+		assert_int_equal(last_kind, CBT_ERROR_STORE);
+		assert_non_null(strstr(err, "backup b: chunk "));
+		assert_non_null(strstr(err, "timed out after 30 s"));
+		cbt_store_free(slow);
+	}
+
 	/* A missing chunk stops a restore, naming it and the backup. */
 	{
 		char cmd[400];
@@ -353,6 +420,7 @@ static void round_trip(void **state)
 		snprintf(cmd, sizeof(cmd), "rm -rf %s/chunks", storedir);
 		assert_int_equal(system(cmd), 0);
 		assert_int_equal(restore(store, out, idx2, false, &rp, err, sizeof(err)), -ENOENT);
+		assert_int_equal(last_kind, CBT_ERROR_INTEGRITY);
 		assert_non_null(strstr(err, "backup b: chunk "));
 		assert_non_null(strstr(err, "missing"));
 	}
@@ -433,7 +501,7 @@ static struct cbt_chunk_id put_chunk(struct plain_repo *r, uint8_t *raw, size_t 
 static int verify(struct plain_repo *r, struct cbt_index *idx, uint64_t size, uint32_t chunk_size,
 		  struct bad_seen *seen, struct cbt_restore_progress *rp)
 {
-	char err[256];
+	_cleanup_(cbt_error_clear) struct cbt_error err = CBT_ERROR_INIT;
 	struct cbt_restore_pipeline_config cfg = {
 		.fd = -1,
 		.destination = "(verify)",
@@ -447,10 +515,10 @@ static int verify(struct plain_repo *r, struct cbt_index *idx, uint64_t size, ui
 		.report = bad_report,
 		.userdata = seen,
 	};
-	int e = cbt_restore_pipeline_run(&cfg, rp, err, sizeof(err));
+	int e = cbt_restore_pipeline_run(&cfg, rp, &err);
 
 	if (e < 0)
-		print_message("verify: %s\n", err);
+		print_message("verify: %s\n", cbt_error_message(&err));
 	return e;
 }
 
@@ -481,6 +549,7 @@ static void verify_checks_chunk_length(void **state)
 	out = open(dst, O_RDWR | O_CREAT | O_TRUNC, 0600);
 	assert_true(out >= 0);
 	assert_int_equal(restore(r.store, out, idx, true, &rp, err, sizeof(err)), -ERANGE);
+	assert_int_equal(last_kind, CBT_ERROR_INTEGRITY);
 	assert_non_null(strstr(err, "volume chunk 3 holds 1000 bytes, expected 65536"));
 	close(out);
 
@@ -504,7 +573,7 @@ static void restore_writes_every_zero_chunk(void **state)
 	enum { N = 1500, SIZE = 4096 };
 	const uint64_t stored[] = { 100, 101, 700, N - 1 };
 	struct plain_repo r;
-	char dst[300], err[256];
+	char dst[300];
 	struct cbt_index *idx = NULL;
 	struct cbt_restore_progress rp;
 	struct cbt_chunk_id id;
@@ -536,7 +605,7 @@ static void restore_writes_every_zero_chunk(void **state)
 			.workers = 2,
 		};
 
-		assert_int_equal(cbt_restore_pipeline_run(&cfg, &rp, err, sizeof(err)), 0);
+		assert_int_equal(cbt_restore_pipeline_run(&cfg, &rp, NULL), 0);
 	}
 	assert_int_equal(rp.chunks_zero, N - ELEMENTSOF(stored));
 	assert_int_equal(pread(out, back, (size_t)N * SIZE, 0), (ssize_t)N * SIZE);

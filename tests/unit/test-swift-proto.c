@@ -319,6 +319,8 @@ static void config_checks(void **state)
 	assert_non_null(strstr(error, "gave up after 1 attempt"));
 	assert_null(strstr(error, "SECRET"));
 	assert_string_equal(cbt_swift_store_last_error(), error);
+	/* The detail the operator's error line carries (store.h). */
+	assert_string_equal(cbt_store_detail(-ECONNREFUSED), error);
 	free(error);
 	assert_null(s);
 }

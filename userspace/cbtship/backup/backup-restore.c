@@ -435,7 +435,8 @@ int cbtship_backup_restore(int argc, char **argv)
 	struct cbt_restore_progress prog = { 0 };
 	struct restore_tick t = { 0 };
 	const char *volume;
-	char path[PATH_MAX] = "", err[PATH_MAX + 512], a[32], dest_volume[CATALOG_ID_MAX] = "";
+	_cleanup_(cbt_error_clear) struct cbt_error err = CBT_ERROR_INIT;
+	char path[PATH_MAX] = "", a[32], dest_volume[CATALOG_ID_MAX] = "";
 	char invalidate[128] = "";
 	unsigned workers;
 	bool force, is_new = false, wait;
@@ -521,7 +522,7 @@ int cbtship_backup_restore(int argc, char **argv)
 	t.size = b->volume_size;
 	if (rbd) {
 		r = cbt_ceph_restore_run(rbd, b->volume_id, b->id, fd, is_new, b->volume_size,
-					 restore_tick, &t, &prog, err, sizeof(err));
+					 restore_tick, &t, &prog, &err);
 	} else {
 		struct cbt_restore_pipeline_config cfg = {
 			.fd = fd,
@@ -538,11 +539,11 @@ int cbtship_backup_restore(int argc, char **argv)
 			.userdata = &t,
 		};
 
-		r = cbt_restore_pipeline_run(&cfg, &prog, err, sizeof(err));
+		r = cbt_restore_pipeline_run(&cfg, &prog, &err);
 	}
 	if (r >= 0 && fdatasync(fd) < 0) {
-		r = -errno;
-		snprintf(err, sizeof(err), "%s: flushing: %s", path, strerror(errno));
+		r = cbt_error_set(&err, CBT_ERROR_DESTINATION, -errno, "%s: flushing: %s", path,
+				  strerror(errno));
 	}
 	cbtship_progress_done();
 	/* A checkpoint taken while it wrote must not hide its writes either. */
@@ -556,25 +557,31 @@ int cbtship_backup_restore(int argc, char **argv)
 			if (r >= 0 && now->status == CATALOG_BACKUP_RESTORING)
 				now->status = CATALOG_BACKUP_AVAILABLE;
 			if (r < 0 && !now->fail_reason)
-				now->fail_reason = strdup(err);
+				now->fail_reason = strdup(cbt_error_message(&err));
 			cbt_notify(&t.notify, "end", c, now, prog.bytes_written, b->volume_size);
 		}
 	}
 	if (r < 0) {
-		/* Decided on the error's errno, never on its text (issue 14 item 9). */
-		bool damaged = cbt_restore_error_is_damage(r);
+		/*
+		 * Decided on the error's kind, never on its text (issue 14 item 9):
+		 * only an object absent or failing its checks damages the backup; a
+		 * fault of the store, the destination or this host leaves it
+		 * available.
+		 */
+		const char *msg = cbt_error_message(&err);
+		bool damaged = err.kind == CBT_ERROR_INTEGRITY;
 
-		fprintf(stderr, "cbtship backup-restore: %s\n", err);
-		cbtship_log("restore %s to %s: failed: %s", b->id, path, err);
-		if (r != -ECANCELED)
+		fprintf(stderr, "cbtship backup-restore: %s\n", msg);
+		cbtship_log("restore %s to %s: failed: %s", b->id, path, msg);
+		if (err.kind != CBT_ERROR_CANCELLED)
 			(void)catalog_backup_set_status(
 				c, b->id, damaged ? CATALOG_BACKUP_ERROR : CATALOG_BACKUP_AVAILABLE,
-				0, damaged ? err : NULL);
+				0, damaged ? msg : NULL);
 		if (is_new)
 			unlink(path);
 		else
 			mark_unusable(c, volume, path, b->id, r);
-		cbt_job_end(c, &job, r, err);
+		cbt_job_end(c, &job, r, msg);
 		return EXIT_FAILURE;
 	}
 	r = catalog_backup_set_status(c, b->id, CATALOG_BACKUP_AVAILABLE, 0, NULL);

@@ -52,17 +52,20 @@ static int verify_ceph(const struct catalog_backup *b, enum cbtship_format forma
 {
 	_cleanup_(cbt_rbd_freep) struct cbt_rbd *rbd = NULL;
 	struct cbt_restore_progress prog = { 0 };
-	char err[1024], *msg = NULL;
+	_cleanup_(cbt_error_clear) struct cbt_error error = CBT_ERROR_INIT;
+	const char *err;
+	char *msg = NULL;
 	int r;
 
 	r = cbt_ceph_connect(b->container, &rbd, &msg);
 	if (r < 0) {
-		snprintf(err, sizeof(err), "Ceph pool %s: %s", b->container,
-			 msg ? msg : strerror(-r));
+		cbt_error_set(&error, CBT_ERROR_STORE, r, "Ceph pool %s: %s", b->container,
+			      msg ? msg : strerror(-r));
 		free(msg);
 	} else
 		r = cbt_ceph_restore_run(rbd, b->volume_id, b->id, -1, true, b->volume_size, NULL,
-					 NULL, &prog, err, sizeof(err));
+					 NULL, &prog, &error);
+	err = cbt_error_message(&error);
 	cbtship_log("verify %s: %s", b->id, r < 0 ? err : "every extent of its snapshot read");
 	if (format == CBTSHIP_FORMAT_JSON) {
 		_cleanup_(json_decrefp) json_t *o = json_pack(
@@ -106,7 +109,7 @@ int cbtship_backup_verify(int argc, char **argv)
 	struct cbt_restore_progress prog = { 0 };
 	struct verify_ctx v = { .bad = bad };
 	unsigned workers = (unsigned)sysconf(_SC_NPROCESSORS_ONLN);
-	char err[512];
+	_cleanup_(cbt_error_clear) struct cbt_error err = CBT_ERROR_INIT;
 	size_t i;
 	json_t *e;
 	int r;
@@ -146,11 +149,11 @@ int cbtship_backup_verify(int argc, char **argv)
 			.userdata = &v,
 		};
 
-		r = cbt_restore_pipeline_run(&cfg, &prog, err, sizeof(err));
+		r = cbt_restore_pipeline_run(&cfg, &prog, &err);
 	}
 	cbtship_progress_done();
 	if (r < 0) {
-		fprintf(stderr, "cbtship backup-verify: %s\n", err);
+		fprintf(stderr, "cbtship backup-verify: %s\n", cbt_error_message(&err));
 		return EXIT_FAILURE;
 	}
 	cbtship_log("verify %s: %" PRIu64 " chunks checked, %" PRIu64 " missing, %" PRIu64

@@ -122,7 +122,7 @@ static int process_chunk(void *state, const void *item, void *shared)
 		cbt_chunk_key(&id, key);
 		r = cbt_store_exists(cfg->store, key);
 		if (r < 0)
-			return fail(s, r, "store: checking %s: %s", key, strerror(-r));
+			return fail(s, r, "store: checking %s: %s", key, cbt_store_strerror(r));
 		present = r > 0;
 		if (!present) {
 			r = cbt_chunk_encode_sealed(w->compressor, w->hasher, w->cipher, &id,
@@ -134,7 +134,7 @@ static int process_chunk(void *state, const void *item, void *shared)
 			r = cbt_store_put(cfg->store, key, w->obj, obj_len);
 			if (r < 0)
 				return fail(s, r, "store: writing %s (chunk %" PRIu64 "): %s", key,
-					    chunk, strerror(-r));
+					    chunk, cbt_store_strerror(r));
 		}
 	}
 

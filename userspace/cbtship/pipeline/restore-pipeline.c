@@ -119,7 +119,9 @@ static int worker_new(const struct cbt_restore_pipeline_config *cfg, struct work
 	return 0;
 }
 
-#define fail(s, r, ...) cbt_first_error_set(&(s)->error, (r), __VA_ARGS__)
+/* The kind of a store's errno (error.h), or the one given. */
+#define fail(s, r, ...)		   cbt_first_error_set(&(s)->error, (r), __VA_ARGS__)
+#define fail_kind(s, kind, r, ...) cbt_first_error_set_kind(&(s)->error, (kind), (r), __VA_ARGS__)
 
 static size_t chunk_len(const struct cbt_restore_pipeline_config *cfg, uint64_t chunk)
 {
@@ -128,35 +130,10 @@ static size_t chunk_len(const struct cbt_restore_pipeline_config *cfg, uint64_t 
 	return cfg->size - off < cfg->chunk_size ? (size_t)(cfg->size - off) : cfg->chunk_size;
 }
 
-/* An error that says the object is bad (not that the store or memory failed). */
+/* An object that fails its checks (not absent, and not the store or memory failing). */
 static bool is_damage(int r)
 {
-	switch (r) {
-	case -ENOMSG:
-	case -EPROTO:
-	case -ENODATA:
-	case -EUCLEAN:
-	case -EOPNOTSUPP:
-	case -EPROTONOSUPPORT:
-	case -ERANGE:
-	case -EXDEV:
-	case -ENOKEY:
-	case -EMSGSIZE:
-	case -ENOBUFS:
-	case -EBADMSG:
-	case -EBADE:
-	case -EILSEQ:
-	case -EKEYREJECTED:
-	case -EFBIG:
-		return true;
-	default:
-		return false;
-	}
-}
-
-bool cbt_restore_error_is_damage(int r)
-{
-	return r == -ENOENT || is_damage(r);
+	return r != -ENOENT && cbt_error_kind_of_store(r) == CBT_ERROR_INTEGRITY;
 }
 
 static int fetch(struct worker *w, struct shared *s, const struct item *it)
@@ -200,7 +177,7 @@ static int fetch(struct worker *w, struct shared *s, const struct item *it)
 			    ") is missing from the store",
 			    cfg->backup_id, hex, it->positions[0]);
 	return fail(s, r, "backup %s: chunk %s (volume chunk %" PRIu64 "): %s", cfg->backup_id, hex,
-		    it->positions[0], cbt_chunk_strerror(r));
+		    it->positions[0], is_damage(r) ? cbt_chunk_strerror(r) : cbt_store_strerror(r));
 }
 
 /* Write the raw data in w at a position. */
@@ -220,8 +197,9 @@ static int write_at(struct worker *w, struct shared *s, uint64_t position, bool 
 			    cfg->backup_id, position, w->raw_len, len);
 	r = cbt_pwrite_full(cfg->fd, w->raw, len, position * cfg->chunk_size);
 	if (r < 0)
-		return fail(s, r, "%s: write at offset %" PRIu64 " failed: %s", cfg->destination,
-			    position * cfg->chunk_size, strerror(-r));
+		return fail_kind(s, CBT_ERROR_DESTINATION, r,
+				 "%s: write at offset %" PRIu64 " failed: %s", cfg->destination,
+				 position * cfg->chunk_size, strerror(-r));
 	*written += len;
 	return 0;
 }
@@ -261,7 +239,7 @@ static int range_bad(struct shared *s, const struct range *rg, size_t first, siz
 		    "backup %s: chunk %s (volume chunk %" PRIu64 ", pack %s offset %" PRIu64
 		    "): %s",
 		    cfg->backup_id, hex, rg->rows[first].position, rg->pack, rg->rows[first].offset,
-		    is_damage(r) ? cbt_chunk_strerror(r) : strerror(-r));
+		    is_damage(r) ? cbt_chunk_strerror(r) : cbt_store_strerror(r));
 }
 
 /* One ranged read of a pack, then each entry decoded once and written at each of its positions. */
@@ -284,7 +262,7 @@ static int process_range(struct worker *w, struct shared *s, const struct range 
 		w->range_buf = malloc(cap > want ? cap : want);
 		w->range_cap = w->range_buf ? (cap > want ? cap : want) : 0;
 		if (!w->range_buf)
-			return fail(s, -ENOMEM, "out of memory");
+			return fail_kind(s, CBT_ERROR_LOCAL, -ENOMEM, "out of memory");
 	}
 	r = cbt_store_get_range(cfg->store, rg->pack, rg->offset, want, w->range_buf, &got, NULL);
 	if (r < 0)
@@ -374,9 +352,10 @@ static int process_item(void *state, const void *item, void *shared)
 			continue;
 		r = cbt_pwrite_full(cfg->fd, w->raw, len, it->positions[i] * cfg->chunk_size);
 		if (r < 0)
-			return fail(s, r, "%s: write at offset %" PRIu64 " failed: %s",
-				    cfg->destination, it->positions[i] * cfg->chunk_size,
-				    strerror(-r));
+			return fail_kind(s, CBT_ERROR_DESTINATION, r,
+					 "%s: write at offset %" PRIu64 " failed: %s",
+					 cfg->destination, it->positions[i] * cfg->chunk_size,
+					 strerror(-r));
 		written += len;
 	}
 	pthread_mutex_lock(&s->lock);
@@ -425,14 +404,16 @@ static int load_positions(struct shared *s, sqlite3 *db)
 			 "BEGIN;",
 			 NULL, NULL, NULL) != SQLITE_OK ||
 	    sqlite3_prepare_v2(db, "INSERT INTO refs VALUES (?, ?)", -1, &ins, NULL) != SQLITE_OK)
-		return fail(s, -EIO, "temporary table: %s", sqlite3_errmsg(db));
+		return fail_kind(s, CBT_ERROR_LOCAL, -EIO, "temporary table: %s",
+				 sqlite3_errmsg(db));
 	/* Only the stored chunks: all-zero subtrees are skipped, whatever the volume size. */
 	for (uint64_t i = 0; (r = cbt_index_next(cfg->index, &i, &id)) > 0; i++) {
 		nonzero++;
 		sqlite3_bind_blob(ins, 1, id.bytes, CBT_CHUNK_ID_SIZE, SQLITE_STATIC);
 		sqlite3_bind_int64(ins, 2, (sqlite3_int64)i);
 		if (sqlite3_step(ins) != SQLITE_DONE)
-			return fail(s, -EIO, "temporary table: %s", sqlite3_errmsg(db));
+			return fail_kind(s, CBT_ERROR_LOCAL, -EIO, "temporary table: %s",
+					 sqlite3_errmsg(db));
 		sqlite3_reset(ins);
 	}
 	if (r < 0)
@@ -443,7 +424,8 @@ static int load_positions(struct shared *s, sqlite3 *db)
 	s->progress.chunks_zero = nr - nonzero;
 	if (sqlite3_exec(db, "COMMIT; CREATE INDEX refs_id ON refs (id, pos);", NULL, NULL, NULL) !=
 	    SQLITE_OK)
-		return fail(s, -EIO, "temporary table: %s", sqlite3_errmsg(db));
+		return fail_kind(s, CBT_ERROR_LOCAL, -EIO, "temporary table: %s",
+				 sqlite3_errmsg(db));
 	return 0;
 }
 
@@ -490,7 +472,8 @@ static int make_plan(struct shared *s, sqlite3 *db)
 			       "CREATE TABLE pnames (no INTEGER PRIMARY KEY, name TEXT);",
 			       NULL, NULL, NULL) == SQLITE_OK
 			       ? 0
-			       : fail(s, -EIO, "temporary table: %s", sqlite3_errmsg(db));
+			       : fail_kind(s, CBT_ERROR_LOCAL, -EIO, "temporary table: %s",
+					   sqlite3_errmsg(db));
 	r = cbt_pack_store_sync(cfg->store, NULL, &err);
 	if (r < 0) {
 		fail(s, r, "backup %s: the packs of the container: %s", cfg->backup_id,
@@ -499,11 +482,12 @@ static int make_plan(struct shared *s, sqlite3 *db)
 		return r;
 	}
 	if (sqlite3_prepare_v2(db, "ATTACH DATABASE ? AS loc", -1, &att, NULL) != SQLITE_OK)
-		return fail(s, -EIO, "temporary table: %s", sqlite3_errmsg(db));
+		return fail_kind(s, CBT_ERROR_LOCAL, -EIO, "temporary table: %s",
+				 sqlite3_errmsg(db));
 	sqlite3_bind_text(att, 1, cbt_location_cache_file(lc), -1, SQLITE_STATIC);
 	if (sqlite3_step(att) != SQLITE_DONE)
-		return fail(s, -EIO, "location cache %s: %s", cbt_location_cache_file(lc),
-			    sqlite3_errmsg(db));
+		return fail_kind(s, CBT_ERROR_LOCAL, -EIO, "location cache %s: %s",
+				 cbt_location_cache_file(lc), sqlite3_errmsg(db));
 	if (sqlite3_exec(db,
 			 "CREATE TABLE plan AS SELECT r.id AS id, r.pos AS pos, e.pack AS pack,"
 			 " e.offset AS off, e.length AS len FROM refs r LEFT JOIN loc.entries e"
@@ -514,7 +498,8 @@ static int make_plan(struct shared *s, sqlite3 *db)
 			 "CREATE INDEX pnames_no ON pnames (no);"
 			 "DETACH DATABASE loc;",
 			 NULL, NULL, NULL) != SQLITE_OK)
-		return fail(s, -EIO, "temporary table (plan): %s", sqlite3_errmsg(db));
+		return fail_kind(s, CBT_ERROR_LOCAL, -EIO, "temporary table (plan): %s",
+				 sqlite3_errmsg(db));
 	return 0;
 }
 
@@ -549,19 +534,20 @@ static int produce(struct producer *p, sqlite3 *db)
 	int r, step;
 
 	if (!it)
-		return fail(p->s, -ENOMEM, "out of memory");
+		return fail_kind(p->s, CBT_ERROR_LOCAL, -ENOMEM, "out of memory");
 	if (sqlite3_prepare_v2(
 		    db, "SELECT pack, off, len, id, pos FROM plan ORDER BY pack, off, id, pos", -1,
 		    &sel, NULL) != SQLITE_OK ||
 	    sqlite3_prepare_v2(db, "SELECT name FROM pnames WHERE no = ?", -1, &name, NULL) !=
 		    SQLITE_OK)
-		return fail(p->s, -EIO, "temporary table: %s", sqlite3_errmsg(db));
+		return fail_kind(p->s, CBT_ERROR_LOCAL, -EIO, "temporary table: %s",
+				 sqlite3_errmsg(db));
 	while ((step = sqlite3_step(sel)) == SQLITE_ROW) {
 		struct cbt_chunk_id id;
 		uint64_t pos = (uint64_t)sqlite3_column_int64(sel, 4);
 
 		if (sqlite3_column_bytes(sel, 3) != CBT_CHUNK_ID_SIZE)
-			return fail(p->s, -EIO, "temporary table: bad row");
+			return fail_kind(p->s, CBT_ERROR_LOCAL, -EIO, "temporary table: bad row");
 		memcpy(id.bytes, sqlite3_column_blob(sel, 3), CBT_CHUNK_ID_SIZE);
 		if (sqlite3_column_type(sel, 0) == SQLITE_NULL) {
 			/* A loose object: one item per id (and per CBT_RESTORE_POSITIONS_MAX). */
@@ -601,8 +587,9 @@ static int produce(struct producer *p, sqlite3 *db)
 			if (pack != cur_pack) {
 				sqlite3_bind_int64(name, 1, pack);
 				if (sqlite3_step(name) != SQLITE_ROW)
-					return fail(p->s, -EIO, "temporary table: no pack %lld",
-						    (long long)pack);
+					return fail_kind(p->s, CBT_ERROR_LOCAL, -EIO,
+							 "temporary table: no pack %lld",
+							 (long long)pack);
 				snprintf(rg->pack, sizeof(rg->pack), "%s",
 					 (const char *)sqlite3_column_text(name, 0));
 				sqlite3_reset(name);
@@ -628,7 +615,8 @@ static int produce(struct producer *p, sqlite3 *db)
 		}
 	}
 	if (step != SQLITE_DONE)
-		return fail(p->s, -EIO, "temporary table: %s", sqlite3_errmsg(db));
+		return fail_kind(p->s, CBT_ERROR_LOCAL, -EIO, "temporary table: %s",
+				 sqlite3_errmsg(db));
 	if (it->count) {
 		r = submit(p, it);
 		if (r < 0)
@@ -668,27 +656,28 @@ static int produce(struct producer *p, sqlite3 *db)
 }
 
 int cbt_restore_pipeline_run(const struct cbt_restore_pipeline_config *cfg,
-			     struct cbt_restore_progress *ret, char *errbuf, size_t errlen)
+			     struct cbt_restore_progress *ret, struct cbt_error *err)
 {
 	_cleanup_(cbt_worker_pool_freep) struct cbt_worker_pool *pool = NULL;
 	_cleanup_(db_closep) sqlite3 *db = NULL;
 	struct worker *workers[64] = { 0 };
-	struct shared s = { .cfg = cfg, .error = { .buf = errbuf, .len = errlen } };
+	struct shared s = { .cfg = cfg, .error = { .error = err } };
 	struct producer p = { .s = &s };
 	int r = 0, t;
 
-	if (errbuf && errlen)
-		errbuf[0] = '\0';
+	cbt_error_clear(err);
 	if (!cfg->chunk_size || !cfg->index || !cfg->workers ||
 	    cfg->workers > ELEMENTSOF(workers) ||
 	    cbt_index_nr_chunks(cfg->index) != (cfg->size + cfg->chunk_size - 1) / cfg->chunk_size)
-		return -EINVAL;
+		return cbt_error_set(err, CBT_ERROR_LOCAL, -EINVAL,
+				     "backup %s: the index does not match the volume size",
+				     cfg->backup_id);
 	s.progress.chunks_total = cbt_index_nr_chunks(cfg->index);
 	pthread_mutex_init(&s.lock, NULL);
 	s.error.lock = &s.lock;
 
 	if (sqlite3_open("", &db) != SQLITE_OK) {
-		r = fail(&s, -ENOMEM, "temporary table: cannot open");
+		r = fail_kind(&s, CBT_ERROR_LOCAL, -ENOMEM, "temporary table: cannot open");
 		goto out;
 	}
 	r = load_positions(&s, db);
@@ -709,7 +698,7 @@ int cbt_restore_pipeline_run(const struct cbt_restore_pipeline_config *cfg,
 		r = cbt_worker_pool_new(cfg->workers, sizeof(struct item), 0, process_item,
 					(void **)workers, &s, &pool);
 	if (r < 0) {
-		fail(&s, r, "starting the workers: %s", strerror(-r));
+		fail_kind(&s, CBT_ERROR_LOCAL, r, "starting the workers: %s", strerror(-r));
 		goto out;
 	}
 	p.pool = pool;
@@ -725,10 +714,10 @@ int cbt_restore_pipeline_run(const struct cbt_restore_pipeline_config *cfg,
 			r = t;
 	}
 out:
-	if (r == -ECANCELED && errbuf && errlen && !errbuf[0])
-		snprintf(errbuf, errlen, "cancelled");
-	else if (r < 0 && errbuf && errlen && !errbuf[0])
-		snprintf(errbuf, errlen, "%s", strerror(-r));
+	if (r == -ECANCELED)
+		cbt_error_set(err, CBT_ERROR_CANCELLED, r, "cancelled");
+	else if (r < 0)
+		cbt_error_set(err, cbt_error_kind_of_store(r), r, "%s", strerror(-r));
 	if (ret)
 		*ret = s.progress;
 	pool = cbt_worker_pool_free(pool);

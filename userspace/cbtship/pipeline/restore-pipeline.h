@@ -25,6 +25,7 @@
 
 #include "cbtship/hash/chunk-id.h"
 #include "cbtship/encrypt/key.h"
+#include "cbtship/error.h"
 #include "cbtship/repo/index.h"
 #include "cbtship/store/store.h"
 
@@ -68,19 +69,16 @@ struct cbt_restore_pipeline_config {
 /*
  * Run it. 0 when every chunk was restored (or, verifying with keep_going,
  * checked: see the missing and corrupt counts), else a negative errno
- * with a one-line message in errbuf naming the chunk and the backup.
+ * with *err (when not NULL) set to the first failure: its kind says
+ * whether the backup is damaged (CBT_ERROR_INTEGRITY: an object that
+ * fails its checks, or one the store does not hold; the pack store
+ * answers -ENOENT only after a listing confirmed it, a listing that
+ * could not be read gives the store's own error) or a fault of the store
+ * (CBT_ERROR_STORE: a timeout, a reset connection, a 5xx, EIO), of the
+ * destination or of this host; its message names the chunk and the
+ * backup.
  */
 int cbt_restore_pipeline_run(const struct cbt_restore_pipeline_config *cfg,
-			     struct cbt_restore_progress *ret, char *errbuf, size_t errlen);
-
-/*
- * Whether the error a run returned says the backup is damaged: an object
- * that fails its checks, or one the store does not hold (the pack store
- * answers -ENOENT only after a listing confirmed it; a listing that could
- * not be read gives the store's own error). A fault of the store or of
- * the destination (a timeout, a reset connection, a 5xx, ENOSPC, EIO) is
- * not damage.
- */
-bool cbt_restore_error_is_damage(int r);
+			     struct cbt_restore_progress *ret, struct cbt_error *err);
 
 #endif

@@ -1,6 +1,8 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 /* The generic object store: argument checks around a backend's callbacks. */
 #include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
 #include <stdatomic.h>
 #include <stdint.h>
 #include <stdlib.h>
@@ -13,6 +15,43 @@ struct cbt_store {
 	const struct cbt_store_ops *ops;
 	void *data;
 };
+
+/* Per thread, as the upload and fetch workers each fail on their own. */
+static _Thread_local struct {
+	int errnum; /* 0: none */
+	char message[512];
+} detail;
+
+void cbt_store_set_detail(int r, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(detail.message, sizeof(detail.message), fmt, ap);
+	va_end(ap);
+	detail.errnum = r;
+}
+
+const char *cbt_store_detail(int r)
+{
+	return r < 0 && detail.errnum == r && detail.message[0] ? detail.message : NULL;
+}
+
+const char *cbt_store_strerror(int r)
+{
+	static _Thread_local char buf[sizeof(detail.message) + 128];
+	const char *d = cbt_store_detail(r);
+
+	if (!d)
+		return strerror(r < 0 ? -r : r);
+	snprintf(buf, sizeof(buf), "%s: %s", strerror(-r), d);
+	return buf;
+}
+
+static void forget_detail(void)
+{
+	detail.errnum = 0;
+}
 
 int cbt_store_new(const struct cbt_store_ops *ops, void *data, struct cbt_store **ret)
 {
@@ -67,6 +106,7 @@ int cbt_store_put(struct cbt_store *s, const char *key, const void *buf, size_t 
 {
 	if (!cbt_store_key_valid(key) || (!buf && len))
 		return -EINVAL;
+	forget_detail();
 	return s->ops->put(s->data, key, buf, len);
 }
 
@@ -75,6 +115,7 @@ int cbt_store_get(struct cbt_store *s, const char *key, size_t max_len, void **r
 {
 	if (!cbt_store_key_valid(key) || !ret_buf || !ret_len)
 		return -EINVAL;
+	forget_detail();
 	return s->ops->get(s->data, key, max_len, ret_buf, ret_len);
 }
 
@@ -82,6 +123,7 @@ int cbt_store_exists(struct cbt_store *s, const char *key)
 {
 	if (!cbt_store_key_valid(key))
 		return -EINVAL;
+	forget_detail();
 	return s->ops->exists(s->data, key);
 }
 
@@ -89,6 +131,7 @@ int cbt_store_delete(struct cbt_store *s, const char *key)
 {
 	if (!cbt_store_key_valid(key))
 		return -EINVAL;
+	forget_detail();
 	return s->ops->delete (s->data, key);
 }
 
@@ -98,11 +141,13 @@ int cbt_store_list(struct cbt_store *s, const char *prefix, cbt_store_list_fn fn
 		prefix = "";
 	if (!cbt_store_prefix_valid(prefix) || !fn)
 		return -EINVAL;
+	forget_detail();
 	return s->ops->list(s->data, prefix, fn, userdata);
 }
 
 int cbt_store_flush(struct cbt_store *s)
 {
+	forget_detail();
 	return s->ops->flush ? s->ops->flush(s->data) : 0;
 }
 
@@ -132,6 +177,7 @@ int cbt_store_get_range(struct cbt_store *s, const char *key, uint64_t offset, s
 			usleep((useconds_t)strtoul(delay, NULL, 10) * 1000);
 	}
 #endif
+	forget_detail();
 	if (s->ops->get_range)
 		return s->ops->get_range(s->data, key, offset, len, buf, ret_len, ret_size);
 	r = s->ops->get(s->data, key, 0, &whole, &whole_len);
@@ -158,6 +204,7 @@ int cbt_store_put_file(struct cbt_store *s, const char *key, int fd, uint64_t le
 
 	if (!cbt_store_key_valid(key) || fd < 0)
 		return -EINVAL;
+	forget_detail();
 	if (s->ops->put_file)
 		return s->ops->put_file(s->data, key, fd, len, md5_hex);
 	if (len > SIZE_MAX)
@@ -176,5 +223,6 @@ int cbt_store_put_file(struct cbt_store *s, const char *key, int fd, uint64_t le
 			return -EIO; /* the file is shorter than len */
 		done += (size_t)n;
 	}
+	forget_detail();
 	return s->ops->put(s->data, key, buf, (size_t)len);
 }

@@ -143,4 +143,22 @@ int cbt_store_get_range(struct cbt_store *s, const char *key, uint64_t offset, s
 int cbt_store_put_file(struct cbt_store *s, const char *key, int fd, uint64_t len,
 		       const char *md5_hex);
 
+/*
+ * The detail of the last failed store call in this thread, for a backend
+ * with more to say than its errno (Swift: the request, its HTTP status
+ * and the start of the body): the backend records it as it fails, and
+ * whoever reports the failure to the operator appends it. Every
+ * cbt_store_*() call forgets the previous detail first, so a decorator's
+ * (the pack store's) failure carries its inner store's. cbt_store_detail()
+ * returns NULL unless the detail recorded last is for errno r.
+ */
+void cbt_store_set_detail(int r, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+const char *cbt_store_detail(int r);
+/*
+ * strerror(-r), followed by this thread's detail for r when there is one
+ * ("Connection timed out: GET http://...: timed out after 30 s"), in a
+ * buffer of the thread's valid until its next call.
+ */
+const char *cbt_store_strerror(int r);
+
 #endif

@@ -38,6 +38,14 @@ static int fail_rbd(char *err, size_t errlen, int r, char *msg)
 	return r;
 }
 
+/* The same into a struct cbt_error, the kind from the cluster's errno. */
+static int error_rbd(struct cbt_error *err, int r, char *msg)
+{
+	cbt_error_set(err, cbt_error_kind_of_store(r), r, "%s", msg ? msg : strerror(-r));
+	free(msg);
+	return r;
+}
+
 int cbt_ceph_connect(const char *pool, struct cbt_rbd **ret, char **ret_error)
 {
 	const struct cbt_config *cfg = cbtship_config();
@@ -187,8 +195,7 @@ struct restore {
 	cbt_restore_tick_fn tick;
 	void *userdata;
 	struct cbt_restore_progress *p;
-	char *err;
-	size_t errlen;
+	struct cbt_error *err;
 };
 
 /* Zeros over [r->done, to) of a destination that may hold other data. */
@@ -206,8 +213,9 @@ static int zero_until(struct restore *r, uint64_t to)
 
 		e = cbt_pwrite_full(r->fd, r->buf, len, r->done);
 		if (e < 0)
-			return fail(r->err, r->errlen, e, "writing zeros at %" PRIu64 ": %s",
-				    r->done, strerror(-e));
+			return cbt_error_set(r->err, CBT_ERROR_DESTINATION, e,
+					     "writing zeros at %" PRIu64 ": %s", r->done,
+					     strerror(-e));
 		r->p->bytes_written += len;
 		r->done += len;
 	}
@@ -232,16 +240,17 @@ static int restore_extent(uint64_t offset, uint64_t len, bool exists, void *user
 		ssize_t got = cbt_rbd_snap_read(r->snap, off, r->buf, n, &msg);
 
 		if (got < 0)
-			return fail_rbd(r->err, r->errlen, (int)got, msg);
+			return error_rbd(r->err, (int)got, msg);
 		if ((size_t)got != n)
-			return fail(r->err, r->errlen, -EIO,
-				    "short read at %" PRIu64 " of the snapshot", off);
+			return cbt_error_set(r->err, CBT_ERROR_STORE, -EIO,
+					     "short read at %" PRIu64 " of the snapshot", off);
 		r->p->bytes_fetched += n;
 		if (r->fd >= 0) {
 			e = cbt_pwrite_full(r->fd, r->buf, n, off);
 			if (e < 0)
-				return fail(r->err, r->errlen, e, "writing at %" PRIu64 ": %s", off,
-					    strerror(-e));
+				return cbt_error_set(r->err, CBT_ERROR_DESTINATION, e,
+						     "writing at %" PRIu64 ": %s", off,
+						     strerror(-e));
 			r->p->bytes_written += n;
 		}
 		off += n;
@@ -249,7 +258,8 @@ static int restore_extent(uint64_t offset, uint64_t len, bool exists, void *user
 		if (r->tick) {
 			e = r->tick(r->userdata, r->p);
 			if (e < 0)
-				return fail(r->err, r->errlen, e, "%s", strerror(-e));
+				return cbt_error_set(r->err, cbt_error_kind_of_store(e), e, "%s",
+						     strerror(-e));
 		}
 	}
 	return 0;
@@ -257,7 +267,7 @@ static int restore_extent(uint64_t offset, uint64_t len, bool exists, void *user
 
 int cbt_ceph_restore_run(struct cbt_rbd *rbd, const char *volume_id, const char *backup_id, int fd,
 			 bool sparse, uint64_t size, cbt_restore_tick_fn tick, void *userdata,
-			 struct cbt_restore_progress *p, char *err, size_t errlen)
+			 struct cbt_restore_progress *p, struct cbt_error *err)
 {
 	_cleanup_(cbt_rbd_snap_freep) struct cbt_rbd_snap *snap = NULL;
 	_cleanup_(freep) char *name = NULL;
@@ -268,37 +278,40 @@ int cbt_ceph_restore_run(struct cbt_rbd *rbd, const char *volume_id, const char 
 			     .tick = tick,
 			     .userdata = userdata,
 			     .p = p,
-			     .err = err,
-			     .errlen = errlen };
+			     .err = err };
 	char *msg = NULL;
 	int e;
 
+	cbt_error_clear(err);
 	buf = malloc(CEPH_IO_SIZE);
 	if (!buf)
-		return fail(err, errlen, -ENOMEM, "out of memory");
+		return cbt_error_set(err, CBT_ERROR_LOCAL, -ENOMEM, "out of memory");
 	e = cbt_rbd_snap_find(rbd, volume_id, backup_id, &name, &msg);
 	if (e == -ENOENT) {
 		free(msg);
-		return fail(err, errlen, e,
-			    "backup %s has no snapshot on the backup image of volume %s in pool "
-			    "%s",
-			    backup_id, volume_id, cbt_rbd_pool(rbd));
+		return cbt_error_set(
+			err, CBT_ERROR_INTEGRITY, e,
+			"backup %s has no snapshot on the backup image of volume %s in "
+			"pool %s",
+			backup_id, volume_id, cbt_rbd_pool(rbd));
 	}
 	if (e >= 0)
 		e = cbt_rbd_snap_open(rbd, volume_id, name, &snap, &msg);
 	if (e < 0)
-		return fail_rbd(err, errlen, e, msg);
+		return error_rbd(err, e, msg);
 	if (cbt_rbd_snap_size(snap) < size)
-		return fail(err, errlen, -EUCLEAN,
-			    "snapshot %s holds %" PRIu64 " bytes, less than the backup's %" PRIu64,
-			    name, cbt_rbd_snap_size(snap), size);
+		return cbt_error_set(err, CBT_ERROR_INTEGRITY, -EUCLEAN,
+				     "snapshot %s holds %" PRIu64
+				     " bytes, less than the backup's %" PRIu64,
+				     name, cbt_rbd_snap_size(snap), size);
 	r.snap = snap;
 	r.buf = buf;
 	e = cbt_rbd_snap_extents(snap, restore_extent, &r, &msg);
 	if (e < 0) {
 		if (msg)
-			return fail_rbd(err, errlen, e, msg);
-		return e; /* the callback's, its message set */
+			return error_rbd(err, e, msg);
+		/* The callback's, its message set (or a bare errno of the library). */
+		return cbt_error_set(err, cbt_error_kind_of_store(e), e, "%s", strerror(-e));
 	}
 	return zero_until(&r, size);
 }

@@ -60,11 +60,13 @@ int cbt_ceph_backup_run(const struct cbt_ceph_backup *b, struct cbt_backup_progr
 /*
  * Restore backup_id of volume_id into fd (size bytes). sparse: fd is a
  * new file of that size, holes may stay; else every byte is written.
- * Progress: bytes_written, bytes_fetched, objects_read (extents).
+ * Progress: bytes_written, bytes_fetched, objects_read (extents). 0, or
+ * a negative errno with *err set (integrity: the snapshot is missing or
+ * short; store: the cluster failed; destination: a write failed).
  */
 int cbt_ceph_restore_run(struct cbt_rbd *rbd, const char *volume_id, const char *backup_id, int fd,
 			 bool sparse, uint64_t size, cbt_restore_tick_fn tick, void *userdata,
-			 struct cbt_restore_progress *progress, char *err, size_t errlen);
+			 struct cbt_restore_progress *progress, struct cbt_error *err);
 
 /* Remove the snapshot of backup_id, and the image when it was the last. 0 or -errno. */
 int cbt_ceph_delete(struct cbt_rbd *rbd, const char *volume_id, const char *backup_id, char *err,

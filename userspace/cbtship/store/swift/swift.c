@@ -36,6 +36,7 @@ __attribute__((format(printf, 2, 3))) static int fail(int r, const char *fmt, ..
 	va_start(ap, fmt);
 	vsnprintf(last_error, sizeof(last_error), fmt, ap);
 	va_end(ap);
+	cbt_store_set_detail(r, "%s", last_error); /* what the operator's error line shows */
 	return r;
 }
 
