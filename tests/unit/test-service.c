@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 /*
  * The registry of back ends (driver/service.h): the words stored on disk,
- * cinder's class and module paths, and which spellings each reader takes.
+ * cinder's class and module paths, which spellings each reader takes, and
+ * each back end's driver (driver/driver.h).
  */
 #include <errno.h>
 #include <setjmp.h>
@@ -12,6 +13,7 @@
 
 #include <cmocka.h>
 
+#include "cbtship/driver/driver.h"
 #include "cbtship/driver/service.h"
 
 /* The words are stored in catalogs, manifests and records: never change. */
@@ -70,11 +72,49 @@ static void cinder_paths(void **state)
 	assert_int_equal(cbt_service_from_config("tape", &s), -EINVAL);
 }
 
+/* Every back end has a complete driver of this version; what each can do. */
+static void drivers(void **state)
+{
+	(void)state;
+	for (int i = 0; i < _CBT_SERVICE_MAX; i++) {
+		const struct cbt_driver *d = cbt_service_driver((enum cbt_service)i);
+
+		assert_non_null(d);
+		assert_int_equal(d->version, CBT_DRIVER_VERSION);
+		assert_non_null(d->name);
+		assert_non_null(d->title);
+		assert_non_null(d->ping);
+		assert_non_null(d->check_stored);
+		assert_non_null(d->open_reader);
+		assert_non_null(d->release);
+		assert_non_null(d->reacquire);
+		assert_non_null(d->restore);
+		assert_non_null(d->close_reader);
+		assert_non_null(d->verify);
+		assert_non_null(d->holds);
+		assert_non_null(d->delete);
+		if (!(d->flags & CBT_DRIVER_COLLECTS))
+			assert_non_null(d->no_garbage);
+	}
+	assert_null(cbt_service_driver(_CBT_SERVICE_MAX));
+	assert_ptr_equal(cbt_service_driver(CBT_SERVICE_POSIX), &cbt_chunked_driver);
+	assert_ptr_equal(cbt_service_driver(CBT_SERVICE_SWIFT), &cbt_chunked_driver);
+	assert_ptr_equal(cbt_service_driver(CBT_SERVICE_NFS), &cbt_chunked_driver);
+	assert_ptr_equal(cbt_service_driver(CBT_SERVICE_CEPH), &cbt_ceph_driver);
+	/* Ceph: no encryption, no manifests to rebuild from, nothing to collect, no index. */
+	assert_int_equal(cbt_ceph_driver.flags, 0);
+	assert_int_equal(cbt_chunked_driver.flags, CBT_DRIVER_ENCRYPTS | CBT_DRIVER_DEDUPLICATES |
+							   CBT_DRIVER_SELF_DESCRIBING |
+							   CBT_DRIVER_COLLECTS |
+							   CBT_DRIVER_INDEXED);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(stored_words),
 		cmocka_unit_test(cinder_paths),
+		cmocka_unit_test(drivers),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

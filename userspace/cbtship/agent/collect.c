@@ -15,6 +15,7 @@
 
 #include "cbtship/agent/agent.h"
 #include "cbtship/backup/context.h"
+#include "cbtship/driver/driver.h"
 #include "cbtship/repo/gc.h"
 
 /* In the child: collect every marked container; the exit status says how it went. */
@@ -37,7 +38,7 @@ static int collect_marked(struct agent_log *log)
 		char *err = NULL;
 		int r;
 
-		if (marks[i]->service == CBT_SERVICE_CEPH)
+		if (!(cbt_service_driver(marks[i]->service)->flags & CBT_DRIVER_COLLECTS))
 			continue;
 		r = cbt_collect_container(c, marks[i]->service, marks[i]->container, &gs, &err);
 		if (r == -EAGAIN)

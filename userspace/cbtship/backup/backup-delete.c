@@ -26,32 +26,30 @@
 #include <unistd.h>
 
 #include "cbtship/backup/backup-open.h"
-#include "cbtship/driver/ceph/ceph-backup.h"
 #include "cbtship/backup/context.h"
 #include "cbtship/backup/job.h"
 #include "cbtship/cli/commands.h"
-#include "cbtship/repo/object-key.h"
+#include "cbtship/driver/driver.h"
 
 #define CANCEL_WAIT_SECONDS 120
 
-/* Ceph: the backup's snapshot goes, and the image with the last one. */
-static int delete_ceph(struct catalog *c, const struct catalog_backup *b)
+/*
+ * The back end's part (its driver's delete), then the record. On failure
+ * the record is error_deleting, with the reason.
+ */
+static int delete_stored(struct catalog *c, const struct catalog_backup *b)
 {
-	_cleanup_(cbt_rbd_freep) struct cbt_rbd *rbd = NULL;
-	char err[1024], *msg = NULL;
+	_cleanup_(cbt_error_clear) struct cbt_error err = CBT_ERROR_INIT;
+	struct cbt_driver_deleted done = { 0 };
 	int r;
 
-	r = cbt_ceph_connect(b->container, &rbd, &msg);
+	r = cbt_service_driver(b->service)->delete (c, b, &done, &err);
 	if (r < 0) {
-		snprintf(err, sizeof(err), "Ceph pool %s: %s", b->container,
-			 msg ? msg : strerror(-r));
-		free(msg);
-	} else
-		r = cbt_ceph_delete(rbd, b->volume_id, b->id, err, sizeof(err));
-	if (r < 0) {
-		fprintf(stderr, "cbtship backup-delete: backup %s: %s\n", b->id, err);
-		(void)catalog_backup_set_status(c, b->id, CATALOG_BACKUP_ERROR_DELETING, 0, err);
-		cbtship_log("delete %s: failed: %s", b->id, err);
+		const char *msg = cbt_error_message(&err);
+
+		fprintf(stderr, "cbtship backup-delete: backup %s: %s\n", b->id, msg);
+		(void)catalog_backup_set_status(c, b->id, CATALOG_BACKUP_ERROR_DELETING, 0, msg);
+		cbtship_log("delete %s: failed: %s", b->id, msg);
 		return r;
 	}
 	r = catalog_backup_delete(c, b->id);
@@ -59,9 +57,8 @@ static int delete_ceph(struct catalog *c, const struct catalog_backup *b)
 		fprintf(stderr, "cbtship backup-delete: %s\n", catalog_error(c));
 		return r;
 	}
-	cbtship_log("delete %s: done, its snapshot removed from pool %s", b->id, b->container);
-	fprintf(stderr, "deleted backup %s: its snapshot was removed from Ceph pool %s\n", b->id,
-		b->container);
+	cbtship_log("delete %s: done, %s", b->id, done.log);
+	fprintf(stderr, "deleted backup %s: %s\n", b->id, done.user);
 	return 0;
 }
 
@@ -77,9 +74,6 @@ static bool never_started(struct catalog *c, const char *id)
 static int delete_one(struct catalog *c, const char *word, bool force)
 {
 	_cleanup_(catalog_backup_freep) struct catalog_backup *b = NULL;
-	_cleanup_(cbt_repository_freep) struct cbt_repository *repo = NULL;
-	char key[CBT_MANIFEST_KEY_SIZE];
-	char *err = NULL;
 	bool running;
 	int r;
 
@@ -130,47 +124,7 @@ static int delete_one(struct catalog *c, const char *word, bool force)
 			b->id);
 		return 0;
 	}
-	if (b->service == CBT_SERVICE_CEPH)
-		return delete_ceph(c, b);
-	r = cbtship_backup_repository("backup-delete", b, &repo);
-	if (r < 0) {
-		(void)catalog_backup_set_status(c, b->id, CATALOG_BACKUP_ERROR_DELETING, 0,
-						"the container cannot be opened");
-		return r;
-	}
-	r = catalog_garbage_mark(c, b->service, repo->container);
-	if (r < 0 &&
-	    asprintf(&err, "marking the container for collection: %s", catalog_error(c)) < 0)
-		err = NULL;
-	if (r >= 0) {
-		(void)cbt_manifest_key(b->id, key, sizeof(key));
-		r = cbt_store_delete(repo->store, key);
-		if (r == -ENOENT)
-			r = 0;
-		if (r >= 0)
-			r = cbt_store_flush(repo->store);
-		if (r < 0 && asprintf(&err, "deleting its manifest: %s", strerror(-r)) < 0)
-			err = NULL;
-	}
-	if (r < 0) {
-		fprintf(stderr, "cbtship backup-delete: backup %s: %s\n", b->id,
-			err ? err : strerror(-r));
-		(void)catalog_backup_set_status(c, b->id, CATALOG_BACKUP_ERROR_DELETING, 0, err);
-		cbtship_log("delete %s: failed: %s", b->id, err ? err : strerror(-r));
-		free(err);
-		return r;
-	}
-	r = catalog_backup_delete(c, b->id);
-	if (r < 0) {
-		fprintf(stderr, "cbtship backup-delete: %s\n", catalog_error(c));
-		return r;
-	}
-	cbtship_log("delete %s: done, container %s marked for collection", b->id, repo->container);
-	fprintf(stderr,
-		"deleted backup %s: the space of the chunks no other backup references comes "
-		"back at the next collection of container %s (backup-collect)\n",
-		b->id, repo->container);
-	return 0;
+	return delete_stored(c, b);
 }
 
 const struct cbt_option cbtship_backup_delete_options[] = {

@@ -6,7 +6,7 @@
 
 #include "cbtship/backup/backup-open.h"
 #include "cbtship/backup/context.h"
-#include "cbtship/driver/ceph/ceph-backup.h"
+#include "cbtship/driver/driver.h"
 #include "cbtship/repo/chunk-object.h"
 
 int cbtship_backup_lookup(const char *command, struct catalog *c, const char *word,
@@ -186,95 +186,13 @@ int cbtship_backup_open_index(const char *command, const struct catalog_backup *
 	return 0;
 }
 
-static bool same_text(const char *a, const char *b)
-{
-	return (!a && !b) || (a && b && strcmp(a, b) == 0);
-}
-
-/* What of the record m disagrees with, or NULL. */
-static const char *manifest_disagrees(const struct catalog_backup *b, const struct cbt_manifest *m,
-				      const char *root_hex)
-{
-	if (strcmp(m->volume.id, b->volume_id) != 0)
-		return "its volume";
-	if (m->volume.size != b->volume_size)
-		return "its volume size";
-	if (m->chunk_size != b->chunk_size)
-		return "its chunk size";
-	if (!same_text(m->parent_id, b->parent_id[0] ? b->parent_id : NULL))
-		return "its parent";
-	if (!same_text(m->tracking.generation, b->generation) ||
-	    m->tracking.checkpoint != b->checkpoint)
-		return "its tracking generation or checkpoint";
-	if (b->index_root && strcmp(b->index_root, root_hex) != 0)
-		return "its index root";
-	return NULL;
-}
-
-static int check_ceph(const struct catalog_backup *b, char *err, size_t errlen)
-{
-	_cleanup_(cbt_rbd_freep) struct cbt_rbd *rbd = NULL;
-	_cleanup_(cbt_rbd_snap_freep) struct cbt_rbd_snap *snap = NULL;
-	_cleanup_(freep) char *name = NULL;
-	char *msg = NULL;
-	int r;
-
-	r = cbt_ceph_connect(b->container, &rbd, &msg);
-	if (r >= 0)
-		r = cbt_rbd_snap_find(rbd, b->volume_id, b->id, &name, &msg);
-	if (r >= 0)
-		r = cbt_rbd_snap_open(rbd, b->volume_id, name, &snap, &msg);
-	if (r < 0)
-		snprintf(err, errlen, "Ceph pool %s: %s", b->container,
-			 r == -ENOENT ? "the backup image holds no snapshot of this backup"
-				      : (msg ? msg : strerror(-r)));
-	else if (cbt_rbd_snap_size(snap) != b->volume_size) {
-		snprintf(err, errlen,
-			 "Ceph pool %s: its snapshot %s is of %llu bytes, the record of %llu",
-			 b->container, name, (unsigned long long)cbt_rbd_snap_size(snap),
-			 (unsigned long long)b->volume_size);
-		r = -EUCLEAN;
-	}
-	free(msg);
-	return r;
-}
-
 int cbtship_backup_check_stored(const struct catalog_backup *b, char **ret_root_hex, char *err,
 				size_t errlen)
 {
-	_cleanup_(cbt_repository_freep) struct cbt_repository *repo = NULL;
-	_cleanup_(cbt_manifest_freep) struct cbt_manifest *m = NULL;
-	char hex[CBT_CHUNK_ID_HEX_SIZE], *msg = NULL;
-	const char *what;
-	int r;
+	_cleanup_(cbt_error_clear) struct cbt_error error = CBT_ERROR_INIT;
+	int r = cbt_service_driver(b->service)->check_stored(b, ret_root_hex, &error);
 
-	if (b->service == CBT_SERVICE_CEPH)
-		return check_ceph(b, err, errlen);
-	r = cbt_repository_open(b->service, b->container, 0, &repo, &msg);
-	if (r >= 0)
-		r = cbt_manifest_read(repo->store, b->id, &m, &msg);
-	if (r < 0) {
-		snprintf(err, errlen, "%s container %s: %s", cbt_service_to_string(b->service),
-			 b->container ? b->container : "",
-			 r == -ENOENT ? "it holds no manifest of this backup (never completed, or "
-					"lost)"
-				      : (msg ? msg : strerror(-r)));
-		free(msg);
-		return r;
-	}
-	cbt_chunk_id_to_hex(&m->index.root, hex);
-	what = manifest_disagrees(b, m, hex);
-	if (what) {
-		snprintf(err, errlen,
-			 "%s container %s: its manifest of this backup differs from the "
-			 "record in %s",
-			 cbt_service_to_string(b->service), b->container, what);
-		return -EUCLEAN;
-	}
-	if (ret_root_hex) {
-		*ret_root_hex = strdup(hex);
-		if (!*ret_root_hex)
-			return -ENOMEM;
-	}
-	return 0;
+	if (r < 0)
+		snprintf(err, errlen, "%s", cbt_error_message(&error));
+	return r;
 }

@@ -27,7 +27,7 @@
 
 #include "cbtship/backup/backup-open.h"
 #include "cbtship/backup/backup-record.h"
-#include "cbtship/driver/ceph/ceph-backup.h"
+#include "cbtship/driver/driver.h"
 #include "cbtship/backup/context.h"
 #include "cbtship/cli/commands.h"
 #include "cbtship/cli/output.h"
@@ -75,8 +75,8 @@ static void record_from_manifest(const struct cbt_manifest *m, struct catalog_ba
 				 char root_hex[static CBT_CHUNK_ID_HEX_SIZE])
 {
 	*b = (struct catalog_backup){ 0 };
-	/* Ceph backups have no index: their manifest's root is zeros. */
-	if (m->service != CBT_SERVICE_CEPH)
+	/* A back end without an index (Ceph) records a root of zeros. */
+	if (cbt_service_driver(m->service)->flags & CBT_DRIVER_INDEXED)
 		b->index_root = cbt_chunk_id_to_hex(&m->index.root, root_hex);
 	snprintf(b->id, sizeof(b->id), "%s", m->backup_id);
 	snprintf(b->volume_id, sizeof(b->volume_id), "%s", m->volume.id);
@@ -355,53 +355,14 @@ static int check_record(struct catalog *c, const struct cbt_manifest *m, char *e
 	return 0;
 }
 
-/* Does the target hold backup m? 0, or a negative errno with a message. */
-static bool same_manifest(const struct cbt_manifest *a, const struct cbt_manifest *b)
-{
-	_cleanup_(freep) char *ja = NULL, *jb = NULL;
-
-	return cbt_manifest_to_json(a, CBT_MANIFEST_JSON_COMPACT, &ja, NULL) == 0 &&
-	       cbt_manifest_to_json(b, CBT_MANIFEST_JSON_COMPACT, &jb, NULL) == 0 &&
-	       strcmp(ja, jb) == 0;
-}
-
+/* Does the back end hold backup m? 0, or a negative errno with a message. */
 static int check_in_target(const struct cbt_manifest *m, char *err, size_t errlen)
 {
-	enum cbt_service service = m->service;
-	char *msg = NULL;
-	int r;
+	_cleanup_(cbt_error_clear) struct cbt_error error = CBT_ERROR_INIT;
+	int r = cbt_service_driver(m->service)->holds(m, &error);
 
-	if (service == CBT_SERVICE_CEPH) {
-		_cleanup_(cbt_rbd_freep) struct cbt_rbd *rbd = NULL;
-		_cleanup_(freep) char *snap = NULL;
-
-		r = cbt_ceph_connect(m->container, &rbd, &msg);
-		if (r >= 0)
-			r = cbt_rbd_snap_find(rbd, m->volume.id, m->backup_id, &snap, &msg);
-		if (r < 0)
-			snprintf(err, errlen, "Ceph pool %s: %s", m->container,
-				 r == -ENOENT ? "no snapshot of this backup on the volume's backup "
-						"image"
-					      : (msg ? msg : strerror(-r)));
-	} else {
-		_cleanup_(cbt_repository_freep) struct cbt_repository *repo = NULL;
-		_cleanup_(cbt_manifest_freep) struct cbt_manifest *there = NULL;
-
-		r = cbt_repository_open(service, m->container, 0, &repo, &msg);
-		if (r >= 0)
-			r = cbt_manifest_read(repo->store, m->backup_id, &there, &msg);
-		/* The record is the container's manifest, field for field, or nothing. */
-		if (r >= 0 && !same_manifest(there, m))
-			r = -EXDEV;
-		if (r < 0)
-			snprintf(err, errlen, "%s container %s: %s", cbt_service_to_string(service),
-				 m->container,
-				 r == -ENOENT ? "it holds no manifest of this backup"
-				 : r == -EXDEV
-					 ? "its manifest of this backup differs from the record"
-					 : (msg ? msg : strerror(-r)));
-	}
-	free(msg);
+	if (r < 0)
+		snprintf(err, errlen, "%s", cbt_error_message(&error));
 	return r;
 }
 
@@ -432,7 +393,8 @@ int cbtship_backup_export(int argc, char **argv)
 			b->id, catalog_backup_status_to_string(b->status));
 		return EXIT_FAILURE;
 	}
-	if (b->service == CBT_SERVICE_CEPH) {
+	/* The manifest in the store, or one made from the record (Ceph keeps none). */
+	if (!(cbt_service_driver(b->service)->flags & CBT_DRIVER_SELF_DESCRIBING)) {
 		_cleanup_(catalog_volume_freep) struct catalog_volume *v = NULL;
 
 		(void)catalog_volume_get(c, b->volume_id, &v);
@@ -624,9 +586,11 @@ int cbtship_catalog_rebuild(int argc, char **argv)
 	if (r)
 		return r == CBT_OPTIONS_HELP ? EXIT_SUCCESS : r;
 	service = cbtship_configured_service();
-	if (service == CBT_SERVICE_CEPH) {
-		fprintf(stderr, "cbtship catalog-rebuild: Ceph backups keep no manifests: import "
-				"their exported records (backup-import)\n");
+	if (!(cbt_service_driver(service)->flags & CBT_DRIVER_SELF_DESCRIBING)) {
+		fprintf(stderr,
+			"cbtship catalog-rebuild: %s backups keep no manifests: import their "
+			"exported records (backup-import)\n",
+			cbt_service_driver(service)->title);
 		return EXIT_FAILURE;
 	}
 	r = cbt_repository_open(service, container, 0, &repo, &err);

@@ -15,14 +15,13 @@
 #include <unistd.h>
 
 #include "cbtship/backup/backup-open.h"
-#include "cbtship/driver/ceph/ceph-backup.h"
 #include "cbtship/backup/context.h"
 #include "cbtship/backup/job.h"
 #include "cbtship/backup/notify.h"
 #include "cbtship/source/volume-source.h"
 #include "cbtship/cli/commands.h"
 #include "cbtship/cli/output.h"
-#include "cbtship/pipeline/restore-pipeline.h"
+#include "cbtship/driver/driver.h"
 #include "cbtship/state-dir.h"
 #include "libcbt.h"
 
@@ -54,26 +53,6 @@ static int restore_tick(void *userdata, const struct cbt_restore_progress *p)
 	    b->status != CATALOG_BACKUP_RESTORING)
 		return -ECANCELED;
 	return 0;
-}
-
-/*
- * A restore waits on reads (random small objects after a cache drop, or
- * network round trips), not on the CPU: by default 4 workers per core
- * (measured: 1 GiB from a POSIX container, cold cache, 2.45 s with 2
- * workers, 1.57 s with 8), as many as keep the buffers in flight under
- * 64 MiB (two chunk-sized buffers each), 64 at most.
- */
-static unsigned restore_workers(uint32_t chunk_size)
-{
-	long cores = sysconf(_SC_NPROCESSORS_ONLN);
-	uint64_t by_memory = (UINT64_C(64) << 20) / (2 * (uint64_t)chunk_size);
-	uint64_t n = cores > 0 ? 4 * (uint64_t)cores : 4;
-
-	if (n > by_memory)
-		n = by_memory;
-	if (n > 64)
-		n = 64;
-	return n ? (unsigned)n : 1;
 }
 
 /*
@@ -326,26 +305,39 @@ static void print_started(const struct catalog_backup *b, enum cbtship_format fo
 		b->id, path, b->id);
 }
 
+/* The backup opened for reading by its driver. */
+struct reader {
+	const struct cbt_driver *driver;
+	struct cbt_driver_reader *rd;
+};
+
+static void reader_close(struct reader *src)
+{
+	if (src->rd)
+		src->driver->close_reader(src->rd);
+	src->rd = NULL;
+}
+
 /*
  * The backup is restoring: queue the job. Without --wait, print the
  * destination and leave the writing to a background worker (this returns
- * in the worker only; a Ceph connection is made again there). Then wait
+ * in the worker only; the driver takes again there what a fork must not
+ * inherit, such as a Ceph connection). Then wait
  * for the job's turn. On failure the backup is available again (unless
  * someone moved it out of restoring: a cancel).
  */
 static int start_job(struct catalog **c, const struct catalog_backup *b, struct cbt_job *job,
 		     bool wait, enum cbtship_format format, const char *path, bool is_new,
-		     struct cbt_rbd **rbd)
+		     const struct reader *src)
 {
 	_cleanup_(catalog_backup_freep) struct catalog_backup *now = NULL;
-	char *msg = NULL;
 	int r;
 
 	r = cbt_job_queue(*c, CATALOG_JOB_RESTORE, b->id, "backup-restore", job);
 	if (r < 0)
 		goto undo;
 	if (!wait) {
-		*rbd = cbt_rbd_free(*rbd);
+		src->driver->release(src->rd);
 		r = cbt_job_detach(c, job);
 		if (r == 1) {
 			print_started(b, format, path, is_new);
@@ -356,15 +348,9 @@ static int start_job(struct catalog **c, const struct catalog_backup *b, struct 
 				return r;
 			goto undo;
 		}
-		if (b->service == CBT_SERVICE_CEPH) {
-			r = cbt_ceph_connect(b->container, rbd, &msg);
-			if (r < 0) {
-				fprintf(stderr, "cbtship backup-restore: Ceph pool %s: %s\n",
-					b->container, msg ? msg : strerror(-r));
-				free(msg);
-				goto undo;
-			}
-		}
+		r = src->driver->reacquire("backup-restore", src->rd);
+		if (r < 0)
+			goto undo;
 	}
 	r = cbt_job_wait_turn(*c, job, CATALOG_BACKUP_RESTORING);
 	if (r >= 0)
@@ -390,7 +376,7 @@ const struct cbt_option cbtship_backup_restore_options[] = {
 struct restore_opts {
 	enum cbtship_format format;
 	const char *volume;
-	unsigned workers; /* 0: restore_workers() */
+	unsigned workers; /* 0: the driver's choice */
 	bool force, wait;
 };
 
@@ -426,10 +412,7 @@ int cbtship_backup_restore(int argc, char **argv)
 	struct restore_opts opts = { .format = CBTSHIP_FORMAT_TABLE };
 	_cleanup_(catalog_freep) struct catalog *c = NULL;
 	_cleanup_(catalog_backup_freep) struct catalog_backup *b = NULL;
-	_cleanup_(cbt_repository_freep) struct cbt_repository *repo = NULL;
-	_cleanup_(cbt_rbd_freep) struct cbt_rbd *rbd = NULL;
-	_cleanup_(cbt_manifest_freep) struct cbt_manifest *m = NULL;
-	_cleanup_(cbt_index_freep) struct cbt_index *idx = NULL;
+	_cleanup_(reader_close) struct reader src = { 0 };
 	_cleanup_(closep) int fd = -1;
 	enum cbtship_format format;
 	struct cbt_restore_progress prog = { 0 };
@@ -438,7 +421,7 @@ int cbtship_backup_restore(int argc, char **argv)
 	_cleanup_(cbt_error_clear) struct cbt_error err = CBT_ERROR_INIT;
 	char path[PATH_MAX] = "", a[32], dest_volume[CATALOG_ID_MAX] = "";
 	char invalidate[128] = "";
-	unsigned workers;
+	unsigned workers; /* 0: the driver's choice */
 	bool force, is_new = false, wait;
 	struct cbt_job job = { 0 };
 	int r;
@@ -460,29 +443,10 @@ int cbtship_backup_restore(int argc, char **argv)
 			catalog_backup_status_to_string(b->status));
 		return EXIT_FAILURE;
 	}
-	if (b->service == CBT_SERVICE_CEPH) {
-		_cleanup_(freep) char *snap = NULL;
-		char *msg = NULL;
-
-		/* Connect and find the snapshot before touching the destination. */
-		r = cbt_ceph_connect(b->container, &rbd, &msg);
-		if (r >= 0)
-			r = cbt_rbd_snap_find(rbd, b->volume_id, b->id, &snap, &msg);
-		if (r < 0) {
-			fprintf(stderr, "cbtship backup-restore: backup %s: Ceph pool %s: %s\n",
-				b->id, b->container,
-				r == -ENOENT ? "its snapshot is missing from the backup image"
-					     : (msg ? msg : strerror(-r)));
-			free(msg);
-			return EXIT_FAILURE;
-		}
-	} else {
-		if (cbtship_backup_repository("backup-restore", b, &repo) < 0)
-			return EXIT_FAILURE;
-		/* Check the manifest and index before touching the destination. */
-		if (cbtship_backup_open_index("backup-restore", b, repo, &m, &idx) < 0)
-			return EXIT_FAILURE;
-	}
+	/* The driver checks what it can before the destination is touched. */
+	src.driver = cbt_service_driver(b->service);
+	if (src.driver->open_reader("backup-restore", b, &src.rd) < 0)
+		return EXIT_FAILURE;
 	fd = open_destination(c, volume, b, force, path, sizeof(path), &is_new, dest_volume,
 			      invalidate, sizeof(invalidate));
 	if (fd < 0)
@@ -504,7 +468,7 @@ int cbtship_backup_restore(int argc, char **argv)
 		return EXIT_FAILURE;
 	}
 	cbtship_log("restore %s to %s: started", b->id, path);
-	r = start_job(&c, b, &job, wait, format, path, is_new, &rbd);
+	r = start_job(&c, b, &job, wait, format, path, is_new, &src);
 	if (r < 0) {
 		if (is_new)
 			unlink(path);
@@ -520,26 +484,17 @@ int cbtship_backup_restore(int argc, char **argv)
 	cbt_notify(&t.notify, "start", c, b, 0, b->volume_size);
 	t.start = t.last_heartbeat = cbtship_seconds();
 	t.size = b->volume_size;
-	if (rbd) {
-		r = cbt_ceph_restore_run(rbd, b->volume_id, b->id, fd, is_new, b->volume_size,
-					 restore_tick, &t, &prog, &err);
-	} else {
-		struct cbt_restore_pipeline_config cfg = {
+	{
+		struct cbt_driver_restore to = {
 			.fd = fd,
 			.destination = path,
 			.sparse = is_new,
-			.size = m->volume.size,
-			.chunk_size = m->chunk_size,
-			.store = repo->store,
-			.key = m->encryption != CBT_MANIFEST_ENCRYPTION_NONE ? repo->key : NULL,
-			.index = idx,
-			.backup_id = b->id,
-			.workers = workers ? workers : restore_workers(m->chunk_size),
+			.workers = workers,
 			.tick = restore_tick,
 			.userdata = &t,
 		};
 
-		r = cbt_restore_pipeline_run(&cfg, &prog, &err);
+		r = src.driver->restore(src.rd, &to, &prog, &err);
 	}
 	if (r >= 0 && fdatasync(fd) < 0) {
 		r = cbt_error_set(&err, CBT_ERROR_DESTINATION, -errno, "%s: flushing: %s", path,

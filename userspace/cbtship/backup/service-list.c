@@ -15,57 +15,20 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "cbtship/driver/ceph/ceph-backup.h"
 #include "cbtship/backup/context.h"
 #include "cbtship/backup/job.h"
-#include "cbtship/repo/repository.h"
+#include "cbtship/driver/driver.h"
 #include "cbtship/cli/commands.h"
 #include "cbtship/cli/output.h"
 
 /* 0 when the configured target answers; else why not, in why. */
 static int probe(enum cbt_service service, char *target, size_t tlen, char *why, size_t wlen)
 {
-	const struct cbt_config *cfg = cbtship_config();
-	char *err = NULL;
-	int r;
+	_cleanup_(cbt_error_clear) struct cbt_error err = CBT_ERROR_INIT;
+	int r = cbt_service_driver(service)->ping(service, target, tlen, &err);
 
-	if (service == CBT_SERVICE_CEPH) {
-		struct cbt_rbd_config rc = {
-			.conf = cfg->backup_ceph_conf,
-			.user = cfg->backup_ceph_user,
-			.pool = cfg->backup_ceph_pool,
-			.timeout_seconds = cfg->rados_connect_timeout > 0
-						   ? (unsigned)cfg->rados_connect_timeout
-						   : 10,
-		};
-
-		snprintf(target, tlen, "pool %s (%s)", cfg->backup_ceph_pool,
-			 cfg->backup_ceph_conf ? cfg->backup_ceph_conf : "default ceph.conf");
-		r = cbt_rbd_ping(&rc, &err);
-	} else {
-		_cleanup_(cbt_repository_freep) struct cbt_repository *repo = NULL;
-
-		r = cbt_repository_open(service, NULL, CBT_REPOSITORY_CREATE, &repo, &err);
-		if (service == CBT_SERVICE_SWIFT)
-			snprintf(target, tlen, "container %s at %s", cfg->backup_swift_container,
-				 cfg->backup_swift_auth_url ? cfg->backup_swift_auth_url
-				 : cfg->backup_swift_url    ? cfg->backup_swift_url
-							    : "(no backup_swift_url)");
-		else
-			snprintf(target, tlen, "%s%s%s",
-				 service == CBT_SERVICE_NFS && cfg->backup_share ? cfg->backup_share
-										 : "",
-				 service == CBT_SERVICE_NFS ? " " : "",
-				 repo && repo->path ? repo->path : cfg->backup_container);
-		if (r >= 0 && repo->path && access(repo->path, W_OK) < 0) {
-			r = -errno;
-			snprintf(why, wlen, "%s: %s", repo->path, strerror(errno));
-			return r;
-		}
-	}
 	if (r < 0)
-		snprintf(why, wlen, "%s", err ? err : strerror(-r));
-	free(err);
+		snprintf(why, wlen, "%s", cbt_error_message(&err));
 	return r;
 }
 

@@ -13,6 +13,7 @@
 #include "cbtship/backup/context.h"
 #include "cbtship/cli/commands.h"
 #include "cbtship/config/config.h"
+#include "cbtship/driver/driver.h"
 #include "cbtship/repo/gc.h"
 
 static json_t *stats_json(enum cbt_service service, const char *container, int r, const char *err,
@@ -136,10 +137,11 @@ int cbtship_backup_collect(int argc, char **argv)
 		return EXIT_FAILURE;
 	if (o.named) {
 		enum cbt_service service = cbtship_configured_service();
+		const struct cbt_driver *d = cbt_service_driver(service);
 
-		if (service == CBT_SERVICE_CEPH) {
-			fprintf(stderr, "cbtship backup-collect: the Ceph back end deletes a "
-					"backup's snapshot at once: nothing to collect\n");
+		if (!(d->flags & CBT_DRIVER_COLLECTS)) {
+			fprintf(stderr, "cbtship backup-collect: %s: nothing to collect\n",
+				d->no_garbage);
 			return EXIT_FAILURE;
 		}
 		r = collect_one(c, service, container, format, out);

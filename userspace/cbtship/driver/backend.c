@@ -1,9 +1,10 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
-/* The registry of back ends: their names and cinder's paths (service.h). */
+/* The registry of back ends: their names, cinder's paths and drivers (service.h). */
 #include <errno.h>
 #include <string.h>
 #include <strings.h>
 
+#include "cbtship/driver/driver.h"
 #include "cbtship/driver/service.h"
 
 #define CINDER_DRIVERS "cinder.backup.drivers."
@@ -12,15 +13,22 @@ static const struct backend {
 	const char *name;	   /* ours and cinder's backup_service word */
 	const char *cinder_module; /* cinder's backup_driver (old style) */
 	const char *cinder_class;  /* cinder's backup_driver, and a record's backup_service */
+	const struct cbt_driver *driver;
 } backends[_CBT_SERVICE_MAX] = {
 	[CBT_SERVICE_POSIX] = { "posix", CINDER_DRIVERS "posix",
-				CINDER_DRIVERS "posix.PosixBackupDriver" },
+				CINDER_DRIVERS "posix.PosixBackupDriver", &cbt_chunked_driver },
 	[CBT_SERVICE_SWIFT] = { "swift", CINDER_DRIVERS "swift",
-				CINDER_DRIVERS "swift.SwiftBackupDriver" },
+				CINDER_DRIVERS "swift.SwiftBackupDriver", &cbt_chunked_driver },
 	[CBT_SERVICE_CEPH] = { "ceph", CINDER_DRIVERS "ceph",
-			       CINDER_DRIVERS "ceph.CephBackupDriver" },
-	[CBT_SERVICE_NFS] = { "nfs", CINDER_DRIVERS "nfs", CINDER_DRIVERS "nfs.NFSBackupDriver" },
+			       CINDER_DRIVERS "ceph.CephBackupDriver", &cbt_ceph_driver },
+	[CBT_SERVICE_NFS] = { "nfs", CINDER_DRIVERS "nfs", CINDER_DRIVERS "nfs.NFSBackupDriver",
+			      &cbt_chunked_driver },
 };
+
+const struct cbt_driver *cbt_service_driver(enum cbt_service s)
+{
+	return (unsigned)s < _CBT_SERVICE_MAX ? backends[s].driver : NULL;
+}
 
 const char *cbt_service_to_string(enum cbt_service s)
 {
