@@ -92,6 +92,7 @@ static void drivers(void **state)
 		assert_non_null(d->close_reader);
 		assert_non_null(d->verify);
 		assert_non_null(d->holds);
+		assert_non_null(d->container_allowed);
 		assert_non_null(d->delete);
 		if (!(d->flags & CBT_DRIVER_COLLECTS))
 			assert_non_null(d->no_garbage);

@@ -28,6 +28,7 @@
 #include "cbtship/backup/backup-open.h"
 #include "cbtship/backup/backup-record.h"
 #include "cbtship/driver/driver.h"
+#include "cbtship/path-check.h"
 #include "cbtship/backup/context.h"
 #include "cbtship/cli/commands.h"
 #include "cbtship/cli/output.h"
@@ -225,48 +226,6 @@ static bool dm_name_ok(const char *name)
 	return true;
 }
 
-/* A relative path of names: no "." or ".." components, no empty ones, no leading '/'. */
-static bool clean_relative_path(const char *path)
-{
-	const char *p = path;
-
-	if (!*p || *p == '/')
-		return false;
-	while (*p) {
-		size_t n = strcspn(p, "/");
-
-		if (n == 0 || (n == 1 && p[0] == '.') || (n == 2 && p[0] == '.' && p[1] == '.'))
-			return false;
-		p += n;
-		if (*p == '/')
-			p++;
-		if (!*p && p[-1] == '/')
-			return false;
-	}
-	return true;
-}
-
-/* An absolute path without "." or ".." components, empty components or control characters. */
-static bool clean_absolute_path(const char *path)
-{
-	if (path[0] != '/' || strlen(path) >= PATH_MAX)
-		return false;
-	for (const char *p = path; *p; p++)
-		if ((unsigned char)*p < 0x20 || *p == 0x7f)
-			return false;
-	return clean_relative_path(path + 1) || path[1] == '\0';
-}
-
-/* Is dir the directory path or one of its parents? */
-static bool path_within(const char *path, const char *dir)
-{
-	size_t n = dir ? strlen(dir) : 0;
-
-	while (n > 1 && dir[n - 1] == '/')
-		n--;
-	return n && strncmp(path, dir, n) == 0 && (path[n] == '/' || path[n] == '\0');
-}
-
 /*
  * The volume a manifest names (backup-import, catalog-rebuild): a
  * device-mapper name (tracked) or a clean absolute path (an untracked
@@ -280,7 +239,7 @@ static int check_volume_of(struct catalog *c, const struct cbt_manifest *m, char
 	_cleanup_(catalog_volume_freep) struct catalog_volume *v = NULL;
 
 	if (m->tracking.generation ? !dm_name_ok(m->volume.name)
-				   : !clean_absolute_path(m->volume.name)) {
+				   : !cbt_path_clean_absolute(m->volume.name)) {
 		snprintf(err, errlen,
 			 "its volume.name \"%.200s\" is not a %s: refused (a volume name never "
 			 "becomes a path to write)",
@@ -311,46 +270,22 @@ static int check_volume_of(struct catalog *c, const struct cbt_manifest *m, char
  */
 static int check_record(struct catalog *c, const struct cbt_manifest *m, char *err, size_t errlen)
 {
-	const struct cbt_config *cfg = cbtship_config();
 	const char *ct = m->container;
-	bool ok;
 	int r;
 
 	r = check_volume_of(c, m, err, errlen);
 	if (r < 0)
 		return r;
-	switch (m->service) {
-	case CBT_SERVICE_POSIX:
-		ok = !*ct || (ct[0] == '/' ? clean_absolute_path(ct) &&
-						     (path_within(ct, cfg->backup_posix_path) ||
-						      (cfg->backup_container &&
-						       strcmp(ct, cfg->backup_container) == 0))
-					   : clean_relative_path(ct));
-		break;
-	case CBT_SERVICE_NFS:
-		ok = !*ct || clean_relative_path(ct);
-		break;
-	case CBT_SERVICE_SWIFT:
-		ok = !*ct || (!strchr(ct, '/') && strcmp(ct, ".") != 0 && strcmp(ct, "..") != 0 &&
-			      strlen(ct) <= 256);
-		break;
-	case CBT_SERVICE_CEPH:
-		ok = cfg->backup_ceph_pool && strcmp(ct, cfg->backup_ceph_pool) == 0;
-		break;
-	default:
-		ok = false;
-	}
-	if (!ok) {
-		snprintf(err, errlen,
-			 "its container \"%.200s\" is not a container of the configured %s back "
-			 "end (%s): refused",
-			 ct, cbt_service_to_string(m->service),
-			 m->service == CBT_SERVICE_CEPH ? "the pool must be "
-							  "backup_ceph_pool"
-			 : m->service == CBT_SERVICE_POSIX
-				 ? "a name, or a directory inside backup_posix_path"
-				 : "one name, no '/', '.' or '..'");
-		return -EPERM;
+	{
+		const char *rule = "";
+
+		if (!cbt_service_driver(m->service)->container_allowed(m->service, ct, &rule)) {
+			snprintf(err, errlen,
+				 "its container \"%.200s\" is not a container of the configured %s "
+				 "back end (%s): refused",
+				 ct, cbt_service_to_string(m->service), rule);
+			return -EPERM;
+		}
 	}
 	return 0;
 }

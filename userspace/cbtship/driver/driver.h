@@ -113,6 +113,12 @@ struct cbt_driver {
 	 * 0, or a negative errno with *err.
 	 */
 	int (*holds)(const struct cbt_manifest *m, struct cbt_error *err);
+	/*
+	 * backup-import: may a record of service name container here? When
+	 * not, *ret_rule says what a container of the configured back end is.
+	 */
+	bool (*container_allowed)(enum cbt_service service, const char *container,
+				  const char **ret_rule);
 
 	/*
 	 * backup-delete: remove b from the back end (the catalog record is

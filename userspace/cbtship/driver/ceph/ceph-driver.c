@@ -175,6 +175,16 @@ static int ceph_verify(const struct catalog_backup *b, enum cbtship_format forma
 	return r < 0 ? EXIT_FAILURE : EXIT_SUCCESS;
 }
 
+/* A Ceph pool is the configured backup_ceph_pool. */
+static bool ceph_container_allowed(enum cbt_service service, const char *ct, const char **rule)
+{
+	const char *pool = cbtship_config()->backup_ceph_pool;
+
+	(void)service;
+	*rule = "the pool must be backup_ceph_pool";
+	return pool && strcmp(ct, pool) == 0;
+}
+
 /* The backup's snapshot is on the volume's backup image. */
 static int ceph_holds(const struct cbt_manifest *m, struct cbt_error *err)
 {
@@ -235,5 +245,6 @@ const struct cbt_driver cbt_ceph_driver = {
 	.close_reader = ceph_close_reader,
 	.verify = ceph_verify,
 	.holds = ceph_holds,
+	.container_allowed = ceph_container_allowed,
 	.delete = ceph_delete,
 };

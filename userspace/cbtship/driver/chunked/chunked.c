@@ -17,6 +17,7 @@
 #include "cbtship/backup/backup-open.h"
 #include "cbtship/backup/context.h"
 #include "cbtship/driver/driver.h"
+#include "cbtship/path-check.h"
 #include "cbtship/repo/chunk-object.h"
 #include "cbtship/repo/object-key.h"
 
@@ -312,6 +313,38 @@ static int chunked_verify(const struct catalog_backup *b, enum cbtship_format fo
 	return prog.chunks_missing || prog.chunks_corrupt ? EXIT_FAILURE : EXIT_SUCCESS;
 }
 
+/*
+ * A POSIX container is a name under backup_posix_path, or an absolute
+ * directory inside it, or the configured backup_container itself; an NFS
+ * container a name in the share; a Swift container one name ("": the
+ * default, for each).
+ */
+static bool chunked_container_allowed(enum cbt_service service, const char *ct, const char **rule)
+{
+	const struct cbt_config *cfg = cbtship_config();
+
+	switch (service) {
+	case CBT_SERVICE_POSIX:
+		*rule = "a name, or a directory inside backup_posix_path";
+		return !*ct ||
+		       (ct[0] == '/' ? cbt_path_clean_absolute(ct) &&
+					       (cbt_path_within(ct, cfg->backup_posix_path) ||
+						(cfg->backup_container &&
+						 strcmp(ct, cfg->backup_container) == 0))
+				     : cbt_path_clean_relative(ct));
+	case CBT_SERVICE_NFS:
+		*rule = "one name, no '/', '.' or '..'";
+		return !*ct || cbt_path_clean_relative(ct);
+	case CBT_SERVICE_SWIFT:
+		*rule = "one name, no '/', '.' or '..'";
+		return !*ct || (!strchr(ct, '/') && strcmp(ct, ".") != 0 && strcmp(ct, "..") != 0 &&
+				strlen(ct) <= 256);
+	default:
+		*rule = "one name, no '/', '.' or '..'";
+		return false;
+	}
+}
+
 static bool same_manifest(const struct cbt_manifest *a, const struct cbt_manifest *b)
 {
 	_cleanup_(freep) char *ja = NULL, *jb = NULL;
@@ -399,5 +432,6 @@ const struct cbt_driver cbt_chunked_driver = {
 	.close_reader = chunked_close_reader,
 	.verify = chunked_verify,
 	.holds = chunked_holds,
+	.container_allowed = chunked_container_allowed,
 	.delete = chunked_delete,
 };
