@@ -261,14 +261,6 @@ enum catalog_backup_status {
 	_CATALOG_BACKUP_STATUS_MAX,
 };
 
-/*
- * Transitional spellings of the registry's enum (driver/service.h) for
- * repo/gc.c, which another branch is changing this round: drop them once
- * both have landed and gc.c is renamed.
- */
-#define catalog_service		  cbt_service
-#define catalog_service_to_string cbt_service_to_string
-
 enum catalog_quota_state {
 	CATALOG_QUOTA_RESERVED,
 	CATALOG_QUOTA_COMMITTED,

@@ -1187,7 +1187,7 @@ static int refs_path(struct gc *g, char **ret)
 	size_t len;
 	int r;
 
-	r = cbt_location_cache_path(catalog_service_to_string(g->repo->service), g->repo->container,
+	r = cbt_location_cache_path(cbt_service_to_string(g->repo->service), g->repo->container,
 				    &lc);
 	if (r < 0)
 		return r;
@@ -1438,7 +1438,7 @@ int cbt_collect_repository(struct cbt_repository *repo, const struct cbt_gc_opti
 	return r;
 }
 
-int cbt_collect_container(struct catalog *c, enum catalog_service service, const char *container,
+int cbt_collect_container(struct catalog *c, enum cbt_service service, const char *container,
 			  struct cbt_gc_stats *ret, char **ret_error)
 {
 	_cleanup_(cbt_repository_freep) struct cbt_repository *repo = NULL;
@@ -1468,14 +1468,14 @@ int cbt_collect_container(struct catalog *c, enum catalog_service service, const
 	if (ret)
 		*ret = gs;
 	if (r < 0) {
-		cbtship_log("collect %s %s: %s: %s", catalog_service_to_string(service),
+		cbtship_log("collect %s %s: %s: %s", cbt_service_to_string(service),
 			    repo->container, r == -EAGAIN ? "yielded" : "failed",
 			    ret_error && *ret_error ? *ret_error : strerror(-r));
 		return r;
 	}
 	if (marked > 0 && catalog_garbage_clear(c, service, repo->container, seq) < 0)
 		cbtship_log("collect %s %s: cannot clear its garbage mark: %s",
-			    catalog_service_to_string(service), repo->container, catalog_error(c));
+			    cbt_service_to_string(service), repo->container, catalog_error(c));
 	cbtship_log("collect %s %s: done in %.1f s: %" PRIu64 " manifests, %" PRIu64
 		    " pages walked, %" PRIu64 " shared pages skipped, %" PRIu64
 		    " loose objects listed, %" PRIu64 " chunks and %" PRIu64
@@ -1483,7 +1483,7 @@ int cbt_collect_container(struct catalog *c, enum catalog_service service, const
 		    " unused): %" PRIu64 " deleted, %" PRIu64 " rewritten (%" PRIu64
 		    " entries copied); %" PRIu64 " reference counts changed%s, %" PRIu64
 		    " packs of %" PRIu64 " accounted again",
-		    catalog_service_to_string(service), repo->container, gs.seconds, gs.manifests,
+		    cbt_service_to_string(service), repo->container, gs.seconds, gs.manifests,
 		    gs.pages_walked, gs.pages_shared, gs.objects_listed, gs.chunks_deleted,
 		    gs.pages_deleted, gs.packs, gs.pack_bytes, gs.pack_bytes_unused,
 		    gs.packs_deleted, gs.packs_rewritten, gs.entries_copied, gs.refs_changed,

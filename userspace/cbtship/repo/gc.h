@@ -146,7 +146,7 @@ int cbt_collect_repository(struct cbt_repository *repo, const struct cbt_gc_opti
  * meanwhile). Outcome logged. 0, -EAGAIN (yielded: try later) or another
  * negative errno, with a message in *ret_error (to free()).
  */
-int cbt_collect_container(struct catalog *c, enum catalog_service service, const char *container,
+int cbt_collect_container(struct catalog *c, enum cbt_service service, const char *container,
 			  struct cbt_gc_stats *ret, char **ret_error);
 
 #endif
