@@ -242,6 +242,35 @@ static int range_bad(struct shared *s, const struct range *rg, size_t first, siz
 		    is_damage(r) ? cbt_chunk_strerror(r) : cbt_store_strerror(r));
 }
 
+/*
+ * A pack planned for this restore is gone: a collection may have
+ * rewritten it since (its live entries copied into a new pack first), so
+ * the backup is whole and this restore only read a stale plan. The cache
+ * synced again, an entry now found in another pack makes this a fault
+ * (the backup stays available; run the restore again), not damage.
+ * 1 (moved, the run's error set), 0 (not found elsewhere: really absent).
+ */
+static int pack_moved(struct shared *s, const struct range *rg)
+{
+	struct cbt_location_cache *lc = cbt_pack_store_cache(s->cfg->store);
+	struct cbt_location loc;
+	char *msg = NULL;
+
+	if (!lc || cbt_pack_store_sync(s->cfg->store, NULL, &msg) < 0) {
+		free(msg);
+		return 0;
+	}
+	if (cbt_location_cache_lookup(lc, CBT_PACK_ENTRY_CHUNK, &rg->rows[0].id, &loc) <= 0 ||
+	    strcmp(loc.pack, rg->pack) == 0)
+		return 0;
+	fail_kind(s, CBT_ERROR_STORE, -ESTALE,
+		  "backup %s: pack %s was rewritten by a collection while this restore read "
+		  "it (its entries are now in %s, among others): the backup is whole; run the "
+		  "restore again",
+		  s->cfg->backup_id, rg->pack, loc.pack);
+	return 1;
+}
+
 /* One ranged read of a pack, then each entry decoded once and written at each of its positions. */
 static int process_range(struct worker *w, struct shared *s, const struct range *rg)
 {
@@ -265,6 +294,8 @@ static int process_range(struct worker *w, struct shared *s, const struct range 
 			return fail_kind(s, CBT_ERROR_LOCAL, -ENOMEM, "out of memory");
 	}
 	r = cbt_store_get_range(cfg->store, rg->pack, rg->offset, want, w->range_buf, &got, NULL);
+	if (r == -ENOENT && pack_moved(s, rg))
+		return -ESTALE;
 	if (r < 0)
 		return range_bad(s, rg, 0, rg->n, r);
 	pthread_mutex_lock(&s->lock);
